@@ -1,0 +1,46 @@
+"""seqgraph: recurrent networks on PyTensor, with Theano's habits kept working.
+
+Importing seqgraph
+
+* links PyTensor's C backend to the OpenBLAS that seqgraph installs (unless
+  ``blas__ldflags`` is configured by the user), and
+* makes ``float32`` the default ``floatX`` (unless ``PYTENSOR_FLAGS`` or
+  ``SEQGRAPH_FLOATX`` says otherwise), the precision recurrent networks are
+  trained in and the one GPUs are fast at.
+"""
+
+from __future__ import annotations
+
+import os as _os
+
+import pytensor as _pytensor
+
+from seqgraph._blas import configure_blas as _configure_blas
+
+BLAS_SOURCE = _configure_blas()
+
+if "SEQGRAPH_FLOATX" in _os.environ:
+    _pytensor.config.floatX = _os.environ["SEQGRAPH_FLOATX"]
+elif "floatX" not in _os.environ.get("PYTENSOR_FLAGS", ""):
+    _pytensor.config.floatX = "float32"
+
+from seqgraph.backends import (  # noqa: E402
+    BACKENDS,
+    DEFAULT_BACKEND,
+    available_backends,
+)
+from seqgraph.function import Function, function  # noqa: E402
+from seqgraph.scan import ScanError, scan  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BACKENDS",
+    "BLAS_SOURCE",
+    "DEFAULT_BACKEND",
+    "Function",
+    "ScanError",
+    "available_backends",
+    "function",
+    "scan",
+]

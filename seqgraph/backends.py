@@ -1,0 +1,193 @@
+"""One place that maps a backend name and a device to a PyTensor mode.
+
+seqgraph compiles the same graph with one of three PyTensor linkers:
+
+``"c"``
+    PyTensor's C code generator run by the CVM (the C virtual machine, which is
+    also what runs ``Scan``'s inner function in C).  Linked to OpenBLAS from the
+    ``scipy-openblas32`` wheel (see :mod:`seqgraph._blas`).
+``"numba"``
+    PyTensor's Numba backend, with Numba's on-disk cache.
+``"jax"``
+    PyTensor's JAX backend behind seqgraph's shape specialisation (see
+    :mod:`seqgraph.function`); the only backend that can run on a GPU.
+
+The defaults come from ``SEQGRAPH_BACKEND`` and ``SEQGRAPH_DEVICE``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
+    "DEVICES",
+    "Target",
+    "available_backends",
+    "get_mode",
+    "jax_device",
+    "resolve",
+]
+
+BACKENDS = ("c", "numba", "jax")
+DEVICES = ("cpu", "gpu")
+
+#: Chosen by measurement (README, "Choosing the default backend"): the C
+#: backend compiles an LSTM training function in ~3 s and needs no optional
+#: dependency; Numba needs minutes cold, JAX is an optional extra.
+DEFAULT_BACKEND = "c"
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved compilation target.
+
+    Attributes
+    ----------
+    backend : str
+        One of :data:`BACKENDS`.
+    device : str
+        ``"cpu"`` or ``"gpu"``.
+    """
+
+    backend: str
+    device: str
+
+
+def _check_choice(value, choices, argument, env=None):
+    if not isinstance(value, str) or value.lower() not in choices:
+        source = f" (from the environment variable {env})" if env else ""
+        raise ValueError(
+            f"{argument}={value!r}{source} is not valid; expected one of "
+            f"{', '.join(repr(c) for c in choices)}."
+        )
+    return value.lower()
+
+
+def available_backends() -> tuple[str, ...]:
+    """Return the backends that can compile on this machine.
+
+    Returns
+    -------
+    tuple of str
+        A subset of :data:`BACKENDS`: ``"c"`` needs a C++ compiler, ``"numba"``
+        the numba package and ``"jax"`` the jax package.
+    """
+    import pytensor
+
+    found = []
+    if pytensor.config.cxx:
+        found.append("c")
+    if importlib.util.find_spec("numba") is not None:
+        found.append("numba")
+    if importlib.util.find_spec("jax") is not None:
+        found.append("jax")
+    return tuple(found)
+
+
+def resolve(backend: str | None = None, device: str | None = None) -> Target:
+    """Validate a backend and a device, filling in the defaults.
+
+    Parameters
+    ----------
+    backend : {"c", "numba", "jax"}, optional
+        Defaults to ``$SEQGRAPH_BACKEND``, else :data:`DEFAULT_BACKEND`, else
+        ``"jax"`` when ``device="gpu"``.
+    device : {"cpu", "gpu"}, optional
+        Defaults to ``$SEQGRAPH_DEVICE``, else ``"cpu"``.
+
+    Returns
+    -------
+    Target
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or ``device="gpu"`` with a backend other than JAX.
+    RuntimeError
+        When the backend's package is missing, or no GPU is visible to JAX for
+        ``device="gpu"``.  seqgraph never falls back to the CPU silently.
+    """
+    if device is None:
+        env = os.environ.get("SEQGRAPH_DEVICE")
+        device = _check_choice(env, DEVICES, "device", "SEQGRAPH_DEVICE") if env else "cpu"
+    else:
+        device = _check_choice(device, DEVICES, "device")
+    if backend is None:
+        env = os.environ.get("SEQGRAPH_BACKEND")
+        if env:
+            backend = _check_choice(env, BACKENDS, "backend", "SEQGRAPH_BACKEND")
+        else:
+            backend = "jax" if device == "gpu" else DEFAULT_BACKEND
+    else:
+        backend = _check_choice(backend, BACKENDS, "backend")
+    if device == "gpu" and backend != "jax":
+        raise ValueError(
+            f"device='gpu' needs backend='jax' (got backend={backend!r}); "
+            "the C and Numba backends run on the CPU only."
+        )
+    if backend not in available_backends():
+        hint = {
+            "jax": "pip install 'seqgraph[jax]' (or jax[cuda12] for a GPU)",
+            "numba": "pip install numba",
+            "c": "install a C++ compiler (g++) and set pytensor.config.cxx",
+        }[backend]
+        raise RuntimeError(f"backend={backend!r} is not available here: {hint}.")
+    if backend == "jax":
+        jax_device(device)  # raises when the device is missing
+    return Target(backend, device)
+
+
+def jax_device(device: str):
+    """Return the first JAX device of a kind.
+
+    Parameters
+    ----------
+    device : {"cpu", "gpu"}
+
+    Returns
+    -------
+    jax.Device
+
+    Raises
+    ------
+    RuntimeError
+        If JAX sees no device of that kind.
+    """
+    import jax
+
+    try:
+        devices = jax.devices(device)
+    except RuntimeError:
+        devices = []
+    if not devices:
+        raise RuntimeError(
+            f"device={device!r} was asked for, but JAX sees no {device.upper()} "
+            f"(devices: {', '.join(str(d) for d in jax.devices())}). Install a "
+            "CUDA-enabled jax (pip install 'jax[cuda12]') or use device='cpu'."
+        )
+    return devices[0]
+
+
+def get_mode(backend: str):
+    """Return the PyTensor mode that compiles for a backend.
+
+    Parameters
+    ----------
+    backend : {"c", "numba", "jax"}
+
+    Returns
+    -------
+    pytensor.compile.mode.Mode
+    """
+    from pytensor.compile.mode import get_mode as pt_get_mode
+
+    backend = _check_choice(backend, BACKENDS, "backend")
+    if backend == "jax":
+        from seqgraph import _jax
+
+        _jax.install_fixes()
+    return pt_get_mode({"c": "CVM", "numba": "NUMBA", "jax": "JAX"}[backend])

@@ -1,0 +1,333 @@
+"""``function()``: compile a graph for a backend and a device.
+
+The C and Numba backends compile the graph once, as PyTensor does.
+
+The JAX backend needs more care.  ``jax.jit`` traces a function with abstract
+arrays whose *shapes* are static but whose *values* are not, while a PyTensor
+graph computes shapes as ordinary values: ``zeros((x.shape[1], n))`` or
+``n_steps=x.shape[0]`` become traced integers that JAX cannot use as a shape,
+and PyTensor's JAX backend fails on exactly the scan graphs people write.  We
+therefore specialise: at call time, each input is replaced by a variable whose
+type carries the concrete shape of the argument (shared variables get a
+``specify_shape`` with their current shape), PyTensor's rewrites fold every
+shape computation into a constant, and the result is compiled with JAX.  One
+compiled function is kept per shape signature, so a training loop over
+same-shaped minibatches compiles once (bucket sequence lengths to bound the
+number of signatures).
+
+Shared variables used by a JAX function are moved to the JAX device once and
+stay there: their storage holds ``jax.Array`` values afterwards (updates are
+written back as device arrays), so no parameter crosses the host boundary per
+call.  ``get_value()`` then returns a ``jax.Array``; ``numpy.asarray`` turns
+it into a NumPy array.  The C and Numba functions convert such values back to
+NumPy when they are called.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pytensor
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.graph.basic import Constant, Variable
+from pytensor.graph.traversal import graph_inputs
+
+from seqgraph.backends import Target, get_mode, jax_device, resolve
+
+__all__ = ["Function", "function"]
+
+
+def _normalise_updates(updates) -> list[tuple[SharedVariable, Variable]]:
+    if updates is None:
+        return []
+    if isinstance(updates, Mapping):
+        pairs = list(updates.items())
+    elif isinstance(updates, Iterable):
+        pairs = list(updates)
+    else:
+        raise TypeError(
+            f"updates must be a dict or a list of (shared, new_value) pairs; got {type(updates).__name__}."
+        )
+    checked = []
+    for i, pair in enumerate(pairs):
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise TypeError(f"updates[{i}] must be a (shared, new_value) pair; got {pair!r}.")
+        var, new = pair
+        if not isinstance(var, SharedVariable):
+            raise TypeError(
+                f"updates[{i}] updates {var!r}, which is not a shared variable; only "
+                "shared variables (pytensor.shared) can be updated."
+            )
+        checked.append((var, new))
+    return checked
+
+
+def _normalise_inputs(inputs) -> list[Variable]:
+    if isinstance(inputs, Variable):
+        raise TypeError("inputs must be a list of variables; wrap a single input as [x].")
+    inputs = list(inputs)
+    for i, var in enumerate(inputs):
+        if not isinstance(var, Variable):
+            raise TypeError(f"inputs[{i}] must be a symbolic variable; got {type(var).__name__}.")
+        if isinstance(var, (SharedVariable, Constant)):
+            raise TypeError(
+                f"inputs[{i}] ({var}) is a {type(var).__name__}; inputs are the free "
+                "variables you pass values for. Shared variables are used implicitly."
+            )
+    return inputs
+
+
+def _shared_in(outputs, updates) -> list[SharedVariable]:
+    roots = list(outputs) + [new for _, new in updates] + [var for var, _ in updates]
+    seen: dict[SharedVariable, None] = {}
+    for var in graph_inputs(roots):
+        if isinstance(var, SharedVariable):
+            seen[var] = None
+    return list(seen)
+
+
+def _to_numpy_storage(shared: Sequence[SharedVariable]) -> None:
+    """Bring values left on a JAX device back to NumPy for C/Numba functions."""
+    for var in shared:
+        storage = var.container.storage
+        value = storage[0]
+        if not isinstance(value, (np.ndarray, np.generic)) and hasattr(value, "__array__"):
+            storage[0] = np.asarray(value)
+
+
+class Function:
+    """A compiled seqgraph function.
+
+    Call it with one value per input, positionally or by input name.  It
+    returns a list when it was built with a list of outputs, and one value when
+    it was built with a single output, as ``pytensor.function`` does.
+
+    Attributes
+    ----------
+    backend : str
+        ``"c"``, ``"numba"`` or ``"jax"``.
+    device : str
+        ``"cpu"`` or ``"gpu"``.
+    compile_time : float
+        Seconds spent building the PyTensor function(s) so far (for JAX, over
+        all shape signatures; the XLA compile happens on the first call of each).
+    """
+
+    def __init__(self, inputs, outputs, updates, givens, target: Target, **kwargs):
+        self.backend = target.backend
+        self.device = target.device
+        self.inputs = inputs
+        self._single = isinstance(outputs, Variable)
+        self._outputs = [outputs] if self._single else list(outputs or [])
+        self._updates = updates
+        self._givens = givens
+        self._kwargs = kwargs
+        self.compile_time = 0.0
+        self._first_call = True
+        self._shared = _shared_in(
+            self._outputs + [v for _, v in (givens or [])], updates
+        )
+        self._names = [v.name for v in inputs]
+        if self.backend == "jax":
+            self._device = jax_device(self.device)
+            self._cache: OrderedDict[tuple, object] = OrderedDict()
+            self._on_device: set[SharedVariable] = set()
+        else:
+            self._fn = self._compile(self.inputs, self._outputs, updates, givens)
+
+    def _compile(self, inputs, outputs, updates, givens):
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            # PyTensor's JAX backend warns for every runtime Assert it drops
+            # (shape checks); after specialisation the outer shapes are
+            # constants checked by the rewrites, so the warning is only noise.
+            warnings.filterwarnings("ignore", message="Skipping .* as JAX tracing would remove it")
+            fn = pytensor.function(
+                inputs,
+                outputs,
+                updates=updates,
+                givens=givens,
+                mode=get_mode(self.backend),
+                **self._kwargs,
+            )
+        self.compile_time += time.perf_counter() - start
+        return fn
+
+    # -- JAX ---------------------------------------------------------------
+
+    def _signature(self, args) -> tuple:
+        shapes = tuple(np.shape(a) for a in args)
+        shared = tuple(np.shape(v.container.storage[0]) for v in self._shared)
+        return shapes, shared
+
+    def _specialise(self, args):
+        """Build a PyTensor JAX function whose every shape is a constant."""
+        from pytensor.graph.replace import graph_replace
+        from pytensor.tensor import specify_shape
+        from pytensor.tensor.type import TensorType
+
+        replace = {}
+        static_inputs = []
+        for var, arg in zip(self.inputs, args):
+            if isinstance(var.type, TensorType):
+                shape = np.shape(arg)
+                if len(shape) != var.ndim:
+                    raise ValueError(
+                        f"input {var.name or var} expects ndim={var.ndim}; got an "
+                        f"argument of shape {shape}."
+                    )
+                new = var.type.clone(shape=shape)(name=var.name)
+                replace[var] = new
+                static_inputs.append(new)
+            else:
+                static_inputs.append(var)
+        for var in self._shared:
+            if isinstance(var.type, TensorType):
+                replace[var] = specify_shape(var, np.shape(var.container.storage[0]))
+        roots = list(self._outputs)
+        givens = list(self._givens.items()) if isinstance(self._givens, Mapping) else list(self._givens or [])
+        given_values = [v for _, v in givens]
+        update_values = [v for _, v in self._updates]
+        replaced = graph_replace(roots + given_values + update_values, replace, strict=False)
+        n_out, n_giv = len(roots), len(given_values)
+        outputs = replaced[:n_out]
+        new_givens = [(k, v) for (k, _), v in zip(givens, replaced[n_out : n_out + n_giv])]
+        new_givens = [(replace.get(k, k), v) for k, v in new_givens]
+        updates = [(k, v) for (k, _), v in zip(self._updates, replaced[n_out + n_giv :])]
+        return self._compile(static_inputs, outputs, updates, new_givens or None)
+
+    def _call_jax(self, args):
+        import jax
+
+        for var in self._shared:
+            storage = var.container.storage
+            if var not in self._on_device or not isinstance(storage[0], jax.Array):
+                if isinstance(storage[0], np.ndarray) or isinstance(storage[0], jax.Array):
+                    storage[0] = jax.device_put(storage[0], self._device)
+                self._on_device.add(var)
+        key = self._signature(args)
+        fn = self._cache.get(key)
+        if fn is None:
+            fn = self._cache[key] = self._specialise(args)
+        with jax.default_device(self._device):
+            result = fn(*args)
+        # Outputs come back to the host as NumPy arrays, as from the other
+        # backends; shared variables (parameters) stay on the device.
+        if isinstance(result, (list, tuple)):
+            return [np.asarray(r) for r in result]
+        return np.asarray(result)
+
+    # -- calling -----------------------------------------------------------
+
+    def _bind(self, args, kwargs):
+        if not kwargs:
+            if len(args) != len(self.inputs):
+                raise TypeError(
+                    f"this function takes {len(self.inputs)} input(s) "
+                    f"({', '.join(str(n) for n in self._names)}); got {len(args)}."
+                )
+            return list(args)
+        values = list(args) + [None] * (len(self.inputs) - len(args))
+        for key, value in kwargs.items():
+            if key not in self._names:
+                raise TypeError(f"unknown input name {key!r}; inputs are {self._names}.")
+            values[self._names.index(key)] = value
+        missing = [n for n, v in zip(self._names, values) if v is None]
+        if missing:
+            raise TypeError(f"missing value(s) for input(s) {missing}.")
+        return values
+
+    def __call__(self, *args, **kwargs):
+        values = self._bind(args, kwargs)
+        if self.backend == "jax":
+            result = self._call_jax(values)
+        else:
+            _to_numpy_storage(self._shared)
+            if self._first_call:
+                # Numba compiles on the first call and reports layout hints
+                # (NumbaPerformanceWarning) that users cannot act on.
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", module="numba")
+                    warnings.filterwarnings("ignore", message="np.dot\\(\\) is faster")
+                    result = self._fn(*values)
+                self._first_call = False
+            else:
+                result = self._fn(*values)
+        if self._single:
+            return result if not isinstance(result, list) else result[0]
+        return list(result) if isinstance(result, (list, tuple)) else [result]
+
+    def __repr__(self) -> str:
+        return (
+            f"<seqgraph.Function inputs={self._names} backend={self.backend!r} "
+            f"device={self.device!r}>"
+        )
+
+
+def function(
+    inputs,
+    outputs=None,
+    updates=None,
+    givens=None,
+    backend: str | None = None,
+    device: str | None = None,
+    **kwargs,
+) -> Function:
+    """Compile a graph with a chosen backend and device.
+
+    Parameters
+    ----------
+    inputs : list of Variable
+        The symbolic inputs, in call order.
+    outputs : Variable or list of Variable, optional
+        What to compute. A single variable gives a function that returns one
+        value, a list gives a function that returns a list.
+    updates : dict or list of (SharedVariable, Variable), optional
+        New values for shared variables, applied after each call (for
+        example the ``updates`` returned by :func:`seqgraph.scan` or an
+        optimizer).
+    givens : dict or list of (Variable, Variable), optional
+        Substitutions made in the graph before compiling.
+    backend : {"c", "numba", "jax"}, optional
+        Defaults to ``$SEQGRAPH_BACKEND`` or :data:`seqgraph.backends.DEFAULT_BACKEND`.
+    device : {"cpu", "gpu"}, optional
+        Defaults to ``$SEQGRAPH_DEVICE`` or ``"cpu"``. ``"gpu"`` needs the JAX
+        backend and a CUDA-enabled JAX; without one it raises, it never runs
+        on the CPU instead.
+    **kwargs
+        Passed to ``pytensor.function`` (``name``, ``on_unused_input``,
+        ``allow_input_downcast``, ``profile`` ...).
+
+    Returns
+    -------
+    Function
+
+    Raises
+    ------
+    ValueError
+        For an unknown backend or device.
+    RuntimeError
+        When the backend is not installed or the device is missing.
+    TypeError
+        For inputs that are not free symbolic variables, or updates of
+        something that is not a shared variable.
+
+    Examples
+    --------
+    >>> import numpy as np, pytensor.tensor as pt
+    >>> import seqgraph
+    >>> x = pt.vector("x")
+    >>> f = seqgraph.function([x], 2 * x, backend="c")
+    >>> f(np.ones(3, dtype=x.dtype))
+    array([2., 2., 2.]...)
+    """
+    target = resolve(backend, device)
+    inputs = _normalise_inputs(inputs)
+    pairs = _normalise_updates(updates)
+    if isinstance(givens, Mapping):
+        givens = list(givens.items())
+    return Function(inputs, outputs, pairs, givens, target, **kwargs)
