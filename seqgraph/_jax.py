@@ -10,6 +10,13 @@ is float64.  Outside a loop this only changes the result's dtype; inside
 gradient of a bias, a sum over the batch) comes back as float64 while it went
 in as float32, and JAX refuses the loop.  We re-register the dispatch so that
 every reduction returns the dtype its PyTensor node declares.
+
+With ``truncate_gradient=k`` the backward scan runs ``k`` steps but its
+per-step outputs (the gradient of each input step) are declared with the full
+sequence length; PyTensor's C Scan leaves the steps it did not run at zero,
+its JAX Scan asserts that the lengths agree.  A JAX-only rewrite
+(``seqgraph_jax_pad_nit_sot``) shortens such outputs to the steps actually run
+and pads them with zeros outside the loop, which is what the C backend computes.
 """
 
 from __future__ import annotations
@@ -39,5 +46,65 @@ def install_fixes() -> None:
 
         return careduce
 
+    from pytensor.compile import optdb
+    from pytensor.graph.rewriting.basic import in2out
+
+    optdb.register(
+        "seqgraph_jax_pad_nit_sot",
+        in2out(_make_pad_rewriter(), name="seqgraph_jax_pad_nit_sot"),
+        "jax",
+        position=48.5,
+    )
     jax.config.update("jax_enable_x64", True)
     _installed = True
+
+
+def _constant(var):
+    from pytensor.tensor.basic import get_underlying_scalar_constant_value
+    from pytensor.tensor.exceptions import NotScalarConstantError
+
+    try:
+        return int(get_underlying_scalar_constant_value(var))
+    except (NotScalarConstantError, TypeError, ValueError):
+        return None
+
+
+def _make_pad_rewriter():
+    from pytensor.graph.rewriting.basic import node_rewriter
+    from pytensor.scan.op import Scan
+
+    @node_rewriter([Scan])
+    def pad_short_nit_sot(fgraph, node):
+        import pytensor.tensor as pt
+
+        op = node.op
+        if op.info.as_while or not op.info.n_nit_sot:
+            return None
+        n_steps = _constant(node.inputs[0])
+        if n_steps is None:
+            return None
+        sizes = op.outer_nitsot(node.inputs)
+        short = [i for i, size in enumerate(sizes) if (_constant(size) or 0) > n_steps]
+        if not short:
+            return None
+        first = 1 + op.info.n_seqs + op.info.n_mit_mot + op.info.n_mit_sot + op.info.n_sit_sot
+        first += op.info.n_untraced_sit_sot if hasattr(op.info, "n_untraced_sit_sot") else 0
+        inputs = list(node.inputs)
+        for i in short:
+            assert inputs[first + i] is sizes[i]
+            inputs[first + i] = node.inputs[0]
+        new_outputs = op.make_node(*inputs).outputs
+        old_nit = op.outer_nitsot_outs(node.outputs)
+        new_nit = op.outer_nitsot_outs(new_outputs)
+        replacements = dict(zip(node.outputs, new_outputs))
+        for i in short:
+            out = new_nit[i]
+            missing = _constant(sizes[i]) - n_steps
+            pad = pt.zeros((missing, *[out.shape[d] for d in range(1, out.ndim)]), dtype=out.dtype)
+            padded = pt.join(0, out, pad)
+            replacements[old_nit[i]] = pt.specify_shape(padded, old_nit[i].type.shape)
+        return replacements
+
+    return pad_short_nit_sot
+
+
