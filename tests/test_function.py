@@ -1,0 +1,177 @@
+"""seqgraph.function: backends, devices, calling conventions, errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+import seqgraph
+from seqgraph import backends
+
+HAS_JAX = importlib.util.find_spec("jax") is not None
+
+
+def test_unknown_backend_lists_the_valid_ones():
+    x = pt.vector("x")
+    with pytest.raises(ValueError, match=r"backend='torch' is not valid; expected one of 'c', 'numba', 'jax'"):
+        seqgraph.function([x], x, backend="torch")
+
+
+def test_unknown_device():
+    with pytest.raises(ValueError, match=r"device='tpu' is not valid; expected one of 'cpu', 'gpu'"):
+        seqgraph.function([pt.vector("x")], pt.vector("x"), device="tpu")
+
+
+def test_gpu_with_c_backend_is_refused():
+    with pytest.raises(ValueError, match=r"device='gpu' needs backend='jax'"):
+        backends.resolve("c", "gpu")
+
+
+def _has_gpu():
+    if not HAS_JAX:
+        return False
+    import jax
+
+    try:
+        return bool(jax.devices("gpu"))
+    except RuntimeError:
+        return False
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="jax is not installed")
+def test_gpu_without_a_gpu_raises_instead_of_running_on_cpu():
+    if _has_gpu():
+        pytest.skip("this machine has a GPU")
+    x = pt.vector("x")
+    with pytest.raises(RuntimeError, match=r"device='gpu' was asked for, but JAX sees no GPU"):
+        seqgraph.function([x], 2 * x, device="gpu")
+
+
+def test_environment_variables_set_the_defaults(monkeypatch):
+    monkeypatch.setenv("SEQGRAPH_BACKEND", "numba")
+    assert backends.resolve().backend == "numba"
+    monkeypatch.setenv("SEQGRAPH_BACKEND", "fortran")
+    with pytest.raises(ValueError, match=r"from the environment variable SEQGRAPH_BACKEND"):
+        backends.resolve()
+    monkeypatch.delenv("SEQGRAPH_BACKEND")
+    monkeypatch.setenv("SEQGRAPH_DEVICE", "gpu")
+    # The GPU default picks JAX; without a visible GPU that is an error, not a CPU run.
+    if _has_gpu():
+        assert backends.resolve() == backends.Target("jax", "gpu")
+    else:
+        with pytest.raises(RuntimeError, match=r"backend='jax' is not available|JAX sees no GPU"):
+            backends.resolve()
+
+
+def test_default_backend_is_the_measured_one(monkeypatch):
+    monkeypatch.delenv("SEQGRAPH_BACKEND", raising=False)
+    monkeypatch.delenv("SEQGRAPH_DEVICE", raising=False)
+    target = backends.resolve()
+    assert target == backends.Target(backends.DEFAULT_BACKEND, "cpu")
+    x = pt.vector("x")
+    assert seqgraph.function([x], x).backend == backends.DEFAULT_BACKEND
+
+
+def test_single_output_and_list_of_outputs(backend):
+    x = pt.vector("x", dtype="float64")
+    single = seqgraph.function([x], x + 1, backend=backend)
+    listed = seqgraph.function([x], [x + 1], backend=backend)
+    value = np.arange(3.0)
+    np.testing.assert_allclose(single(value), value + 1)
+    result = listed(value)
+    assert isinstance(result, list) and len(result) == 1
+    np.testing.assert_allclose(result[0], value + 1)
+    assert isinstance(single(value), np.ndarray)
+
+
+def test_call_by_name_and_argument_count_errors():
+    x, y = pt.vector("x", dtype="float64"), pt.vector("y", dtype="float64")
+    f = seqgraph.function([x, y], x - y, backend="c")
+    np.testing.assert_allclose(f(y=np.ones(2), x=np.full(2, 3.0)), [2.0, 2.0])
+    with pytest.raises(TypeError, match=r"takes 2 input\(s\) \(x, y\); got 1"):
+        f(np.ones(2))
+    with pytest.raises(TypeError, match=r"unknown input name 'z'"):
+        f(x=np.ones(2), z=np.ones(2))
+    with pytest.raises(TypeError, match=r"missing value\(s\) for input\(s\) \['y'\]"):
+        f(x=np.ones(2))
+
+
+def test_bad_inputs_and_updates_are_named():
+    x = pt.vector("x")
+    w = pytensor.shared(np.zeros(2, dtype=x.dtype), name="w")
+    with pytest.raises(TypeError, match=r"wrap a single input as \[x\]"):
+        seqgraph.function(x, x)
+    with pytest.raises(TypeError, match=r"inputs\[0\] \(w\) is a .*SharedVariable"):
+        seqgraph.function([w], w)
+    with pytest.raises(TypeError, match=r"updates\[0\] updates x, which is not a shared variable"):
+        seqgraph.function([x], x, updates=[(x, x + 1)])
+
+
+def test_givens_and_updates(backend):
+    data = pytensor.shared(np.arange(6.0).reshape(3, 2), name="data")
+    total = pytensor.shared(np.zeros(2), name="total")
+    row = pt.vector("row", dtype="float64")
+    i = pt.lscalar("i")
+    f = seqgraph.function(
+        [i], row * 2, updates={total: total + row}, givens={row: data[i]}, backend=backend
+    )
+    np.testing.assert_allclose(f(1), [4.0, 6.0])
+    np.testing.assert_allclose(f(2), [8.0, 10.0])
+    np.testing.assert_allclose(np.asarray(total.get_value()), [6.0, 8.0])
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="jax is not installed")
+def test_jax_keeps_parameters_on_the_device_and_c_still_reads_them():
+    import jax
+
+    w = pytensor.shared(np.ones(3), name="w")
+    x = pt.vector("x", dtype="float64")
+    step = seqgraph.function([x], (w * x).sum(), updates={w: w * 2}, backend="jax")
+    step(np.ones(3))
+    assert isinstance(w.get_value(borrow=True), jax.Array)  # resident, no host copy
+    step(np.ones(3))
+    np.testing.assert_allclose(np.asarray(w.get_value()), [4.0, 4.0, 4.0])
+    read = seqgraph.function([x], (w * x).sum(), backend="c")
+    assert float(read(np.ones(3))) == 12.0
+
+
+@pytest.mark.skipif(not HAS_JAX, reason="jax is not installed")
+def test_jax_compiles_once_per_shape_signature():
+    x = pt.matrix("x", dtype="float64")
+    f = seqgraph.function([x], pt.zeros((x.shape[1],)) + x.sum(0), backend="jax")
+    f(np.ones((2, 3)))
+    f(np.ones((2, 3)))
+    assert len(f._cache) == 1
+    np.testing.assert_allclose(f(np.ones((5, 4))), np.full(4, 5.0))
+    assert len(f._cache) == 2
+
+
+def test_c_backend_links_openblas_without_warning():
+    """In a fresh process: importing seqgraph and compiling a GEMM warns nothing."""
+    code = (
+        "import warnings; warnings.simplefilter('error')\n"
+        "import numpy as np, pytensor.tensor as pt, seqgraph\n"
+        "a = pt.matrix('a'); b = pt.matrix('b')\n"
+        "f = seqgraph.function([a, b], a @ b + 1, backend='c')\n"
+        "x = np.ones((4, 4), 'float32')\n"
+        "assert np.allclose(f(x, x), 5.0)\n"
+        "import pytensor\n"
+        "print(seqgraph.BLAS_SOURCE)\n"
+        "print(pytensor.config.blas__ldflags)\n"
+        "print([type(n.op).__name__ for n in f._fn.maker.fgraph.toposort()])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr
+    assert "could not link to a BLAS" not in result.stderr
+    source, flags, ops = result.stdout.splitlines()[:3]
+    assert source == "scipy-openblas32"
+    assert "-lscipy_openblas" in flags and "-Dsgemm_=scipy_sgemm_" in flags
+    assert "Dot22" in ops or "Gemm" in ops
