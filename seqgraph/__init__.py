@@ -26,8 +26,8 @@ elif "floatX" not in _os.environ.get("PYTENSOR_FLAGS", ""):
 
 from seqgraph.backends import (  # noqa: E402
     BACKENDS,
-    DEFAULT_BACKEND,
     available_backends,
+    default_backend,
 )
 from seqgraph.function import Function, function  # noqa: E402
 from seqgraph.scan import ScanError, scan  # noqa: E402
@@ -37,10 +37,10 @@ __version__ = "0.1.0"
 __all__ = [
     "BACKENDS",
     "BLAS_SOURCE",
-    "DEFAULT_BACKEND",
     "Function",
     "ScanError",
     "available_backends",
+    "default_backend",
     "function",
     "scan",
 ]

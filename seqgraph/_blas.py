@@ -12,6 +12,14 @@ compile time.  Nothing is built or downloaded at run time.
 
 The user always wins: if ``blas__ldflags`` is given through ``PYTENSOR_FLAGS``
 or a ``.pytensorrc``, seqgraph leaves it alone.
+
+Threads: recurrent layers call GEMMs on small matrices (batch x hidden) once
+per step, thousands of times per call.  OpenBLAS's threads cost more than they
+bring there: measured on 2 cores (``benchmarks/backend_choice.py``), an LSTM
+training step took 73 ms with OpenBLAS's default threading and several times
+less with one thread.  seqgraph sets this OpenBLAS (not NumPy's, which is a
+separate library) to ``$SEQGRAPH_BLAS_THREADS`` threads, else
+``$OPENBLAS_NUM_THREADS``, else 1.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-__all__ = ["configure_blas", "openblas_ldflags"]
+__all__ = ["blas_threads", "configure_blas", "openblas_ldflags", "set_blas_threads"]
 
 
 def _user_set_blas() -> bool:
@@ -34,6 +42,46 @@ def _user_set_blas() -> bool:
         if path.is_file() and "ldflags" in path.read_text(errors="ignore"):
             return True
     return False
+
+
+@cache
+def _load(lib_dir: Path, lib_name: str):
+    candidates = sorted(lib_dir.glob(f"lib{lib_name}.*"))
+    if not candidates:
+        return None
+    try:
+        return ctypes.CDLL(str(candidates[0]))
+    except OSError:
+        return None
+
+
+def blas_threads() -> int:
+    """Number of threads seqgraph gives the C backend's OpenBLAS."""
+    for name in ("SEQGRAPH_BLAS_THREADS", "OPENBLAS_NUM_THREADS"):
+        value = os.environ.get(name)
+        if value:
+            try:
+                return max(1, int(value))
+            except ValueError as exc:
+                raise ValueError(f"{name}={value!r} must be a positive integer.") from exc
+    return 1
+
+
+def set_blas_threads(n: int) -> None:
+    """Set the thread count of the OpenBLAS that the C backend links.
+
+    Parameters
+    ----------
+    n : int
+        Number of threads (>= 1).
+    """
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer; got {n!r}.")
+    import scipy_openblas32
+
+    lib = _load(Path(scipy_openblas32.get_lib_dir()), scipy_openblas32.get_library())
+    if lib is not None:
+        lib.scipy_openblas_set_num_threads(ctypes.c_int(n))
 
 
 @cache
@@ -52,12 +100,8 @@ def openblas_ldflags() -> str:
         return ""
     lib_dir = Path(scipy_openblas32.get_lib_dir())
     lib_name = scipy_openblas32.get_library()
-    candidates = sorted(lib_dir.glob(f"lib{lib_name}.*"))
-    if not candidates:
-        return ""
-    try:
-        lib = ctypes.CDLL(str(candidates[0]))
-    except OSError:
+    lib = _load(lib_dir, lib_name)
+    if lib is None:
         return ""
     # Read the routine names from PyTensor's own BLAS declarations (source text,
     # so that the lazy ``blas__ldflags`` default is not triggered).
@@ -90,4 +134,5 @@ def configure_blas() -> str:
     if not flags:
         return "none"
     pytensor.config.blas__ldflags = flags
+    set_blas_threads(blas_threads())
     return "scipy-openblas32"

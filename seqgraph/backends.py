@@ -23,10 +23,11 @@ from dataclasses import dataclass
 
 __all__ = [
     "BACKENDS",
-    "DEFAULT_BACKEND",
+    "PREFERRED_BACKENDS",
     "DEVICES",
     "Target",
     "available_backends",
+    "default_backend",
     "get_mode",
     "jax_device",
     "resolve",
@@ -35,10 +36,26 @@ __all__ = [
 BACKENDS = ("c", "numba", "jax")
 DEVICES = ("cpu", "gpu")
 
-#: Chosen by measurement (README, "Choosing the default backend"): the C
-#: backend compiles an LSTM training function in ~3 s and needs no optional
-#: dependency; Numba needs minutes cold, JAX is an optional extra.
-DEFAULT_BACKEND = "c"
+#: Chosen by measurement (README, "Choosing the default backend",
+#: ``python -m benchmarks.backend_choice``): JAX compiled an LSTM training
+#: function in 5-7 s cold against ~56 s (C) and ~100 s (Numba) and ran its
+#: step fastest; it is an optional extra, so without it the C backend is next.
+PREFERRED_BACKENDS = ("jax", "c", "numba")
+
+
+def default_backend() -> str:
+    """Return the default backend: the first of :data:`PREFERRED_BACKENDS` installed.
+
+    ``$SEQGRAPH_BACKEND`` overrides it (see :func:`resolve`).
+    """
+    found = available_backends()
+    for name in PREFERRED_BACKENDS:
+        if name in found:
+            return name
+    raise RuntimeError(
+        "no seqgraph backend is available: install jax (pip install 'seqgraph[jax]'), "
+        "a C++ compiler, or numba."
+    )
 
 
 @dataclass(frozen=True)
@@ -94,8 +111,8 @@ def resolve(backend: str | None = None, device: str | None = None) -> Target:
     Parameters
     ----------
     backend : {"c", "numba", "jax"}, optional
-        Defaults to ``$SEQGRAPH_BACKEND``, else :data:`DEFAULT_BACKEND`, else
-        ``"jax"`` when ``device="gpu"``.
+        Defaults to ``$SEQGRAPH_BACKEND``, else ``"jax"`` when
+        ``device="gpu"``, else :func:`default_backend`.
     device : {"cpu", "gpu"}, optional
         Defaults to ``$SEQGRAPH_DEVICE``, else ``"cpu"``.
 
@@ -121,7 +138,7 @@ def resolve(backend: str | None = None, device: str | None = None) -> Target:
         if env:
             backend = _check_choice(env, BACKENDS, "backend", "SEQGRAPH_BACKEND")
         else:
-            backend = "jax" if device == "gpu" else DEFAULT_BACKEND
+            backend = "jax" if device == "gpu" else default_backend()
     else:
         backend = _check_choice(backend, BACKENDS, "backend")
     if device == "gpu" and backend != "jax":

@@ -293,7 +293,8 @@ def function(
     givens : dict or list of (Variable, Variable), optional
         Substitutions made in the graph before compiling.
     backend : {"c", "numba", "jax"}, optional
-        Defaults to ``$SEQGRAPH_BACKEND`` or :data:`seqgraph.backends.DEFAULT_BACKEND`.
+        Defaults to ``$SEQGRAPH_BACKEND``, else :func:`seqgraph.default_backend`
+        (JAX when installed, else C).
     device : {"cpu", "gpu"}, optional
         Defaults to ``$SEQGRAPH_DEVICE`` or ``"cpu"``. ``"gpu"`` needs the JAX
         backend and a CUDA-enabled JAX; without one it raises, it never runs

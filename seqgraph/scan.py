@@ -19,7 +19,7 @@ PyTensor's keywords and semantics but
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pytensor

@@ -360,3 +360,57 @@ def test_output_count_and_shapes(specs, steps):
         assert value.shape == (steps, *shape)
         expected = np.cumsum(np.arange(steps)) if recurrent else np.arange(steps)
         np.testing.assert_allclose(value.reshape(steps, -1)[:, 0], expected)
+
+
+def test_masked_lstm_backwards_with_n_steps_from_the_input(backend, rng):
+    """Mask, n_steps=x.shape[0], go_backwards and BPTT through both states."""
+    n_in, n = 3, 4
+    x, params, _, _ = _lstm_graph(rng, n_in, n)
+    W, U, b = params
+    mask = pt.matrix("mask", dtype=F64)  # (time, batch)
+
+    def step(x_t, m_t, h, c, W, U, b):
+        z = x_t @ W + h @ U + b
+        i, f, o = (pt.sigmoid(z[:, k * n : (k + 1) * n]) for k in range(3))
+        c_new = f * c + i * pt.tanh(z[:, 3 * n :])
+        h_new = o * pt.tanh(c_new)
+        keep = m_t[:, None]
+        return pt.switch(keep, h_new, h), pt.switch(keep, c_new, c)
+
+    zeros = pt.zeros((x.shape[1], n), dtype=F64)
+    (hs, cs), _ = seqgraph.scan(
+        step,
+        sequences=[x, mask],
+        outputs_info=[zeros, zeros],
+        non_sequences=[W, U, b],
+        n_steps=x.shape[0],
+        go_backwards=True,
+        strict=True,
+    )
+    loss = (hs[-1] ** 2).sum() + cs.sum()
+    grads = pytensor.grad(loss, [W, U, b, x])
+    f = seqgraph.function([x, mask], [hs, *grads], backend=backend)
+    xv = rng.normal(size=(5, 3, n_in))
+    mv = np.ones((5, 3))
+    mv[3:, 1] = 0.0  # sequence 1 is 3 steps long (padding at the end)
+    mv[1:, 2] = 0.0  # sequence 2 is 1 step long
+    got = f(xv, mv)
+
+    # Reference: each sequence run backwards over its own steps only.
+    Wv, Uv, bv = (p.get_value() for p in params)
+    want_h = np.zeros((5, 3, n))
+    for j in range(3):
+        h = np.zeros((1, n))
+        c = np.zeros((1, n))
+        for s, t in enumerate(range(4, -1, -1)):
+            if mv[t, j]:
+                hh, cc = ref.lstm(xv[t : t + 1, j : j + 1], Wv, Uv, bv, h, c)
+                h, c = hh[0], cc[0]
+            want_h[s, j] = h[0]
+    np.testing.assert_allclose(got[0], want_h, rtol=1e-10, atol=1e-12)
+    if backend != "c":
+        want = seqgraph.function([x, mask], [hs, *grads], backend="c")(xv, mv)
+        for g_got, g_want in zip(got[1:], want[1:]):
+            np.testing.assert_allclose(g_got, g_want, rtol=1e-9, atol=1e-12)
+    # Masked-out input steps get no gradient.
+    assert np.all(got[4][3:, 1] == 0.0) and np.all(got[4][1:, 2] == 0.0)

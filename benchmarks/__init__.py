@@ -1,0 +1,1 @@
+"""seqgraph's benchmark suite (run the modules with ``python -m benchmarks.NAME``)."""
