@@ -18,6 +18,7 @@ PyTensor's keywords and semantics but
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Callable, Mapping
 
@@ -29,6 +30,14 @@ from pytensor.scan.basic import get_updates_and_outputs
 from pytensor.scan.utils import until
 
 __all__ = ["ScanError", "scan"]
+
+# PyTensor is moving scan to return outputs only; ask for the updates explicitly
+# where the keyword exists, so that updates made in the step are never lost.
+_RETURN_UPDATES = (
+    {"return_updates": True}
+    if "return_updates" in inspect.signature(pytensor.scan).parameters
+    else {}
+)
 
 
 class ScanError(ValueError):
@@ -325,5 +334,6 @@ def scan(
             allow_gc=allow_gc,
             strict=strict,
             return_list=True,
+            **_RETURN_UPDATES,
         )
     return list(outputs), updates
