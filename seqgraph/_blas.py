@@ -84,6 +84,26 @@ def set_blas_threads(n: int) -> None:
         lib.scipy_openblas_set_num_threads(ctypes.c_int(n))
 
 
+def _pytensor_blas_modules():
+    """PyTensor's modules that declare BLAS routines (their layout moved in 3.x)."""
+    import importlib
+
+    names = (
+        "pytensor.tensor.blas_headers",  # PyTensor <= 3.0
+        "pytensor.tensor.blas_c",
+        "pytensor.tensor.blas.c_code.blas_headers",  # PyTensor >= 3.1
+        "pytensor.tensor.blas.c_code.codegen",
+        "pytensor.tensor.blas.batched",
+    )
+    modules = []
+    for name in names:
+        try:
+            modules.append(importlib.import_module(name))
+        except ImportError:
+            continue
+    return modules
+
+
 @cache
 def openblas_ldflags() -> str:
     """Return ``blas__ldflags`` that link PyTensor's C code to scipy-openblas32.
@@ -105,9 +125,7 @@ def openblas_ldflags() -> str:
         return ""
     # Read the routine names from PyTensor's own BLAS declarations (source text,
     # so that the lazy ``blas__ldflags`` default is not triggered).
-    from pytensor.tensor import blas_c, blas_headers
-
-    text = inspect.getsource(blas_headers) + inspect.getsource(blas_c)
+    text = "".join(inspect.getsource(module) for module in _pytensor_blas_modules())
     names = sorted(set(re.findall(r"\b([a-z][a-z0-9]*_)\s*\(", text)))
     defines = [f"-D{n}=scipy_{n}" for n in names if hasattr(lib, f"scipy_{n}")]
     if not any(d.startswith("-Dsgemm_=") for d in defines):
