@@ -135,7 +135,6 @@ class Function:
         if self.backend == "jax":
             self._device = jax_device(self.device)
             self._cache: OrderedDict[tuple, object] = OrderedDict()
-            self._on_device: set[SharedVariable] = set()
         else:
             self._fn = self._compile(self.inputs, self._outputs, updates, givens)
 
@@ -203,12 +202,12 @@ class Function:
     def _call_jax(self, args):
         import jax
 
+        # A NumPy value is one not moved yet, or one the user set since: move it
+        # once; device values written back by updates are used as they are.
         for var in self._shared:
             storage = var.container.storage
-            if var not in self._on_device or not isinstance(storage[0], jax.Array):
-                if isinstance(storage[0], np.ndarray) or isinstance(storage[0], jax.Array):
-                    storage[0] = jax.device_put(storage[0], self._device)
-                self._on_device.add(var)
+            if isinstance(storage[0], np.ndarray):
+                storage[0] = jax.device_put(storage[0], self._device)
         key = self._signature(args)
         fn = self._cache.get(key)
         if fn is None:
