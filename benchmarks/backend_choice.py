@@ -55,8 +55,21 @@ def measure(backend, size, repeats, compiledir):
     env["NUMBA_CACHE_DIR"] = os.path.join(compiledir, "numba_cache")
     batch, steps, n_in, hidden = SIZES[size]
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, backend, str(batch), str(steps), str(n_in), str(hidden), str(repeats)],
-        env=env, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-c",
+            _CHILD,
+            backend,
+            str(batch),
+            str(steps),
+            str(n_in),
+            str(hidden),
+            str(repeats),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if out.returncode != 0:
         return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
@@ -71,23 +84,37 @@ def main(argv=None):
     parser.add_argument("--json", default=None, help="write the results to this file")
     args = parser.parse_args(argv)
     rows = []
-    print(f"{'backend':8s} {'size':7s} {'compile cold':>13s} {'compile warm':>13s} {'step (median)':>14s}")
+    print(
+        f"{'backend':8s} {'size':7s} {'compile cold':>13s} {'compile warm':>13s} {'step (median)':>14s}"
+    )
     for backend in args.backends:
         for size in args.sizes:
             with tempfile.TemporaryDirectory(prefix="seqgraph-bench-") as cdir:
                 cold = measure(backend, size, args.repeats, cdir)
                 warm = measure(backend, size, args.repeats, cdir)
-            row = {"backend": backend, "size": size, "shape": SIZES[size], "cold": cold, "warm": warm}
+            row = {
+                "backend": backend,
+                "size": size,
+                "shape": SIZES[size],
+                "cold": cold,
+                "warm": warm,
+            }
             rows.append(row)
             if "error" in cold or "error" in warm:
                 print(f"{backend:8s} {size:7s} error: {cold.get('error') or warm.get('error')}")
                 continue
             step = min(cold["step_ms"], warm["step_ms"])
-            print(f"{backend:8s} {size:7s} {cold['compile_s']:12.2f}s {warm['compile_s']:12.2f}s {step:12.2f}ms",
-                  flush=True)
+            print(
+                f"{backend:8s} {size:7s} {cold['compile_s']:12.2f}s {warm['compile_s']:12.2f}s {step:12.2f}ms",
+                flush=True,
+            )
     if args.json:
-        env = {"python": sys.version.split()[0], "machine": platform.machine(),
-               "processor": platform.processor(), "cpus": os.cpu_count()}
+        env = {
+            "python": sys.version.split()[0],
+            "machine": platform.machine(),
+            "processor": platform.processor(),
+            "cpus": os.cpu_count(),
+        }
         with open(args.json, "w") as fh:
             json.dump({"environment": env, "results": rows}, fh, indent=2)
 

@@ -24,6 +24,7 @@ if "SEQGRAPH_FLOATX" in _os.environ:
 elif "floatX" not in _os.environ.get("PYTENSOR_FLAGS", ""):
     _pytensor.config.floatX = "float32"
 
+from seqgraph import cells, init, layers, models, params, torch_io  # noqa: E402, I001
 from seqgraph.backends import (  # noqa: E402
     BACKENDS,
     available_backends,
@@ -40,7 +41,13 @@ __all__ = [
     "Function",
     "ScanError",
     "available_backends",
+    "cells",
     "default_backend",
     "function",
+    "init",
+    "layers",
+    "models",
+    "params",
     "scan",
+    "torch_io",
 ]

@@ -130,9 +130,7 @@ def openblas_ldflags() -> str:
     defines = [f"-D{n}=scipy_{n}" for n in names if hasattr(lib, f"scipy_{n}")]
     if not any(d.startswith("-Dsgemm_=") for d in defines):
         return ""
-    return " ".join(
-        [f"-L{lib_dir}", f"-l{lib_name}", f"-Wl,-rpath,{lib_dir}", *defines]
-    )
+    return " ".join([f"-L{lib_dir}", f"-l{lib_name}", f"-Wl,-rpath,{lib_dir}", *defines])
 
 
 def configure_blas() -> str:

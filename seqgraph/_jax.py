@@ -17,6 +17,15 @@ sequence length; PyTensor's C Scan leaves the steps it did not run at zero,
 its JAX Scan asserts that the lengths agree.  A JAX-only rewrite
 (``seqgraph_jax_pad_nit_sot``) shortens such outputs to the steps actually run
 and pads them with zeros outside the loop, which is what the C backend computes.
+
+Inside ``lax.scan`` every shape computed with a PyTensor op (``x.shape[0] - 1``
+in a slice, the ``zeros_like`` of a gradient) becomes a tracer, and an
+``alloc`` of such a shape fails.  After :func:`seqgraph.function` has made the
+outer shapes static, a second JAX-only rewrite
+(``seqgraph_jax_static_scan_shapes``) gives every inner input of a scan the
+static shape of the outer input it reads (a sequence's step, a state, a
+non-sequence), so that the inner graph's shape arithmetic folds to constants
+when PyTensor rewrites it for JAX.
 """
 
 from __future__ import annotations
@@ -54,6 +63,12 @@ def install_fixes() -> None:
         in2out(_make_pad_rewriter(), name="seqgraph_jax_pad_nit_sot"),
         "jax",
         position=48.5,
+    )
+    optdb.register(
+        "seqgraph_jax_static_scan_shapes",
+        in2out(_make_static_shape_rewriter(), name="seqgraph_jax_static_scan_shapes"),
+        "jax",
+        position=48.6,
     )
     jax.config.update("jax_enable_x64", True)
     _installed = True
@@ -108,3 +123,56 @@ def _make_pad_rewriter():
     return pad_short_nit_sot
 
 
+def _make_static_shape_rewriter():
+    from pytensor.graph.replace import clone_replace
+    from pytensor.graph.rewriting.basic import node_rewriter
+    from pytensor.scan.op import Scan
+    from pytensor.tensor.type import TensorType
+
+    @node_rewriter([Scan])
+    def static_scan_shapes(fgraph, node):
+        op = node.op
+        info = op.info
+        n_sliced = info.n_seqs + sum(
+            len(taps)
+            for taps in (*info.mit_mot_in_slices, *info.mit_sot_in_slices, *info.sit_sot_in_slices)
+        )
+        n_states = n_sliced - info.n_seqs
+        outer_of = op.get_oinp_iinp_iout_oout_mappings()["outer_inp_from_inner_inp"]
+        replace = {}
+        new_inputs = []
+        for idx, inner in enumerate(op.inner_inputs):
+            outer = node.inputs[outer_of[idx]]
+            new_inputs.append(inner)
+            if not isinstance(inner.type, TensorType) or not isinstance(outer.type, TensorType):
+                continue
+            shape = outer.type.shape[1:] if idx < n_sliced else outer.type.shape
+            if len(shape) != inner.ndim:
+                continue
+            is_state = info.n_seqs <= idx < info.n_seqs + n_states
+            merged = tuple(
+                old if old is not None or new is None or (is_state and new == 1) else new
+                for old, new in zip(inner.type.shape, shape)
+            )
+            if merged == inner.type.shape:
+                continue
+            new = inner.type.clone(shape=merged)(name=inner.name)
+            replace[inner] = new
+            new_inputs[-1] = new
+        if not replace:
+            return None
+        new_outputs = clone_replace(op.inner_outputs, replace=replace)
+        new_op = Scan(
+            new_inputs,
+            new_outputs,
+            info,
+            mode=op.mode,
+            profile=op.profile,
+            truncate_gradient=op.truncate_gradient,
+            name=op.name,
+            allow_gc=op.allow_gc,
+        )
+        new_node = new_op.make_node(*node.inputs)
+        return dict(zip(node.outputs, new_node.outputs))
+
+    return static_scan_shapes

@@ -9,15 +9,21 @@ __all__ = ["main"]
 
 
 def _info(argv) -> int:
-    argparse.ArgumentParser(prog="seqgraph info", description="Show backends and BLAS.").parse_args(argv)
+    argparse.ArgumentParser(prog="seqgraph info", description="Show backends and BLAS.").parse_args(
+        argv
+    )
     import pytensor
 
     import seqgraph
     from seqgraph import backends
 
-    print(f"seqgraph {seqgraph.__version__}, pytensor {pytensor.__version__}, Python {sys.version.split()[0]}")
+    print(
+        f"seqgraph {seqgraph.__version__}, pytensor {pytensor.__version__}, Python {sys.version.split()[0]}"
+    )
     print(f"floatX: {pytensor.config.floatX}")
-    print(f"backends available: {', '.join(backends.available_backends())} (default {backends.resolve().backend})")
+    print(
+        f"backends available: {', '.join(backends.available_backends())} (default {backends.resolve().backend})"
+    )
     print(f"C backend BLAS: {seqgraph.BLAS_SOURCE}")
     if "jax" in backends.available_backends():
         import jax

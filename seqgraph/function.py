@@ -90,6 +90,37 @@ def _shared_in(outputs, updates) -> list[SharedVariable]:
     return list(seen)
 
 
+def _random_generator_updates(outputs, updates, givens) -> list[tuple[SharedVariable, Variable]]:
+    """Advance each shared random generator that feeds exactly one random draw.
+
+    Theano's ``RandomStreams`` did this through ``default_update``, which
+    PyTensor deprecates: a dropout mask drawn from a shared generator must get
+    a new generator state after each call, or every call draws the same mask.
+    Generators that ``updates`` already advance are left alone.
+    """
+    from pytensor.graph.traversal import applys_between
+    from pytensor.tensor.random.op import RandomVariable
+
+    roots = list(outputs) + [v for _, v in updates] + [v for _, v in (givens or [])]
+    updated = {var for var, _ in updates}
+    consumers: dict[SharedVariable, list] = {}
+    for node in applys_between(list(graph_inputs(roots)), roots):
+        if isinstance(node.op, RandomVariable):
+            rng = node.inputs[0]
+            if isinstance(rng, SharedVariable) and rng not in updated:
+                consumers.setdefault(rng, []).append(node)
+    pairs = []
+    for rng, nodes in consumers.items():
+        if len(nodes) > 1:
+            raise ValueError(
+                f"the shared random generator {rng} feeds {len(nodes)} random draws, which "
+                "would all draw the same numbers; give each draw its own generator or "
+                "chain them (pass each draw's next generator to the next draw)."
+            )
+        pairs.append((rng, nodes[0].outputs[0]))
+    return pairs
+
+
 def _to_numpy_storage(shared: Sequence[SharedVariable]) -> None:
     """Bring values left on a JAX device back to NumPy for C/Numba functions."""
     for var in shared:
@@ -128,9 +159,7 @@ class Function:
         self._kwargs = kwargs
         self.compile_time = 0.0
         self._first_call = True
-        self._shared = _shared_in(
-            self._outputs + [v for _, v in (givens or [])], updates
-        )
+        self._shared = _shared_in(self._outputs + [v for _, v in (givens or [])], updates)
         self._names = [v.name for v in inputs]
         if self.backend == "jax":
             self._device = jax_device(self.device)
@@ -145,6 +174,9 @@ class Function:
             # (shape checks); after specialisation the outer shapes are
             # constants checked by the rewrites, so the warning is only noise.
             warnings.filterwarnings("ignore", message="Skipping .* as JAX tracing would remove it")
+            # JAX keeps its own copy of each shared random generator (as a
+            # JAX key) inside the compiled function and advances that copy.
+            warnings.filterwarnings("ignore", message="The RandomType SharedVariables")
             fn = pytensor.function(
                 inputs,
                 outputs,
@@ -188,7 +220,11 @@ class Function:
             if isinstance(var.type, TensorType):
                 replace[var] = specify_shape(var, np.shape(var.container.storage[0]))
         roots = list(self._outputs)
-        givens = list(self._givens.items()) if isinstance(self._givens, Mapping) else list(self._givens or [])
+        givens = (
+            list(self._givens.items())
+            if isinstance(self._givens, Mapping)
+            else list(self._givens or [])
+        )
         given_values = [v for _, v in givens]
         update_values = [v for _, v in self._updates]
         replaced = graph_replace(roots + given_values + update_values, replace, strict=False)
@@ -290,7 +326,11 @@ def function(
         example the ``updates`` returned by :func:`seqgraph.scan` or an
         optimizer).
     givens : dict or list of (Variable, Variable), optional
-        Substitutions made in the graph before compiling.
+        Substitutions made in the graph before compiling.  A shared random
+        generator (``pytensor.shared(np.random.default_rng(seed))``) that
+        feeds one random draw of the graph and that ``updates`` does not
+        mention is advanced after each call, as Theano's ``RandomStreams``
+        were; ``no_default_updates=True`` turns this off.
     backend : {"c", "numba", "jax"}, optional
         Defaults to ``$SEQGRAPH_BACKEND``, else :func:`seqgraph.default_backend`
         (JAX when installed, else C).
@@ -330,4 +370,7 @@ def function(
     pairs = _normalise_updates(updates)
     if isinstance(givens, Mapping):
         givens = list(givens.items())
+    if not kwargs.get("no_default_updates"):
+        outs = [outputs] if isinstance(outputs, Variable) else list(outputs or [])
+        pairs += _random_generator_updates(outs, pairs, givens)
     return Function(inputs, outputs, pairs, givens, target, **kwargs)

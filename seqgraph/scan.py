@@ -84,7 +84,9 @@ def _normalise_outputs_info(outputs_info) -> list:
             if entry["initial"] is not None:
                 entry["initial"] = _as_tensor(entry["initial"], f"outputs_info[{i}]['initial']")
             taps = entry.get("taps", [-1])
-            if taps is not None and any((not isinstance(t, (int, np.integer))) or t >= 0 for t in taps):
+            if taps is not None and any(
+                (not isinstance(t, (int, np.integer))) or t >= 0 for t in taps
+            ):
                 raise ScanError(
                     f"outputs_info[{i}]['taps'] must be negative integers (past "
                     f"steps such as [-2, -1]); got {taps!r}."
@@ -134,13 +136,13 @@ def _check_n_steps(n_steps, sequences) -> None:
     if steps is None:
         if isinstance(n_steps, Variable):
             if n_steps.ndim != 0 or "int" not in n_steps.dtype:
-                raise ScanError(
-                    f"n_steps must be an integer scalar; got {n_steps.type}."
-                )
+                raise ScanError(f"n_steps must be an integer scalar; got {n_steps.type}.")
             return
         raise ScanError(f"n_steps must be an integer or an integer scalar tensor; got {n_steps!r}.")
     if steps < 0:
-        raise ScanError(f"n_steps must be >= 0; got {steps}. Use go_backwards=True to run in reverse.")
+        raise ScanError(
+            f"n_steps must be >= 0; got {steps}. Use go_backwards=True to run in reverse."
+        )
     for i, seq in enumerate(sequences):
         if isinstance(seq, Mapping):
             var, taps = seq.get("input"), list(seq.get("taps", [0]))
@@ -185,7 +187,9 @@ def _check_outputs(outputs, outputs_info) -> list:
         if initial is None:
             continue
         state = initial.type.clone(shape=initial.type.shape[1:]) if stacked else initial.type
-        where = f"output {i} of the step" + (" (per tap of outputs_info['initial'])" if stacked else "")
+        where = f"output {i} of the step" + (
+            " (per tap of outputs_info['initial'])" if stacked else ""
+        )
         if out.ndim != state.ndim:
             raise ScanError(
                 f"{where} has {_describe(out)} but its initial state outputs_info[{i}] "

@@ -62,3 +62,114 @@ def linear_truncated_grad(steps, a, k):
         carry = 1.0 + a * carry
         grad[t] = carry
     return grad
+
+
+# -- layers -------------------------------------------------------------------
+# Written from the equations in the cells' docstrings, independently of the
+# seqgraph code.  Weights are fused as in seqgraph: W_in (n_in, k n),
+# W_hid (n, k n), b (k n,), gate blocks in PyTorch's order.
+
+
+def elman_step(x, h, p, nonlinearity=np.tanh):
+    return (nonlinearity(x @ p["W_in"] + p["b"] + h @ p["W_hid"]),)
+
+
+def gru_step(x, h, p, reset_after=False):
+    n = h.shape[1]
+    gi = x @ p["W_in"] + p["b"]
+    W = p["W_hid"]
+    if reset_after:
+        gh = h @ W
+        r = sigmoid(gi[:, :n] + gh[:, :n])
+        z = sigmoid(gi[:, n : 2 * n] + gh[:, n : 2 * n])
+        cand = np.tanh(gi[:, 2 * n :] + r * (gh[:, 2 * n :] + p["b_hn"]))
+    else:
+        r = sigmoid(gi[:, :n] + h @ W[:, :n])
+        z = sigmoid(gi[:, n : 2 * n] + h @ W[:, n : 2 * n])
+        cand = np.tanh(gi[:, 2 * n :] + (r * h) @ W[:, 2 * n :])
+    return ((1 - z) * cand + z * h,)
+
+
+def lstm_step(x, h, c, p, peepholes=False, hid_nonlinearity=np.tanh):
+    n = h.shape[1]
+    a = x @ p["W_in"] + p["b"] + h @ p["W_hid"]
+    a_i, a_f, a_g, a_o = (a[:, k * n : (k + 1) * n] for k in range(4))
+    if peepholes:
+        a_i = a_i + p["w_ci"] * c
+        a_f = a_f + p["w_cf"] * c
+    c_new = sigmoid(a_f) * c + sigmoid(a_i) * np.tanh(a_g)
+    if peepholes:
+        a_o = a_o + p["w_co"] * c_new
+    return sigmoid(a_o) * hid_nonlinearity(c_new), c_new
+
+
+def run_layer(step, x, initial, mask=None, go_backwards=False):
+    """Run ``step(x_t, *states)`` over ``x`` (batch, time, n_in), batch-major.
+
+    A masked step keeps every state. The outputs are aligned with the input
+    (re-reversed for ``go_backwards``). Returns one (batch, time, n) array
+    per state and the final states (after the last processed step).
+    """
+    steps = x.shape[1]
+    states = [np.array(s, dtype=x.dtype) for s in initial]
+    outs = [[None] * steps for _ in states]
+    order = range(steps - 1, -1, -1) if go_backwards else range(steps)
+    for t in order:
+        new = step(x[:, t], *states)
+        if mask is not None:
+            keep = mask[:, t][:, None] != 0
+            new = [np.where(keep, s_new, s) for s_new, s in zip(new, states)]
+        states = list(new)
+        for i, s in enumerate(states):
+            outs[i][t] = s
+    return [np.stack(o, axis=1) for o in outs], states
+
+
+def log_softmax(z):
+    z = z - z.max(axis=-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+
+
+# -- optimizers ------------------------------------------------------------------
+# Each takes the gradient function and the starting point and returns the
+# parameters after ``steps`` updates, written from the papers' update rules.
+
+
+def optimize(name, grad, p, steps, lr, **kw):
+    p = np.array(p, dtype="float64")
+    s1, s2 = np.zeros_like(p), np.zeros_like(p)
+    for t in range(1, steps + 1):
+        g = grad(p)
+        if name == "sgd":
+            p = p - lr * g
+        elif name == "momentum":
+            s1 = kw["momentum"] * s1 - lr * g
+            p = p + s1
+        elif name == "nesterov_momentum":
+            s1 = kw["momentum"] * s1 - lr * g
+            p = p + kw["momentum"] * s1 - lr * g
+        elif name == "adagrad":
+            s1 = s1 + g**2
+            p = p - lr * g / np.sqrt(s1 + kw["epsilon"])
+        elif name == "rmsprop":
+            s1 = kw["rho"] * s1 + (1 - kw["rho"]) * g**2
+            p = p - lr * g / np.sqrt(s1 + kw["epsilon"])
+        elif name == "adadelta":
+            s1 = kw["rho"] * s1 + (1 - kw["rho"]) * g**2
+            step = g * np.sqrt(s2 + kw["epsilon"]) / np.sqrt(s1 + kw["epsilon"])
+            p = p - lr * step
+            s2 = kw["rho"] * s2 + (1 - kw["rho"]) * step**2
+        elif name == "adam":
+            s1 = kw["beta1"] * s1 + (1 - kw["beta1"]) * g
+            s2 = kw["beta2"] * s2 + (1 - kw["beta2"]) * g**2
+            # Kingma & Ba's "efficient version" (end of their section 2): the bias
+            # corrections go into the step size, epsilon is added to sqrt(v).
+            lr_t = lr * np.sqrt(1 - kw["beta2"] ** t) / (1 - kw["beta1"] ** t)
+            p = p - lr_t * s1 / (np.sqrt(s2) + kw["epsilon"])
+        elif name == "adamax":
+            s1 = kw["beta1"] * s1 + (1 - kw["beta1"]) * g
+            s2 = np.maximum(kw["beta2"] * s2, np.abs(g))
+            p = p - lr / (1 - kw["beta1"] ** t) * s1 / (s2 + kw["epsilon"])
+        else:
+            raise AssertionError(name)
+    return p

@@ -19,12 +19,16 @@ HAS_JAX = importlib.util.find_spec("jax") is not None
 
 def test_unknown_backend_lists_the_valid_ones():
     x = pt.vector("x")
-    with pytest.raises(ValueError, match=r"backend='torch' is not valid; expected one of 'c', 'numba', 'jax'"):
+    with pytest.raises(
+        ValueError, match=r"backend='torch' is not valid; expected one of 'c', 'numba', 'jax'"
+    ):
         seqgraph.function([x], x, backend="torch")
 
 
 def test_unknown_device():
-    with pytest.raises(ValueError, match=r"device='tpu' is not valid; expected one of 'cpu', 'gpu'"):
+    with pytest.raises(
+        ValueError, match=r"device='tpu' is not valid; expected one of 'cpu', 'gpu'"
+    ):
         seqgraph.function([pt.vector("x")], pt.vector("x"), device="tpu")
 
 

@@ -173,7 +173,9 @@ def test_lstm_forward_and_gradient(backend, rng):
 def test_lstm_float32_training_step_matches_c(backend, rng):
     """The float32 training step (updates written back) agrees across backends."""
     n_in, n = 3, 4
-    init = [rng.normal(size=s).astype("float32") * 0.5 for s in [(n_in, 4 * n), (n, 4 * n), (4 * n,)]]
+    init = [
+        rng.normal(size=s).astype("float32") * 0.5 for s in [(n_in, 4 * n), (n, 4 * n), (4 * n,)]
+    ]
 
     def run(name):
         W, U, b = (pytensor.shared(v.copy(), name=k) for v, k in zip(init, "WUb"))
@@ -250,14 +252,18 @@ def test_error_when_step_returns_more_values_than_outputs_info():
 
 def test_error_names_output_and_both_ndims():
     x = pt.matrix("x")
-    with pytest.raises(ScanError, match=r"output 0 of the step has ndim=1.* outputs_info\[0\] implies ndim=0"):
+    with pytest.raises(
+        ScanError, match=r"output 0 of the step has ndim=1.* outputs_info\[0\] implies ndim=0"
+    ):
         seqgraph.scan(lambda x_t, h: h + x_t, sequences=x, outputs_info=pt.zeros(()))
 
 
 def test_error_names_output_and_both_dtypes():
     x = pt.vector("x", dtype="float32")
     w = pytensor.shared(np.float64(2.0), name="w")
-    with pytest.raises(ScanError, match=r"output 0 .*dtype float64 .*outputs_info\[0\] has dtype float32.*cast"):
+    with pytest.raises(
+        ScanError, match=r"output 0 .*dtype float64 .*outputs_info\[0\] has dtype float32.*cast"
+    ):
         seqgraph.scan(
             lambda x_t, h, w: h * w + x_t,
             sequences=x,
@@ -286,7 +292,9 @@ def test_broadcastable_batch_of_one_is_repaired(rng):
 
 def test_error_when_n_steps_exceeds_a_sequence():
     x = pt.tensor("x", shape=(5, 3))
-    with pytest.raises(ScanError, match=r"n_steps=8 is larger than sequences\[0\], which has 5 steps"):
+    with pytest.raises(
+        ScanError, match=r"n_steps=8 is larger than sequences\[0\], which has 5 steps"
+    ):
         seqgraph.scan(lambda x_t: x_t * 2, sequences=x, n_steps=8)
 
 
@@ -302,8 +310,14 @@ def test_error_when_n_steps_exceeds_a_tapped_sequence():
         (dict(n_steps=-1), "n_steps must be >= 0"),
         (dict(n_steps=2.5), "n_steps must be an integer"),
         (dict(truncate_gradient=0), "truncate_gradient must be -1"),
-        (dict(outputs_info=dict(taps=[-1])), r"outputs_info\[0\] is a dict without an 'initial' key"),
-        (dict(outputs_info=dict(initial=np.zeros(2), taps=[1])), r"outputs_info\[0\]\['taps'\] must be negative"),
+        (
+            dict(outputs_info=dict(taps=[-1])),
+            r"outputs_info\[0\] is a dict without an 'initial' key",
+        ),
+        (
+            dict(outputs_info=dict(initial=np.zeros(2), taps=[1])),
+            r"outputs_info\[0\]\['taps'\] must be negative",
+        ),
     ],
 )
 def test_argument_errors(kwargs, pattern):

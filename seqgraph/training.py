@@ -1,0 +1,520 @@
+"""Compiled training steps and a fit loop with checkpoints.
+
+:func:`compile_train` turns a loss into a compiled step that updates the
+parameters; :func:`compile_predict` compiles an evaluation graph; :func:`fit`
+runs epochs over padded minibatches of variable-length sequences, with
+validation, early stopping, learning-rate decay on a plateau, a progress bar,
+one log line per epoch and an atomic checkpoint per epoch, from which a run
+resumes exactly where it stopped.
+
+Batches are built by :func:`pad_batch`: the first field of every example is a
+sequence; the batch gives it padded, then its ``(batch, time)`` mask, then the
+other fields (padded too when they are per-step sequences).  A train step for
+:func:`fit` therefore takes its inputs in the order ``[x, mask, *others]``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import numbers
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytensor
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.graph.traversal import graph_inputs
+
+from seqgraph import updates as _updates
+from seqgraph.function import function
+from seqgraph.params import Module, ParameterError, atomic_write
+
+__all__ = [
+    "TrainStep",
+    "TrainingDiverged",
+    "compile_predict",
+    "compile_train",
+    "fit",
+    "iterate_minibatches",
+    "pad_batch",
+]
+
+_OPTIMIZERS = (
+    "sgd",
+    "momentum",
+    "nesterov_momentum",
+    "adagrad",
+    "adadelta",
+    "rmsprop",
+    "adam",
+    "adamax",
+)
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite; the parameters were restored."""
+
+
+def _is_random_generator(var) -> bool:
+    return isinstance(var, SharedVariable) and isinstance(
+        var.get_value(borrow=True), np.random.Generator
+    )
+
+
+class TrainStep:
+    """A compiled training step; call it with one minibatch.
+
+    Returns a list ``[loss, *metrics]`` of NumPy scalars.
+
+    Attributes
+    ----------
+    params : list of SharedVariable
+    learning_rate : SharedVariable
+        Set its value to change the step size; nothing recompiles.
+    state : list of SharedVariable
+        The optimizer's state (moments, accumulators, step count).
+    generators : list of SharedVariable
+        Shared random generators the graph draws from (dropout masks).
+    function : seqgraph.Function
+    """
+
+    def __init__(self, fn, params, names, learning_rate, state, generators):
+        self.function = fn
+        self.params = params
+        self.param_names = names
+        self.learning_rate = learning_rate
+        self.state = state
+        self.generators = generators
+
+    def __call__(self, *batch):
+        out = self.function(*batch)
+        return out if isinstance(out, list) else [out]
+
+    # -- what a checkpoint holds ----------------------------------------------
+    def variables(self) -> OrderedDict[str, SharedVariable]:
+        """Parameters and optimizer state under stable names."""
+        out = OrderedDict((f"param/{n}", p) for n, p in zip(self.param_names, self.params))
+        for i, var in enumerate(self.state):
+            out[f"state/{i}/{var.name}"] = var
+        return out
+
+    def generator_states(self) -> list:
+        return [g.get_value(borrow=True).bit_generator.state for g in self.generators]
+
+    def set_generator_states(self, states) -> None:
+        if len(states) != len(self.generators):
+            raise ParameterError(
+                f"the checkpoint holds {len(states)} random generators; this training "
+                f"step draws from {len(self.generators)}."
+            )
+        for g, state in zip(self.generators, states):
+            rng = np.random.default_rng()
+            rng.bit_generator.state = state
+            g.set_value(rng, borrow=True)
+
+
+def compile_train(
+    inputs,
+    loss,
+    params,
+    optimizer="sgd",
+    learning_rate=0.01,
+    metrics=None,
+    clip_norm=None,
+    clip_value=None,
+    constrain=None,
+    backend=None,
+    device=None,
+    **optimizer_kwargs,
+) -> TrainStep:
+    """Compile a step that computes ``loss`` (and ``metrics``) and updates ``params``.
+
+    Parameters
+    ----------
+    inputs : list of Variable
+        The symbolic inputs, in call order.
+    loss : scalar Variable
+    params : Module or list of SharedVariable
+        What to train (a layer or model gives its trainable ``params``).
+    optimizer : str or callable
+        A name from :mod:`seqgraph.updates` (``"sgd"``, ``"adam"`` ...) or a
+        function ``opt(grads, params, learning_rate=..., **kwargs)``.
+    learning_rate : float
+        Initial value of the learning-rate shared variable.
+    metrics : list of Variable, optional
+        Extra scalars returned after the loss.
+    clip_norm : float, optional
+        Rescale the gradients to this total norm at most.
+    clip_value : float, optional
+        Clip every gradient entry to ``[-clip_value, clip_value]``.
+    constrain : callable, optional
+        ``constrain(updates) -> updates`` applied last (e.g. ``model.constrain``
+        of :class:`~seqgraph.models.RNNSLU`, which renormalises embeddings).
+    backend, device : str, optional
+        See :func:`seqgraph.function`.
+    **optimizer_kwargs
+        Passed to the optimizer (``momentum=0.9``, ``beta1=...``).
+    """
+    names = None
+    if isinstance(params, Module):
+        named = params.named_params(trainable_only=True)
+        names, params = list(named), list(named.values())
+    params = list(params)
+    if names is None:
+        names = [f"{i}.{p.name or 'param'}" for i, p in enumerate(params)]
+    if isinstance(optimizer, str):
+        if optimizer not in _OPTIMIZERS:
+            raise ValueError(
+                f"optimizer must be one of {_OPTIMIZERS} or a callable; got {optimizer!r}."
+            )
+        optimizer = getattr(_updates, optimizer)
+    if not isinstance(learning_rate, numbers.Real) or not learning_rate > 0:
+        raise ValueError(f"learning_rate must be > 0; got {learning_rate!r}.")
+    params, grads = _updates.get_or_compute_grads(loss, params)
+    if clip_norm is not None:
+        grads = _updates.total_norm_constraint(grads, clip_norm)
+    if clip_value is not None:
+        grads = _updates.clip_by_value(grads, clip_value)
+    dtype = params[0].dtype
+    lr = pytensor.shared(np.asarray(learning_rate, dtype=dtype), name="learning_rate")
+    updates = optimizer(grads, params, learning_rate=lr, **optimizer_kwargs)
+    pairs = list(updates.items())
+    if constrain is not None:
+        pairs = list(constrain(pairs))
+    param_set = set(params)
+    state = [var for var, _ in pairs if var not in param_set]
+    outputs = [loss, *(metrics or [])]
+    fn = function(inputs, outputs, updates=pairs, backend=backend, device=device)
+    roots = outputs + [new for _, new in pairs]
+    generators = [v for v in dict.fromkeys(graph_inputs(roots)) if _is_random_generator(v)]
+    return TrainStep(fn, params, names, lr, state, generators)
+
+
+def compile_predict(inputs, outputs, backend=None, device=None):
+    """Compile an evaluation graph (build it with ``deterministic=True``)."""
+    return function(inputs, outputs, backend=backend, device=device)
+
+
+# -- minibatches -----------------------------------------------------------------
+
+
+def pad_batch(examples, dtype=None, pad_value=0, sequence_fields=None):
+    """Pad a list of examples into arrays: ``[x, mask, *other_fields]``.
+
+    Parameters
+    ----------
+    examples : list of tuple
+        Each example is a tuple whose first field is a sequence (array-like
+        with time first); the other fields are per-step sequences of the same
+        length (padded too) or anything else (stacked).
+    dtype : str, optional
+        dtype of floating fields and of the mask (default ``floatX``).
+    pad_value : number
+        Value written at padded steps.
+    sequence_fields : set of int, optional
+        Field indices to pad; default: the first field and every field whose
+        length equals the first field's in every example.
+    """
+    if not examples:
+        raise ValueError("examples is empty.")
+    dtype = dtype or pytensor.config.floatX
+    examples = [ex if isinstance(ex, (tuple, list)) else (ex,) for ex in examples]
+    n_fields = len(examples[0])
+    lengths = np.array([len(ex[0]) for ex in examples])
+    if lengths.min() < 1:
+        raise ValueError("every sequence must have at least one step.")
+    if sequence_fields is None:
+        sequence_fields = {0} | {
+            f
+            for f in range(1, n_fields)
+            if all(np.ndim(ex[f]) >= 1 and len(ex[f]) == len(ex[0]) for ex in examples)
+        }
+    steps = int(lengths.max())
+    out = []
+    for f in range(n_fields):
+        values = [np.asarray(ex[f]) for ex in examples]
+        kind = values[0].dtype.kind
+        fdtype = dtype if kind == "f" else values[0].dtype
+        if f in sequence_fields:
+            tail = values[0].shape[1:]
+            arr = np.full((len(values), steps, *tail), pad_value, dtype=fdtype)
+            for i, v in enumerate(values):
+                arr[i, : len(v)] = v
+        else:
+            arr = np.stack(values).astype(fdtype)
+        out.append(arr)
+    mask = (np.arange(steps)[None, :] < lengths[:, None]).astype(dtype)
+    return [out[0], mask, *out[1:]]
+
+
+def iterate_minibatches(examples, batch_size, rng=None, shuffle=True, **pad_kwargs):
+    """Yield padded minibatches (see :func:`pad_batch`) in an order drawn from ``rng``."""
+    if not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+    order = np.arange(len(examples))
+    if shuffle:
+        order = rng.permutation(len(examples))
+    for start in range(0, len(order), batch_size):
+        yield pad_batch([examples[i] for i in order[start : start + batch_size]], **pad_kwargs)
+
+
+# -- the fit loop ------------------------------------------------------------------
+
+
+@dataclass
+class _Progress:
+    """Everything a checkpoint restores besides the shared variables."""
+
+    epoch: int = 0
+    best: float = math.inf
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    lr_bad_epochs: int = 0
+    history: list = field(default_factory=list)
+
+
+def _save_checkpoint(path, step, progress, data_rng, best_values):
+    arrays = OrderedDict()
+    for name, var in step.variables().items():
+        arrays[name] = np.asarray(var.get_value())
+    for name, value in best_values.items():
+        arrays[f"best/{name}"] = value
+    meta = {
+        "format": "seqgraph-checkpoint-1",
+        "learning_rate": float(np.asarray(step.learning_rate.get_value())),
+        "progress": progress.__dict__,
+        "data_rng": data_rng.bit_generator.state,
+        "generators": step.generator_states(),
+    }
+    arrays["meta"] = np.array(json.dumps(meta))
+
+    def write(handle):
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        handle.write(buffer.getvalue())
+
+    atomic_write(path, write)
+
+
+def _load_checkpoint(path, step, data_rng):
+    with np.load(path, allow_pickle=False) as data:
+        files = {name: data[name] for name in data.files}
+    if "meta" not in files:
+        raise ParameterError(f"{path} is not a seqgraph checkpoint (no 'meta' entry).")
+    meta = json.loads(str(files.pop("meta")))
+    own = step.variables()
+    saved = [n for n in files if not n.startswith("best/")]
+    if sorted(saved) != sorted(own):
+        missing = sorted(set(own) - set(saved))
+        extra = sorted(set(saved) - set(own))
+        raise ParameterError(
+            f"{path} was written for another model or optimizer: missing {missing}, "
+            f"unexpected {extra}."
+        )
+    for name, var in own.items():
+        expected = np.shape(var.get_value(borrow=True))
+        if files[name].shape != expected:
+            raise ParameterError(
+                f"{path}: {name!r} has shape {files[name].shape}; this model has {expected}."
+            )
+    step.set_generator_states(meta["generators"])
+    for name, var in own.items():
+        var.set_value(files[name].astype(var.dtype))
+    step.learning_rate.set_value(np.asarray(meta["learning_rate"], dtype=step.learning_rate.dtype))
+    data_rng.bit_generator.state = meta["data_rng"]
+    best = {n[len("best/") :]: v for n, v in files.items() if n.startswith("best/")}
+    return _Progress(**meta["progress"]), best
+
+
+def _mean(values, weights):
+    return float(np.average(np.asarray(values, dtype="float64"), weights=weights))
+
+
+def fit(
+    step,
+    train_data,
+    epochs,
+    batch_size=16,
+    valid_data=None,
+    valid_fn=None,
+    patience=None,
+    lr_decay=0.5,
+    lr_patience=None,
+    min_learning_rate=0.0,
+    restore_best=True,
+    checkpoint=None,
+    resume=False,
+    seed=0,
+    progress=True,
+    log=print,
+    pad_kwargs=None,
+):
+    """Train ``step`` for ``epochs`` epochs over ``train_data``.
+
+    Parameters
+    ----------
+    step : TrainStep
+        From :func:`compile_train`, with inputs ``[x, mask, *others]``.
+    train_data, valid_data : list of tuple
+        Examples (see :func:`pad_batch`).
+    epochs : int
+        Epochs in total (a resumed run counts those already done).
+    batch_size : int
+    valid_fn : callable, optional
+        ``valid_fn(*batch)`` returning the validation loss, or a list whose
+        first entry is it (e.g. from :func:`compile_predict`).  Lower is better.
+    patience : int, optional
+        Stop after this many epochs without a better validation loss.
+    lr_decay : float
+        Factor applied to the learning rate after ``lr_patience`` epochs
+        without improvement (the tutorials halve it).
+    lr_patience : int, optional
+        Enables the decay; None disables it.
+    min_learning_rate : float
+        Never decay below this; stop instead when reached with no improvement.
+    restore_best : bool
+        At the end, set the parameters to those of the best validation epoch.
+    checkpoint : path, optional
+        Written atomically after every epoch: parameters, optimizer state,
+        learning rate, best parameters, counters, history, and the random
+        states of the data order and of dropout.
+    resume : bool
+        Continue from ``checkpoint`` if it exists (exactly the trajectory of
+        an uninterrupted run on the C and Numba backends; on JAX dropout
+        masks come from JAX's own copy of the generators and differ).
+    seed : int
+        Seed of the data order.
+    progress : bool
+        Show a progress bar per epoch (tqdm).
+    log : callable or None
+        Receives one line per epoch.
+    pad_kwargs : dict, optional
+        Passed to :func:`pad_batch`.
+
+    Returns
+    -------
+    list of dict
+        One entry per epoch: epoch, train_loss, valid_loss, learning_rate, seconds.
+
+    Raises
+    ------
+    TrainingDiverged
+        The loss became NaN or infinite; the parameters (and optimizer state)
+        are restored to the end of the last good epoch, whose checkpoint is
+        left as it was.
+    """
+    from tqdm.auto import tqdm
+
+    if not isinstance(step, TrainStep):
+        raise TypeError("step must be a TrainStep from seqgraph.training.compile_train.")
+    if not isinstance(epochs, numbers.Integral) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer; got {epochs!r}.")
+    if (valid_data is None) != (valid_fn is None):
+        raise ValueError("valid_data and valid_fn go together; pass both or neither.")
+    if (patience is not None or lr_patience is not None) and valid_data is None:
+        raise ValueError("patience and lr_patience need valid_data and valid_fn.")
+    if not 0 < lr_decay <= 1:
+        raise ValueError(f"lr_decay must be in (0, 1]; got {lr_decay!r}.")
+    pad_kwargs = dict(pad_kwargs or {})
+    log = log or (lambda line: None)
+    data_rng = np.random.default_rng(seed)
+    state = _Progress()
+    best_values = {}
+    if resume and checkpoint is not None:
+        import os
+
+        if os.path.exists(checkpoint):
+            state, best_values = _load_checkpoint(checkpoint, step, data_rng)
+            log(f"resumed from {checkpoint} after epoch {state.epoch}")
+    variables = step.variables()
+
+    while state.epoch < epochs:
+        epoch = state.epoch + 1
+        snapshot = {n: np.array(v.get_value(), copy=True) for n, v in variables.items()}
+        start = time.perf_counter()
+        losses, sizes = [], []
+        n_batches = math.ceil(len(train_data) / batch_size)
+        bar = tqdm(
+            iterate_minibatches(train_data, batch_size, data_rng, **pad_kwargs),
+            total=n_batches,
+            desc=f"epoch {epoch}/{epochs}",
+            disable=not progress,
+            leave=False,
+        )
+        for i, batch in enumerate(bar):
+            loss = float(np.asarray(step(*batch)[0]))
+            if not math.isfinite(loss):
+                bar.close()
+                for n, v in variables.items():
+                    v.set_value(snapshot[n])
+                kept = (
+                    f"the checkpoint {checkpoint} (epoch {state.epoch}) is kept"
+                    if checkpoint is not None and state.epoch
+                    else "no checkpoint was written"
+                )
+                raise TrainingDiverged(
+                    f"the training loss became {loss} at epoch {epoch}, batch {i + 1}; "
+                    f"the parameters are restored to the end of epoch {state.epoch} and "
+                    f"{kept}. Lower the learning rate or clip the gradients (clip_norm)."
+                )
+            losses.append(loss)
+            sizes.append(len(batch[0]))
+            bar.set_postfix(loss=f"{np.average(losses, weights=sizes):.4f}")
+        bar.close()
+        record = {
+            "epoch": epoch,
+            "train_loss": _mean(losses, sizes),
+            "learning_rate": float(np.asarray(step.learning_rate.get_value())),
+        }
+        improved = False
+        if valid_fn is not None:
+            v_losses, v_sizes = [], []
+            for batch in iterate_minibatches(valid_data, batch_size, shuffle=False, **pad_kwargs):
+                out = valid_fn(*batch)
+                v_losses.append(float(np.asarray(out[0] if isinstance(out, list) else out)))
+                v_sizes.append(len(batch[0]))
+            record["valid_loss"] = _mean(v_losses, v_sizes)
+            if record["valid_loss"] < state.best:
+                improved = True
+                state.best, state.best_epoch = record["valid_loss"], epoch
+                state.bad_epochs = state.lr_bad_epochs = 0
+                best_values = {
+                    n: np.array(v.get_value(), copy=True)
+                    for n, v in variables.items()
+                    if n.startswith("param/")
+                }
+            else:
+                state.bad_epochs += 1
+                state.lr_bad_epochs += 1
+        record["seconds"] = time.perf_counter() - start
+        state.history.append(record)
+        state.epoch = epoch
+        line = f"epoch {epoch}/{epochs}  train loss {record['train_loss']:.4f}"
+        if "valid_loss" in record:
+            line += f"  valid loss {record['valid_loss']:.4f}" + ("  (best)" if improved else "")
+        line += f"  lr {record['learning_rate']:.3g}  {record['seconds']:.1f} s"
+        stop = None
+        if lr_patience is not None and state.lr_bad_epochs >= lr_patience:
+            lr = float(np.asarray(step.learning_rate.get_value()))
+            new_lr = max(lr * lr_decay, min_learning_rate)
+            if new_lr < lr:
+                step.learning_rate.set_value(np.asarray(new_lr, dtype=step.learning_rate.dtype))
+                line += f"  -> lr {new_lr:.3g}"
+            elif patience is None:
+                stop = f"learning rate at its minimum {min_learning_rate} without improvement"
+            state.lr_bad_epochs = 0
+        if patience is not None and state.bad_epochs >= patience:
+            stop = f"no better validation loss for {patience} epochs"
+        log(line)
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, step, state, data_rng, best_values)
+        if stop:
+            log(f"early stop after epoch {epoch}: {stop}; best epoch {state.best_epoch}")
+            break
+    if restore_best and best_values:
+        for name, value in best_values.items():
+            variables[name].set_value(value)
+    return state.history

@@ -1,0 +1,196 @@
+"""Compiled training steps, the fit loop, checkpoints and resuming."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+import seqgraph
+from seqgraph.layers import GRU, Dense
+from seqgraph.params import Module, ParameterError
+from seqgraph.training import (
+    TrainingDiverged,
+    compile_predict,
+    compile_train,
+    fit,
+    pad_batch,
+)
+
+
+class Classifier(Module):
+    """GRU over a sequence, its final state to two classes."""
+
+    def __init__(self, seed=0, dropout=0.0):
+        super().__init__()
+        self.rnn = self.add_child(
+            "rnn", GRU(2, 8, only_return_final=True, recurrent_dropout=dropout, seed=seed)
+        )
+        self.out = self.add_child("out", Dense(8, 2, seed=seed))
+
+    def loss(self, x, mask, y, deterministic=False):
+        logits = self.out(self.rnn(x, mask=mask, deterministic=deterministic))
+        logp = pt.special.log_softmax(logits, axis=-1)
+        return -logp[pt.arange(y.shape[0]), y].mean()
+
+
+def dataset(rng, n=48):
+    """Label: is the sum of the first channel positive? Lengths 2..7."""
+    out = []
+    for _ in range(n):
+        x = rng.normal(size=(rng.integers(2, 8), 2)).astype(pytensor.config.floatX)
+        out.append((x, np.int64(x[:, 0].sum() > 0)))
+    return out
+
+
+def build(seed=0, dropout=0.0, optimizer="adam", lr=0.02, backend="c", **kw):
+    model = Classifier(seed, dropout)
+    x, mask, y = pt.tensor3("x"), pt.matrix("mask"), pt.lvector("y")
+    step = compile_train(
+        [x, mask, y], model.loss(x, mask, y), model, optimizer, lr, backend=backend, **kw
+    )
+    valid = compile_predict([x, mask, y], model.loss(x, mask, y, deterministic=True), backend)
+    return model, step, valid
+
+
+def test_pad_batch():
+    x1, x2 = np.ones((3, 2)), np.ones((1, 2))
+    x, mask, tags, label = pad_batch(
+        [(x1, [1, 2, 3], 0), (x2, [4], 1)], dtype="float64", pad_value=-1
+    )
+    assert x.shape == (2, 3, 2) and x[1, 1:].tolist() == [[-1, -1], [-1, -1]]
+    np.testing.assert_array_equal(mask, [[1, 1, 1], [1, 0, 0]])
+    np.testing.assert_array_equal(tags, [[1, 2, 3], [4, -1, -1]])
+    np.testing.assert_array_equal(label, [0, 1])
+    with pytest.raises(ValueError, match="at least one step"):
+        pad_batch([(np.zeros((0, 2)),)])
+
+
+@pytest.mark.parametrize("backend_name", ["c", "jax"])
+def test_fit_learns_and_logs(backend_name, rng):
+    if backend_name not in seqgraph.available_backends():
+        pytest.skip(f"{backend_name} not installed")
+    _, step, valid = build(backend=backend_name)
+    lines = []
+    history = fit(
+        step,
+        dataset(rng),
+        6,
+        batch_size=8,
+        valid_data=dataset(rng, 16),
+        valid_fn=valid,
+        progress=False,
+        log=lines.append,
+    )
+    assert [h["epoch"] for h in history] == list(range(1, 7))
+    assert history[-1]["train_loss"] < 0.7 * history[0]["train_loss"]
+    assert lines[0].startswith("epoch 1/6  train loss ") and "valid loss" in lines[0]
+
+
+def test_resume_continues_the_uninterrupted_trajectory(tmp_path, rng):
+    """Bit-identical parameters on the C backend: data order, dropout, Adam, lr decay."""
+    train, valid_data = dataset(rng), dataset(rng, 16)
+    common = dict(
+        batch_size=8,
+        valid_data=valid_data,
+        lr_patience=1,
+        seed=5,
+        progress=False,
+        log=None,
+        restore_best=False,
+    )
+    model_a, step_a, valid_a = build(seed=1, dropout=0.3)
+    history_a = fit(step_a, train, 5, valid_fn=valid_a, **common)
+
+    path = tmp_path / "ckpt.npz"
+    model_b, step_b, valid_b = build(seed=1, dropout=0.3)
+    fit(step_b, train, 2, valid_fn=valid_b, checkpoint=path, **common)
+    # A new process would rebuild everything: new objects, other initial weights.
+    model_c, step_c, valid_c = build(seed=99, dropout=0.3)
+    history_c = fit(step_c, train, 5, valid_fn=valid_c, checkpoint=path, resume=True, **common)
+
+    assert [h["epoch"] for h in history_c] == [1, 2, 3, 4, 5]
+    for a, c in zip(history_a, history_c):
+        assert a["train_loss"] == c["train_loss"] and a["learning_rate"] == c["learning_rate"]
+    for (name, a), c in zip(model_a.get_values().items(), model_c.get_values().values()):
+        np.testing.assert_array_equal(a, c, err_msg=name)
+    assert step_c.generators and step_c.state
+
+
+def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path):
+    w = pytensor.shared(np.array([1.0], pytensor.config.floatX), name="w")
+    x, mask = pt.tensor3("x"), pt.matrix("mask")
+    loss = (w**2).sum() + 0 * x.sum() + 0 * mask.sum()
+    # SGD with lr 1.6 multiplies w by -2.2 per step: float32 overflows in epoch 3.
+    step = compile_train([x, mask], loss, [w], "sgd", 1.6, backend="c")
+    data = [(np.zeros((2, 1), pytensor.config.floatX),)] * 20
+    path = tmp_path / "ckpt.npz"
+    with pytest.raises(TrainingDiverged, match=r"became inf at epoch 3, batch \d+; .*epoch 2"):
+        fit(step, data, 10, batch_size=1, checkpoint=path, progress=False, log=None)
+    saved = np.load(path)["param/0.w"]
+    np.testing.assert_array_equal(w.get_value(), saved)  # restored to the end of epoch 2
+    np.testing.assert_allclose(abs(saved[0]), 2.2**40, rtol=1e-4)
+
+
+def test_checkpoint_from_another_model_is_rejected(tmp_path, rng):
+    path = tmp_path / "ckpt.npz"
+    _, step, _ = build()
+    fit(step, dataset(rng, 8), 1, batch_size=8, checkpoint=path, progress=False, log=None)
+    w = pytensor.shared(np.zeros(3, pytensor.config.floatX), name="w")
+    x, mask = pt.tensor3("x"), pt.matrix("mask")
+    other = compile_train([x, mask], (w**2).sum() + 0 * (x.sum() + mask.sum()), [w], backend="c")
+    with pytest.raises(ParameterError, match="written for another model or optimizer"):
+        fit(other, dataset(rng, 8), 2, checkpoint=path, resume=True, progress=False, log=None)
+
+
+def test_failed_save_leaves_checkpoint_intact(tmp_path, rng, monkeypatch):
+    path = tmp_path / "ckpt.npz"
+    _, step, _ = build()
+    data = dataset(rng, 8)
+    fit(step, data, 1, batch_size=8, checkpoint=path, progress=False, log=None)
+    before = path.read_bytes()
+
+    def broken_savez(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError, match="disk full"):
+        fit(step, data, 2, batch_size=8, checkpoint=path, resume=True, progress=False, log=None)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.npz"]
+
+
+def test_early_stopping_and_learning_rate_decay(rng):
+    _, step, _ = build(optimizer="sgd", lr=0.1)
+    scores = iter([1.0, 0.9, 0.95, 0.97, 0.99, 1.2, 1.3])
+    lines = []
+    history = fit(
+        step,
+        dataset(rng, 8),
+        20,
+        batch_size=8,
+        valid_data=dataset(rng, 4),
+        valid_fn=lambda *batch: next(scores),
+        patience=3,
+        lr_patience=1,
+        progress=False,
+        log=lines.append,
+    )
+    assert len(history) == 5  # best at epoch 2, then 3 worse epochs
+    assert [h["learning_rate"] for h in history] == pytest.approx([0.1, 0.1, 0.1, 0.05, 0.025])
+    assert lines[-1].startswith("early stop after epoch 5") and "best epoch 2" in lines[-1]
+
+
+def test_training_errors(rng):
+    x = pt.matrix("x")
+    w = pytensor.shared(np.zeros(2))
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        compile_train([x], (w**2).sum(), [w], optimizer="lbfgs")
+    with pytest.raises(ValueError, match="learning_rate must be > 0"):
+        compile_train([x], (w**2).sum(), [w], learning_rate=-0.1)
+    with pytest.raises(TypeError, match="is not a shared variable"):
+        compile_train([x], (x**2).sum(), [x])
+    _, step, _ = build()
+    with pytest.raises(ValueError, match="patience and lr_patience need valid_data"):
+        fit(step, dataset(rng, 4), 1, patience=2, progress=False)
