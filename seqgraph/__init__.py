@@ -24,7 +24,9 @@ if "SEQGRAPH_FLOATX" in _os.environ:
 elif "floatX" not in _os.environ.get("PYTENSOR_FLAGS", ""):
     _pytensor.config.floatX = "float32"
 
-from seqgraph import cells, init, layers, models, params, torch_io  # noqa: E402, I001
+from seqgraph import cells, diagnostics, init, layers, models, params, torch_io  # noqa: E402, I001
+from seqgraph import training, updates  # noqa: E402, I001
+from seqgraph.gradcheck import gradcheck  # noqa: E402, I001
 from seqgraph.backends import (  # noqa: E402
     BACKENDS,
     available_backends,
@@ -42,6 +44,8 @@ __all__ = [
     "ScanError",
     "available_backends",
     "cells",
+    "diagnostics",
+    "gradcheck",
     "default_backend",
     "function",
     "init",
@@ -50,4 +54,6 @@ __all__ = [
     "params",
     "scan",
     "torch_io",
+    "training",
+    "updates",
 ]

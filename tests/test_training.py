@@ -67,7 +67,9 @@ def test_pad_batch():
         pad_batch([(np.zeros((0, 2)),)])
 
 
-@pytest.mark.parametrize("backend_name", ["c", "jax"])
+@pytest.mark.parametrize(
+    "backend_name", ["c", "jax", pytest.param("numba", marks=pytest.mark.slow)]
+)
 def test_fit_learns_and_logs(backend_name, rng):
     if backend_name not in seqgraph.available_backends():
         pytest.skip(f"{backend_name} not installed")
