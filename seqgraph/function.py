@@ -121,6 +121,16 @@ def _random_generator_updates(outputs, updates, givens) -> list[tuple[SharedVari
     return pairs
 
 
+def _has_truncated_scan(roots) -> bool:
+    from pytensor.graph.traversal import applys_between
+    from pytensor.scan.op import Scan
+
+    return any(
+        isinstance(node.op, Scan) and node.op.truncate_gradient != -1
+        for node in applys_between(list(graph_inputs(roots)), roots)
+    )
+
+
 def _to_numpy_storage(shared: Sequence[SharedVariable]) -> None:
     """Bring values left on a JAX device back to NumPy for C/Numba functions."""
     for var in shared:
@@ -169,6 +179,14 @@ class Function:
 
     def _compile(self, inputs, outputs, updates, givens):
         start = time.perf_counter()
+        mode = get_mode(self.backend)
+        roots = list(outputs) + [new for _, new in updates or []]
+        if _has_truncated_scan(roots):
+            # PyTensor's scan_pushout_add moves the gradient accumulation of a
+            # truncated backward scan out of the loop with the full sequence
+            # length on one side and the truncated one on the other (a shape
+            # error at run time, e.g. a masked layer with truncate_gradient).
+            mode = pytensor.compile.mode.get_mode(mode).excluding("scan_pushout_add")
         with warnings.catch_warnings():
             # PyTensor's JAX backend warns for every runtime Assert it drops
             # (shape checks); after specialisation the outer shapes are
@@ -182,7 +200,7 @@ class Function:
                 outputs,
                 updates=updates,
                 givens=givens,
-                mode=get_mode(self.backend),
+                mode=mode,
                 **self._kwargs,
             )
         self.compile_time += time.perf_counter() - start

@@ -324,6 +324,11 @@ def scan(
         warnings.filterwarnings(
             "ignore", message="Scan return signature will change", category=DeprecationWarning
         )
+        # Scan clears the default update of generators created in the step
+        # (Theano-style random streams), which PyTensor now flags as deprecated.
+        warnings.filterwarnings(
+            "ignore", message="Setting default_update is deprecated", category=DeprecationWarning
+        )
         outputs, updates = pytensor.scan(
             checked_step,
             sequences=sequences_list or None,

@@ -201,7 +201,7 @@ def compile_predict(inputs, outputs, backend=None, device=None):
 # -- minibatches -----------------------------------------------------------------
 
 
-def pad_batch(examples, dtype=None, pad_value=0, sequence_fields=None):
+def pad_batch(examples, dtype=None, pad_value=0, sequence_fields=None, length_multiple=1):
     """Pad a list of examples into arrays: ``[x, mask, *other_fields]``.
 
     Parameters
@@ -217,6 +217,9 @@ def pad_batch(examples, dtype=None, pad_value=0, sequence_fields=None):
     sequence_fields : set of int, optional
         Field indices to pad; default: the first field and every field whose
         length equals the first field's in every example.
+    length_multiple : int
+        Pad the time axis to a multiple of this, which bounds the number of
+        distinct batch shapes (each costs a compile on the JAX backend).
     """
     if not examples:
         raise ValueError("examples is empty.")
@@ -233,6 +236,7 @@ def pad_batch(examples, dtype=None, pad_value=0, sequence_fields=None):
             if all(np.ndim(ex[f]) >= 1 and len(ex[f]) == len(ex[0]) for ex in examples)
         }
     steps = int(lengths.max())
+    steps = -(-steps // length_multiple) * length_multiple
     out = []
     for f in range(n_fields):
         values = [np.asarray(ex[f]) for ex in examples]

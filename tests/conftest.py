@@ -7,6 +7,9 @@ import pytest
 
 import seqgraph
 
+# Theano-style scripts that tests run with `seqgraph run`, not test modules.
+collect_ignore = ["theano_scripts"]
+
 BACKEND_PARAMS = [
     pytest.param("c", id="c"),
     pytest.param("numba", id="numba"),

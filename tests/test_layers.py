@@ -494,3 +494,24 @@ def test_mask_shape_checked_at_run_time(backend_name):
     dtype = pytensor.config.floatX
     with pytest.raises(AssertionError, match=r"mask must have shape \(batch, time\)"):
         f(np.ones((2, 5, N_IN), dtype), np.ones((2, 6), dtype))
+
+
+@pytest.mark.parametrize("backend_name", ["c", "jax"])
+def test_masked_truncated_gradient(backend_name, rng):
+    """A mask and truncate_gradient together (PyTensor's scan_pushout_add broke this)."""
+    if backend_name not in seqgraph.available_backends():
+        pytest.skip(f"{backend_name} not installed")
+    cell = make_cell("elman")
+    layer = Recurrent(cell, truncate_gradient=3)
+    x, mask = pt.tensor3("x"), pt.matrix("mask")
+    masked = (layer(x, mask) ** 2).sum()
+    plain = (layer(x) ** 2).sum()
+    f = seqgraph.function(
+        [x, mask],
+        pytensor.grad(masked, cell.params) + pytensor.grad(plain, cell.params),
+        backend=backend_name,
+    )
+    xv, _, _ = batch(rng, t=8)
+    out = f(xv, np.ones((3, 8), xv.dtype))
+    for a, b in zip(out[:3], out[3:]):
+        np.testing.assert_allclose(a, b, rtol=1e-5)

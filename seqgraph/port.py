@@ -1,0 +1,250 @@
+"""``seqgraph port``: turn a Python 2 Theano script into Python 3 that runs on seqgraph.
+
+The Python 2 to 3 part is done by fissix (the maintained fork of lib2to3):
+print statements, ``xrange``, ``cPickle``, ``dict.iteritems`` and the other
+dictionary methods, ``except X, e``, ``raw_input`` ...  seqgraph then
+
+* points the Theano imports at :mod:`seqgraph.theano`;
+* turns ``/`` into ``//`` where both operands are visibly integers (integer
+  literals, ``len(...)``, ``int(...)``, ``.shape[...]``, ``//`` results), as
+  Python 2 computed them;
+* reports, with line numbers, what it cannot convert: Theano APIs that
+  seqgraph does not provide, and every other ``/`` whose operands may be
+  integers (true division in Python 3, floor division in Python 2).
+
+Nothing is dropped silently: each change and each doubt is listed in the
+:class:`PortReport`.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from seqgraph.theano._removed import REMOVED
+
+__all__ = ["PortReport", "port_source"]
+
+
+@dataclass
+class PortReport:
+    """What :func:`port_source` did: the new source, the changes, the problems."""
+
+    source: str
+    changes: list = field(default_factory=list)  # (rule, line, before, after)
+    problems: list = field(default_factory=list)  # (line, message)
+
+    def summary(self) -> str:
+        lines = []
+        for rule, line, before, after in self.changes:
+            lines.append(f"line {line}: [{rule}] {before.strip()}  ->  {after.strip()}")
+        for line, message in self.problems:
+            lines.append(f"line {line}: NOT CONVERTED: {message}")
+        if not lines:
+            lines.append("nothing to change")
+        return "\n".join(lines)
+
+
+_FIXER_RULES = {
+    "print": "print statement",
+    "xrange": "xrange",
+    "imports": "renamed module (cPickle, ...)",
+    "dict": "dict method",
+    "has_key": "has_key",
+    "except": "except syntax",
+    "raise": "raise syntax",
+    "unicode": "unicode",
+    "long": "long",
+    "raw_input": "raw_input",
+    "next": "next()",
+    "ne": "<>",
+    "numliterals": "number literal",
+}
+
+
+def _py2to3(source, name):
+    from fissix.refactor import RefactoringTool, get_fixers_from_package
+
+    fixers = get_fixers_from_package("fissix.fixes")
+    tool = RefactoringTool(fixers)
+    text = source if source.endswith("\n") else source + "\n"
+    new = str(tool.refactor_string(text, name))
+    changes = []
+    # Name each changed line by the fixer that changes it on its own.
+    by_line = {}
+    for fixer in fixers:
+        short = fixer.rsplit(".fix_", 1)[1]
+        single = str(RefactoringTool([fixer]).refactor_string(text, name))
+        if single == text:
+            continue
+        for tag, i1, i2, _, _ in difflib.SequenceMatcher(
+            None, text.splitlines(), single.splitlines()
+        ).get_opcodes():
+            if tag != "equal":
+                for line in range(i1 + 1, i2 + 1):
+                    by_line.setdefault(line, []).append(_FIXER_RULES.get(short, short))
+    old_lines, new_lines = text.splitlines(), new.splitlines()
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old_lines, new_lines).get_opcodes():
+        if tag == "equal":
+            continue
+        for k in range(max(i2 - i1, j2 - j1)):
+            before = old_lines[i1 + k] if i1 + k < i2 else ""
+            after = new_lines[j1 + k] if j1 + k < j2 else ""
+            line = i1 + k + 1
+            rule = ", ".join(dict.fromkeys(by_line.get(line, ["python 3"])))
+            changes.append((rule, line, before, after))
+    return new, changes
+
+
+_IMPORT_PATTERNS = [
+    (re.compile(r"^(\s*)import theano\.([\w.]+) as (\w+)"), r"\1import seqgraph.theano.\2 as \3"),
+    (re.compile(r"^(\s*)import theano as (\w+)"), r"\1import seqgraph.theano as \2"),
+    (re.compile(r"^(\s*)import theano\s*$"), r"\1import seqgraph.theano as theano"),
+    (re.compile(r"^(\s*)import theano\.([\w.]+)\s*$"), None),
+    (re.compile(r"^(\s*)from theano(\.[\w.]+)? import "), r"\1from seqgraph.theano\2 import "),
+]
+
+
+def _theano_imports(source):
+    out, changes, problems = [], [], []
+    lines = source.splitlines()
+    needs_theano = False
+    for number, line in enumerate(lines, 1):
+        new = line
+        for pattern, replacement in _IMPORT_PATTERNS:
+            match = pattern.match(line)
+            if not match:
+                continue
+            if replacement is None:
+                # `import theano.tensor` binds the name `theano`.
+                new = f"{match.group(1)}import seqgraph.theano.{match.group(2)}"
+                needs_theano = True
+            else:
+                new = pattern.sub(replacement, line)
+            break
+        if new != line:
+            changes.append(("theano import", number, line, new))
+        out.append(new)
+    if needs_theano:
+        out.insert(_first_code_line(out), "import seqgraph.theano as theano")
+        changes.append(("theano import", 1, "", "import seqgraph.theano as theano"))
+    return "\n".join(out) + "\n", changes, problems
+
+
+def _first_code_line(lines):
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#") and not stripped.startswith(("'''", '"""')):
+            return i
+    return 0
+
+
+def _removed_apis(source):
+    """Lines that use a Theano API seqgraph does not provide."""
+    patterns = []
+    for full, hint in REMOVED.items():
+        tail = ".".join(full.split(".")[-2:])  # e.g. nnet.conv2d, sandbox.cuda
+        advice = f"use {hint}" if hint else "it has no replacement in seqgraph"
+        patterns.append(
+            (re.compile(rf"\b{re.escape(tail)}\b"), f"{full} is not provided; {advice}")
+        )
+    problems = []
+    for number, line in enumerate(source.splitlines(), 1):
+        code = line.split("#", 1)[0]
+        for pattern, message in patterns:
+            if pattern.search(code):
+                problems.append((number, message))
+                break
+    # `from theano.x import y` names y apart from its module.
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return problems
+    flagged = {number for number, _ in problems}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ImportFrom) or node.lineno in flagged:
+            continue
+        module = (node.module or "").removeprefix("seqgraph.")
+        if not module.startswith("theano"):
+            continue
+        for alias in node.names:
+            full = f"{module}.{alias.name}"
+            if full in REMOVED or module in REMOVED:
+                hint = REMOVED.get(full, REMOVED.get(module))
+                advice = f"use {hint}" if hint else "it has no replacement in seqgraph"
+                problems.append((node.lineno, f"{full} is not provided; {advice}"))
+    return problems
+
+
+def _is_int_expr(node) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, int) and not isinstance(node.value, bool)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return node.func.id in ("len", "int")
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute):
+        return node.value.attr == "shape"
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.FloorDiv, ast.Mod)):
+        return True
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+        return _is_int_expr(node.left) and _is_int_expr(node.right)
+    return False
+
+
+def _is_float_expr(node) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, float)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return node.func.id == "float"
+    return False
+
+
+def _division(source):
+    """Rewrite ``a / b`` with integer operands to ``a // b``; report unknown ones."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        return source, [], [(exc.lineno or 0, f"the converted code does not parse: {exc.msg}")]
+    edits, changes, problems = [], [], []
+    lines = source.splitlines()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)):
+            continue
+        left, right = node.left, node.right
+        if _is_int_expr(left) and _is_int_expr(right):
+            # Locate the operator between the operands on the source line.
+            if left.end_lineno == right.lineno == node.lineno:
+                line = lines[node.lineno - 1]
+                segment = line[left.end_col_offset : right.col_offset]
+                if segment.count("/") == 1:
+                    edits.append((node.lineno, left.end_col_offset, right.col_offset, segment))
+                    continue
+            problems.append(
+                (node.lineno, "integer division across lines; write // by hand if intended")
+            )
+        elif not (_is_float_expr(left) or _is_float_expr(right)):
+            problems.append(
+                (
+                    node.lineno,
+                    f"'{ast.unparse(node)}' divides with '/': Python 2 floored it when both "
+                    "operands were integers; use // if they can be",
+                )
+            )
+    for lineno, start, end, segment in sorted(edits, key=lambda e: (e[0], -e[1])):
+        line = lines[lineno - 1]
+        new = line[:start] + segment.replace("/", "//") + line[end:]
+        changes.append(("integer division", lineno, line, new))
+        lines[lineno - 1] = new
+    return "\n".join(lines) + "\n", changes, problems
+
+
+def port_source(source, name="<script>") -> PortReport:
+    """Convert Python 2 Theano ``source`` to Python 3 on :mod:`seqgraph.theano`."""
+    py3, changes = _py2to3(source, name)
+    py3, import_changes, _ = _theano_imports(py3)
+    py3, div_changes, div_problems = _division(py3)
+    problems = _removed_apis(py3) + div_problems
+    all_changes = sorted(changes + import_changes + div_changes, key=lambda c: c[1])
+    report = PortReport(py3, all_changes, sorted(problems))
+    return report

@@ -1,0 +1,339 @@
+"""Theano's API on seqgraph and PyTensor, so that old Theano code runs unchanged.
+
+``import seqgraph.theano as theano`` gives what Theano scripts import:
+``shared``, ``function`` (with ``In`` / ``Param`` defaults), ``scan`` with
+Theano's return convention (one output comes back bare, not in a list),
+``config``, ``grad``, ``gradient``, ``printing``, ``ifelse``, ``tensor`` (with
+``nnet``, ``shared_randomstreams``, ``unbroadcast`` ...) and
+``sandbox.rng_mrg.MRG_RandomStreams``.  :func:`install` (or ``seqgraph run
+script.py``) makes ``import theano`` resolve to this package.
+
+``THEANO_FLAGS`` and ``.theanorc`` are read on import: ``floatX``, ``mode``,
+``optimizer`` and ``device`` (``cuda*`` / ``gpu*`` run on JAX on the GPU;
+``cpu`` on the C backend, see :mod:`seqgraph.theano._flags`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.util
+import sys
+from collections import OrderedDict
+
+import pytensor
+from pytensor.graph.basic import Variable
+
+import seqgraph
+from seqgraph.theano._flags import backend_for, read_flags
+from seqgraph.theano._removed import TheanoImportError, missing
+
+__version__ = "1.0.5+seqgraph"
+
+_FLAGS = read_flags()
+if "floatX" in _FLAGS:
+    pytensor.config.floatX = _FLAGS["floatX"]
+_BACKEND, _DEVICE = backend_for(_FLAGS)
+
+
+class _Config:
+    """``theano.config``: floatX and the flags read at import; the rest from PyTensor."""
+
+    def __init__(self, flags):
+        object.__setattr__(self, "device", flags.get("device", "cpu"))
+        object.__setattr__(self, "mode", flags.get("mode", "FAST_RUN"))
+        object.__setattr__(self, "optimizer", flags.get("optimizer", "fast_run"))
+
+    @property
+    def floatX(self):  # noqa: N802 - Theano's name
+        return pytensor.config.floatX
+
+    @floatX.setter
+    def floatX(self, value):  # noqa: N802
+        pytensor.config.floatX = value
+
+    def __getattr__(self, name):
+        return getattr(pytensor.config, name)
+
+    def __setattr__(self, name, value):
+        if name == "floatX":
+            pytensor.config.floatX = value
+        elif name in ("device", "mode", "optimizer"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(pytensor.config, name, value)
+
+
+config = _Config(_FLAGS)
+
+
+def shared(
+    value, name=None, strict=False, allow_downcast=None, borrow=False, broadcastable=None, **kwargs
+):
+    """``theano.shared``; ``broadcastable=(True, False)`` becomes a static shape of 1."""
+    if broadcastable is not None:
+        kwargs["shape"] = tuple(1 if b else None for b in broadcastable)
+    return pytensor.shared(
+        value, name=name, strict=strict, allow_downcast=allow_downcast, borrow=borrow, **kwargs
+    )
+
+
+class In:
+    """``theano.In`` / ``theano.Param``: an input with a default value and a name."""
+
+    def __init__(self, variable, name=None, value=None, default=None, **unused):
+        if not isinstance(variable, Variable):
+            raise TypeError(f"In needs a symbolic variable; got {variable!r}.")
+        self.variable = variable
+        self.name = name or variable.name
+        self.default = default if default is not None else value
+
+
+def Param(variable, default=None, name=None, **kwargs):  # noqa: N802 - Theano's name
+    """``theano.Param(variable, default, name)``, the old spelling of :class:`In`."""
+    return In(variable, name=name, value=default, **kwargs)
+
+
+class TheanoFunction:
+    """A compiled function that fills in ``In`` / ``Param`` defaults."""
+
+    def __init__(self, fn, names, defaults, name=None):
+        self.fn = fn
+        self.names = names
+        self.defaults = defaults
+        self.name = name
+
+    def __call__(self, *args, **kwargs):
+        values = list(args)
+        for i in range(len(args), len(self.names)):
+            name = self.names[i]
+            if name is not None and name in kwargs:
+                values.append(kwargs.pop(name))
+            elif self.defaults[i] is not None:
+                values.append(self.defaults[i])
+            else:
+                raise TypeError(
+                    f"missing a value for input {i} ({name or 'unnamed'}) of "
+                    f"{self.name or 'this function'}."
+                )
+        if kwargs:
+            raise TypeError(f"unknown input names {sorted(kwargs)}; inputs are {self.names}.")
+        return self.fn(*values)
+
+    def __repr__(self) -> str:
+        return f"<theano function {self.name or ''} via {self.fn!r}>"
+
+
+def _mode_backend(mode):
+    if mode is None:
+        return _BACKEND, _DEVICE
+    text = str(getattr(mode, "linker", mode)).upper()
+    if "NUMBA" in text:
+        return "numba", "cpu"
+    if "JAX" in text:
+        return "jax", _DEVICE if _BACKEND == "jax" else "cpu"
+    return _BACKEND, _DEVICE
+
+
+def function(
+    inputs,
+    outputs=None,
+    mode=None,
+    updates=None,
+    givens=None,
+    no_default_updates=False,
+    accept_inplace=False,
+    name=None,
+    rebuild_strict=True,
+    allow_input_downcast=None,
+    profile=None,
+    on_unused_input=None,
+):
+    """``theano.function``, compiled by :func:`seqgraph.function`.
+
+    ``updates`` may be a list of pairs, a dict or an OrderedDict; ``inputs``
+    may hold ``In`` / ``Param`` objects with defaults.  The backend follows
+    ``THEANO_FLAGS`` (see the package docstring).
+    """
+    variables, names, defaults = [], [], []
+    for item in inputs:
+        if isinstance(item, In):
+            variables.append(item.variable)
+            names.append(item.name)
+            defaults.append(item.default)
+        else:
+            variables.append(item)
+            names.append(getattr(item, "name", None))
+            defaults.append(None)
+    if isinstance(updates, dict) and not isinstance(updates, OrderedDict) and len(updates) > 1:
+        updates = list(updates.items())
+    kwargs = {}
+    if allow_input_downcast is not None:
+        kwargs["allow_input_downcast"] = allow_input_downcast
+    if on_unused_input is not None:
+        kwargs["on_unused_input"] = on_unused_input
+    if profile:
+        kwargs["profile"] = profile
+    if name is not None:
+        kwargs["name"] = name
+    if no_default_updates:
+        kwargs["no_default_updates"] = no_default_updates
+    backend, device = _mode_backend(mode)
+    fn = seqgraph.function(
+        variables,
+        [] if outputs is None else outputs,
+        updates=updates,
+        givens=givens,
+        backend=backend,
+        device=device,
+        **kwargs,
+    )
+    return TheanoFunction(fn, names, defaults, name)
+
+
+def scan(
+    fn,
+    sequences=None,
+    outputs_info=None,
+    non_sequences=None,
+    n_steps=None,
+    truncate_gradient=-1,
+    go_backwards=False,
+    mode=None,
+    name=None,
+    profile=False,
+    allow_gc=None,
+    strict=False,
+    return_list=False,
+):
+    """``theano.scan``: ``(outputs, updates)`` with one output returned bare, as Theano did."""
+    outputs, updates = seqgraph.scan(
+        fn,
+        sequences=sequences,
+        outputs_info=outputs_info,
+        non_sequences=non_sequences,
+        n_steps=n_steps,
+        truncate_gradient=truncate_gradient,
+        go_backwards=go_backwards,
+        strict=strict,
+        name=name,
+    )
+    if len(outputs) == 1 and not return_list:
+        return outputs[0], updates
+    return outputs, updates
+
+
+def grad(
+    cost,
+    wrt,
+    consider_constant=None,
+    disconnected_inputs="raise",
+    add_names=True,
+    known_grads=None,
+    return_disconnected="zero",
+    null_gradients="raise",
+):
+    """``theano.grad`` (``pytensor.grad``)."""
+    return pytensor.grad(
+        cost,
+        wrt,
+        consider_constant=consider_constant,
+        disconnected_inputs=disconnected_inputs,
+        add_names=add_names,
+        known_grads=known_grads,
+        return_disconnected=return_disconnected,
+        null_gradients=null_gradients,
+    )
+
+
+def dot(a, b):
+    """``theano.dot``."""
+    return pytensor.tensor.dot(a, b)
+
+
+def clone(output, replace=None, strict=True, share_inputs=True):
+    """``theano.clone``."""
+    return pytensor.clone_replace(output, replace=replace, strict=strict, share_inputs=share_inputs)
+
+
+def __getattr__(name):
+    if name == "floatX":
+        return pytensor.config.floatX
+    raise missing("theano", name)
+
+
+# Submodules: imported last, they use what is above.
+from seqgraph.theano import (  # noqa: E402
+    compile,  # noqa: A004 - Theano's name
+    gradient,
+    ifelse,
+    printing,
+    sandbox,
+    scan_module,
+    tensor,
+)
+
+
+class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Resolve ``theano`` and ``theano.*`` to ``seqgraph.theano`` and its modules."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "theano" and not fullname.startswith("theano."):
+            return None
+        real = "seqgraph." + fullname
+        try:
+            importlib.import_module(real)
+        except ModuleNotFoundError as exc:
+            if exc.name != real:
+                raise
+            parent, _, child = fullname.rpartition(".")
+            raise TheanoImportError(str(missing(parent, child)), name=fullname) from None
+        return importlib.util.spec_from_loader(fullname, self, is_package=True)
+
+    def create_module(self, spec):
+        return sys.modules["seqgraph." + spec.name]
+
+    def exec_module(self, module):
+        pass
+
+
+_finder = _AliasFinder()
+
+
+def install():
+    """Make ``import theano`` (and ``theano.tensor`` ...) resolve to this package."""
+    if _finder not in sys.meta_path:
+        sys.meta_path.insert(0, _finder)
+    for key in [k for k in sys.modules if k == "theano" or k.startswith("theano.")]:
+        if not sys.modules[key].__name__.startswith("seqgraph."):
+            del sys.modules[key]
+
+
+def uninstall():
+    """Undo :func:`install`."""
+    if _finder in sys.meta_path:
+        sys.meta_path.remove(_finder)
+    for key in [k for k in sys.modules if k == "theano" or k.startswith("theano.")]:
+        del sys.modules[key]
+
+
+__all__ = [
+    "In",
+    "Param",
+    "clone",
+    "compile",
+    "config",
+    "dot",
+    "function",
+    "grad",
+    "gradient",
+    "ifelse",
+    "install",
+    "printing",
+    "sandbox",
+    "scan",
+    "scan_module",
+    "shared",
+    "tensor",
+    "uninstall",
+]

@@ -1,0 +1,83 @@
+"""Random streams with Theano's interface, each draw from its own shared generator.
+
+Each draw gets a new shared NumPy generator (seeded from the stream) whose
+next state is registered as its default update, the mechanism Theano's
+streams used: ``theano.function`` then advances it after each call, and
+``theano.scan`` turns a draw made inside the step into a loop state whose
+update it returns, so that every step draws new numbers.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+
+
+def _size(size, ndim):
+    if size is None:
+        return None
+    if isinstance(size, (int, np.integer)):
+        return (int(size),)
+    return tuple(size) if isinstance(size, (list, tuple)) else size
+
+
+class Streams:
+    """Base of ``RandomStreams`` and ``MRG_RandomStreams``."""
+
+    binomial_dtype = "int64"
+
+    def __init__(self, seed=None):
+        self._seed_rng = np.random.default_rng(seed)
+        self.generators = []
+
+    def seed(self, seed=None):
+        """Reseed every generator this stream has made (Theano's ``seed``)."""
+        self._seed_rng = np.random.default_rng(seed)
+        for g in self.generators:
+            g.set_value(np.random.default_rng(self._child_seed()))
+
+    def _child_seed(self):
+        return int(self._seed_rng.integers(2**63 - 1))
+
+    def _draw(self, rv, *params, size=None, dtype=None):
+        g = pytensor.shared(np.random.default_rng(self._child_seed()))
+        self.generators.append(g)
+        kwargs = {"size": size, "rng": g, "return_next_rng": True}
+        if dtype is not None:
+            kwargs["dtype"] = dtype
+        next_rng, out = rv(*params, **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            g.default_update = next_rng
+        return out
+
+    def uniform(self, size=None, low=0.0, high=1.0, ndim=None, dtype=None, nstreams=None):
+        dtype = dtype or pytensor.config.floatX
+        return self._draw(pt.random.uniform, low, high, size=_size(size, ndim), dtype=dtype)
+
+    def normal(
+        self, size=None, avg=0.0, std=1.0, ndim=None, dtype=None, nstreams=None, truncate=False
+    ):
+        if truncate:
+            raise NotImplementedError("normal(truncate=True) is not provided by seqgraph.theano.")
+        dtype = dtype or pytensor.config.floatX
+        return self._draw(pt.random.normal, avg, std, size=_size(size, ndim), dtype=dtype)
+
+    def binomial(self, size=None, n=1, p=0.5, ndim=None, dtype=None, nstreams=None):
+        draw = self._draw(pt.random.binomial, n, p, size=_size(size, ndim))
+        return pt.cast(draw, dtype or self.binomial_dtype)
+
+    def random_integers(self, size=None, low=0, high=1, ndim=None, dtype="int64"):
+        draw = self._draw(pt.random.integers, low, high + 1, size=_size(size, ndim))
+        return pt.cast(draw, dtype)
+
+    def permutation(self, size=None, n=1, ndim=None, dtype="int64"):
+        return pt.cast(self._draw(pt.random.permutation, n), dtype)
+
+    def choice(self, size=None, a=2, replace=True, p=None, ndim=None, dtype="int64"):
+        return pt.cast(
+            self._draw(pt.random.choice, a, size=_size(size, ndim), replace=replace, p=p), dtype
+        )

@@ -1,0 +1,45 @@
+"""Theano APIs seqgraph does not provide, with what to use instead."""
+
+from __future__ import annotations
+
+REMOVED = {
+    "theano.sandbox.cuda": "GPU code runs through JAX: THEANO_FLAGS=device=cuda",
+    "theano.sandbox.gpuarray": "GPU code runs through JAX: THEANO_FLAGS=device=cuda",
+    "theano.tensor.nnet.conv2d": "pytensor.tensor.conv.conv2d",
+    "theano.tensor.nnet.conv.conv2d": "pytensor.tensor.conv.conv2d",
+    "theano.tensor.signal": "pytensor.tensor.signal (pooling is not provided)",
+    "theano.tensor.nnet.neighbours": None,
+    "theano.tensor.nnet.ctc": None,
+    "theano.tensor.nnet.bn": None,
+    "theano.tensor.nnet.crossentropy_softmax_1hot": (
+        "theano.tensor.nnet.categorical_crossentropy(theano.tensor.nnet.softmax(x), y)"
+    ),
+    "theano.tensor.nnet.h_softmax": None,
+    "theano.tensor.shared_randomstreams.RandomStateSharedVariable": None,
+    "theano.compile.debugmode": None,
+    "theano.compile.nanguardmode": None,
+    "theano.misc.pkl_utils": "seqgraph's Module.save / Module.load (.npz, no pickle)",
+    "theano.gof": "pytensor.graph",
+    "theano.scan_module.scan_utils": "pytensor.scan.utils",
+}
+
+
+class TheanoAPIError(AttributeError):
+    """A Theano name that seqgraph.theano does not provide."""
+
+
+class TheanoImportError(ModuleNotFoundError):
+    """A Theano module that seqgraph.theano does not provide."""
+
+
+def missing(module, name):
+    """The error for ``module.name``, naming the replacement where one exists."""
+    full = f"{module}.{name}"
+    if full in REMOVED:
+        hint = REMOVED[full]
+        advice = f"use {hint} instead" if hint else "it has no replacement in seqgraph"
+        return TheanoAPIError(f"{full} is not provided by seqgraph.theano; {advice}.")
+    return TheanoAPIError(
+        f"{full} is not provided by seqgraph.theano (Theano compatibility on PyTensor); "
+        "write it with pytensor or report it as a missing API."
+    )

@@ -1,0 +1,23 @@
+"""``theano.tensor``: PyTensor's tensor module plus what Theano had and PyTensor dropped."""
+
+from pytensor.tensor import *  # noqa: F403
+from pytensor.tensor import abs as abs_  # noqa: F401
+from pytensor.tensor import as_tensor_variable, extra_ops  # noqa: F401
+from pytensor.tensor import switch as _switch
+
+from seqgraph.theano._removed import missing
+from seqgraph.theano.tensor import nnet, shared_randomstreams  # noqa: F401
+from seqgraph.theano.tensor._broadcast import (  # noqa: F401
+    addbroadcast,
+    patternbroadcast,
+    unbroadcast,
+)
+
+
+def switch(cond, ift, iff):
+    """``switch(cond, ift, iff)``, keyword forms included."""
+    return _switch(cond, ift, iff)
+
+
+def __getattr__(name):
+    raise missing("theano.tensor", name)

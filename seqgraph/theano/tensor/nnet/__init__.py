@@ -1,0 +1,86 @@
+"""``theano.tensor.nnet``: the activations and losses the tutorials use.
+
+``softmax`` works row by row over a matrix, and turns a vector into a
+``(1, n)`` row, as Theano's did (PyTensor's ``softmax`` needs an ``axis``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor.tensor as pt
+from pytensor.tensor import sigmoid, softplus  # noqa: F401
+from pytensor.tensor.special import log_softmax as _log_softmax
+from pytensor.tensor.special import softmax as _softmax
+
+from seqgraph.theano._removed import missing
+
+
+def softmax(x):
+    """Row-wise softmax; a vector becomes a (1, n) row, as in Theano."""
+    x = pt.as_tensor_variable(x)
+    if x.ndim == 1:
+        x = x[None, :]
+    return _softmax(x, axis=-1)
+
+
+def logsoftmax(x):
+    """Row-wise log-softmax; a vector becomes a (1, n) row."""
+    x = pt.as_tensor_variable(x)
+    if x.ndim == 1:
+        x = x[None, :]
+    return _log_softmax(x, axis=-1)
+
+
+def categorical_crossentropy(coding_dist, true_dist):
+    """``-log p[label]`` per row for int labels, ``-sum(t log p)`` for one-hot rows."""
+    coding_dist = pt.as_tensor_variable(coding_dist)
+    true_dist = pt.as_tensor_variable(true_dist)
+    if true_dist.ndim == coding_dist.ndim:
+        return -(true_dist * pt.log(coding_dist)).sum(axis=-1)
+    if true_dist.ndim == coding_dist.ndim - 1 and true_dist.dtype.startswith(("int", "uint")):
+        if coding_dist.ndim != 2:
+            raise ValueError("categorical_crossentropy with int labels needs a matrix of rows.")
+        return -pt.log(coding_dist[pt.arange(coding_dist.shape[0]), true_dist])
+    raise TypeError(
+        "categorical_crossentropy: true_dist must be int labels (one per row) or one-hot rows "
+        f"like coding_dist; got {true_dist.type} for {coding_dist.type}."
+    )
+
+
+def binary_crossentropy(output, target):
+    """``-(t log o + (1 - t) log(1 - o))``, elementwise."""
+    return -(target * pt.log(output) + (1.0 - target) * pt.log(1.0 - output))
+
+
+def sigmoid_binary_crossentropy(output, target):
+    """Binary cross-entropy computed from the logits, stably."""
+    return softplus(output) - target * output
+
+
+def hard_sigmoid(x):
+    """``clip(0.2 x + 0.5, 0, 1)``, Theano's piecewise-linear sigmoid."""
+    return pt.clip(0.2 * x + 0.5, 0.0, 1.0)
+
+
+def ultra_fast_sigmoid(x):
+    """Theano's piecewise approximation of the sigmoid (absolute error about 0.03)."""
+    x = pt.as_tensor_variable(x)
+    a = 0.5 * pt.abs(x)
+    z = pt.switch(
+        a < 1.7,
+        1.5 * a / (1.0 + a),
+        pt.switch(a < 3.0, 0.935409070603099 + 0.0458812946797165 * (a - 1.7), 0.99505475368673),
+    )
+    return pt.cast(0.5 * pt.sign(x) * z + 0.5, x.dtype)
+
+
+def relu(x, alpha=0):
+    """``max(x, 0)``, or ``x`` scaled by ``alpha`` where negative (leaky)."""
+    if alpha == 0:
+        return pt.maximum(x, 0)
+    x = pt.as_tensor_variable(x)
+    return pt.switch(x > 0, x, np.asarray(alpha, dtype=x.dtype) * x)
+
+
+def __getattr__(name):
+    raise missing("theano.tensor.nnet", name)
