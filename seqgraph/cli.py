@@ -98,9 +98,10 @@ def main(argv=None) -> int:
         "run": "run a Theano script on seqgraph (seqgraph run script.py [args])",
         "port": "convert a Python 2 Theano script (seqgraph port old.py [-o new.py])",
         "tutorial": "run a ported tutorial (rnnslu, lstm, rnnlm, gru_lm) [--quick]",
+        "bench": "the benchmark suite: backends and peers on the same work [--quick]",
     }
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
-        print("usage: seqgraph {demo,info,run,port,tutorial} [options]\n")
+        print("usage: seqgraph {demo,info,run,port,tutorial,bench} [options]\n")
         for name, text in commands.items():
             print(f"  {name:8s} {text}")
         return 0 if not argv or argv[0] in ("-h", "--help") else 2
@@ -114,6 +115,10 @@ def main(argv=None) -> int:
         return _port(argv[1:])
     if argv[0] == "tutorial":
         return _tutorial(argv[1:])
+    if argv[0] == "bench":
+        from seqgraph.bench.suite import main as bench
+
+        return bench(argv[1:])
     return _info(argv[1:])
 
 

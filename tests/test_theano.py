@@ -190,3 +190,22 @@ def test_missing_theano_api_names_the_replacement():
         seqgraph.theano.uninstall()
     with pytest.raises(ImportError):
         import theano  # noqa: F401, PLC0415
+
+
+def test_printing_and_gradient_helpers(capsys):
+    theano = seqgraph.theano
+    T = theano.tensor
+    x = T.vector("x")
+    shown = theano.printing.Print("x is")(x)
+    f = theano.function([x], [shown * 2, theano.gradient.disconnected_grad(x)])
+    doubled, same = f(np.array([1.0, 2.0], theano.config.floatX))
+    np.testing.assert_allclose(doubled, [2.0, 4.0])
+    np.testing.assert_allclose(same, [1.0, 2.0])
+    assert "x is" in capsys.readouterr().out
+    assert "x" in theano.printing.pp(x * 2)
+    text = theano.printing.debugprint(x * 2, file="str")
+    assert "Mul" in text
+    g = theano.grad(theano.gradient.disconnected_grad(x).sum() + (x**2).sum(), x)
+    np.testing.assert_allclose(
+        theano.function([x], g)(np.array([1.0, 3.0], theano.config.floatX)), [2.0, 6.0]
+    )

@@ -1,0 +1,453 @@
+"""Run the benchmark matrix, check every implementation, time them interleaved.
+
+Method
+------
+* Every implementation is built from the same weights (a seqgraph layer with
+  a fixed seed; PyTorch gets them through :mod:`seqgraph.torch_io`).
+* Its first call is timed as "compile" (build + first call: JIT, C or Numba
+  compilation with the on-disk caches as they are) and its result is checked
+  against the NumPy reference (the output for a forward, the loss of the
+  first training step); a mismatch is reported and the implementation is not
+  timed.
+* Then ``warmup`` calls, and ``repeats`` rounds in which every
+  implementation runs once, in turn; the median per implementation is
+  reported.  JAX results are waited for (``block_until_ready``), PyTorch on a
+  GPU is synchronised.  Ratios are to the fastest peer (PyTorch, plain JAX,
+  NumPy) of the same row, from these interleaved rounds.
+* Peak memory: on the CPU the growth of the process's peak RSS during one
+  call (the peak is reset through ``/proc/self/clear_refs``; memory a library
+  keeps pooled from earlier calls is not counted again); on a GPU JAX's or
+  PyTorch's own peak counters.
+* Threads: BLAS, XLA and PyTorch get ``--threads`` threads (default: the
+  CPU count); the JSON records them.
+* ``--cold`` measures seqgraph's cold and warm compile in fresh processes with
+  an empty PyTensor/Numba cache, then the same cache again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from seqgraph.bench import impls
+
+PEERS = ("torch", "jax", "numpy")
+BACKENDS = ("c", "numba", "jax")
+
+
+def _set_threads(threads):
+    os.environ.setdefault(
+        "XLA_FLAGS",
+        f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} "
+        f"intra_op_parallelism_threads={threads}",
+    )
+    from seqgraph._blas import set_blas_threads
+
+    set_blas_threads(threads)
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:
+        pass
+
+
+def _rss_kib(field):
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(field):
+                return int(line.split()[1])
+    return 0
+
+
+def _trim_heap():
+    """Give freed heap memory back to the OS, so that a call's allocations show in RSS."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _peak_memory(impl, device):
+    """MiB of peak memory growth during one call."""
+    if device == "gpu":
+        if impl.name.startswith("torch"):
+            import torch
+
+            torch.cuda.reset_peak_memory_stats()
+            before = torch.cuda.memory_allocated()
+            impl.run()
+            return (torch.cuda.max_memory_allocated() - before) / 2**20
+        import jax
+
+        stats = jax.devices("gpu")[0].memory_stats() or {}
+        before = stats.get("bytes_in_use", 0)
+        impl.run()
+        stats = jax.devices("gpu")[0].memory_stats() or {}
+        return max(0, stats.get("peak_bytes_in_use", 0) - before) / 2**20
+    _trim_heap()
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        return float("nan")
+    before = _rss_kib("VmRSS:")
+    impl.run()
+    return max(0, _rss_kib("VmHWM:") - before) / 1024
+
+
+def _check(impl, reference, spec):
+    got = np.asarray(impl.first, dtype="float64")
+    want = np.asarray(reference, dtype="float64")
+    if got.shape != want.shape:
+        return f"shape {got.shape} != reference {want.shape}"
+    tol = 2e-3 if spec.steps <= 200 else 1e-2
+    err = float(np.max(np.abs(got - want) / (np.abs(want) + 1e-3))) if got.size else 0.0
+    return None if err <= tol else f"max relative error {err:.2e} > {tol}"
+
+
+def run_case(spec, backends, peers, device, repeats, warmup, log):
+    """Build, check and time every implementation for one spec; return result rows."""
+    x, mask = impls.make_data(spec)
+    ref_layer = impls.make_layer(spec)
+    out = impls.numpy_forward(ref_layer, x, mask)
+    reference = out if spec.task == "forward" else np.mean(out.astype("float64") ** 2)
+    builders = []
+    for backend in backends:
+        builders.append((f"seqgraph-{backend}", impls.build_seqgraph, {"backend": backend}))
+        if backend == "jax" and device == "gpu":
+            builders.append(
+                ("seqgraph-jax-gpu", impls.build_seqgraph, {"backend": "jax", "device": "gpu"})
+            )
+    if "torch" in peers:
+        builders.append(("torch", impls.build_torch, {}))
+        if device == "gpu":
+            builders.append(("torch-cudnn", impls.build_torch, {"device": "gpu"}))
+    if "jax" in peers:
+        builders.append(("jax-lax.scan", impls.build_jax, {}))
+        if device == "gpu":
+            builders.append(("jax-lax.scan-gpu", impls.build_jax, {"device": "gpu"}))
+    if "numpy" in peers:
+        builders.append(("numpy", impls.build_numpy, {}))
+    rows, ready = [], []
+    for name, build, kwargs in builders:
+        row = {
+            "model": spec.model,
+            "batch": spec.batch,
+            "steps": spec.steps,
+            "input": spec.n_in,
+            "hidden": spec.hidden,
+            "task": spec.task,
+            "impl": name,
+        }
+        try:
+            impl = build(spec, impls.make_layer(spec), x, mask, **kwargs)
+        except ImportError as exc:
+            log(f"  {name}: skipped ({exc.name or exc} not installed)")
+            continue
+        except Exception as exc:  # a failing implementation is reported, not fatal
+            row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            rows.append(row)
+            log(f"  {name}: FAILED to build: {row['error']}")
+            continue
+        if impl is None:
+            continue
+        row["compile_s"] = impl.compile_seconds
+        problem = _check(impl, reference, spec)
+        if problem:
+            row["mismatch"] = problem
+            log(f"  {name}: MISMATCH, not timed: {problem}")
+            rows.append(row)
+            continue
+        rows.append(row)
+        ready.append((row, impl))
+    for _ in range(warmup):
+        for _, impl in ready:
+            impl.run()
+    times = {id(row): [] for row, _ in ready}
+    for _ in range(repeats):
+        for row, impl in ready:
+            start = time.perf_counter()
+            impl.run()
+            times[id(row)].append(time.perf_counter() - start)
+    for row, impl in ready:
+        row["time_ms"] = 1e3 * statistics.median(times[id(row)])
+        row["peak_mib"] = _peak_memory(
+            impl, "gpu" if "gpu" in row["impl"] or "cudnn" in row["impl"] else "cpu"
+        )
+    peer_times = [
+        r["time_ms"] for r in rows if "time_ms" in r and not r["impl"].startswith("seqgraph")
+    ]
+    if peer_times:
+        best = min(peer_times)
+        for r in rows:
+            if "time_ms" in r:
+                r["ratio_to_fastest_peer"] = r["time_ms"] / best
+    return rows
+
+
+def cold_compile(spec, backend, log):
+    """(cold, warm) compile seconds of seqgraph on ``backend`` in fresh processes."""
+    out = []
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ)
+        env["PYTENSOR_FLAGS"] = f"base_compiledir={cache}/pytensor"
+        env["NUMBA_CACHE_DIR"] = f"{cache}/numba"
+        probe = (
+            "import json,sys; from seqgraph.bench import impls; "
+            f"s=impls.Spec({spec.model!r},{spec.batch},{spec.steps},{spec.n_in},{spec.hidden},"
+            f"{spec.task!r}); x,m=impls.make_data(s); "
+            f"i=impls.build_seqgraph(s, impls.make_layer(s), x, m, {backend!r}); "
+            "print(json.dumps(i.compile_seconds))"
+        )
+        for _ in range(2):
+            done = subprocess.run(
+                [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=900
+            )
+            if done.returncode != 0:
+                log(f"  cold compile on {backend} failed: {done.stderr.strip().splitlines()[-1:]}")
+                return None
+            out.append(float(done.stdout.strip().splitlines()[-1]))
+    return tuple(out)
+
+
+def environment(threads):
+    import pytensor
+
+    import seqgraph
+
+    env = {
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": _cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "threads": threads,
+        "seqgraph": seqgraph.__version__,
+        "pytensor": pytensor.__version__,
+        "numpy": np.__version__,
+        "blas": seqgraph.BLAS_SOURCE,
+        "floatX": pytensor.config.floatX,
+    }
+    for name in ("jax", "torch", "numba"):
+        try:
+            module = __import__(name)
+            env[name] = module.__version__
+        except ImportError:
+            env[name] = None
+    try:
+        import jax
+
+        env["jax_devices"] = [str(d) for d in jax.devices()]
+    except ImportError:
+        pass
+    try:
+        import torch
+
+        env["torch_threads"] = torch.get_num_threads()
+        env["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    except ImportError:
+        pass
+    return env
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def print_table(rows, title):
+    headers = [
+        "model",
+        "size",
+        "task",
+        "impl",
+        "compile s",
+        "time ms",
+        "vs peer",
+        "peak MiB",
+        "note",
+    ]
+    body = []
+    for r in rows:
+        body.append(
+            [
+                r["model"],
+                f"{r['batch']},{r['steps']},{r['input']},{r['hidden']}",
+                r["task"],
+                r["impl"],
+                f"{r['compile_s']:.2f}" if "compile_s" in r else "",
+                f"{r['time_ms']:.2f}" if "time_ms" in r else "",
+                f"{r['ratio_to_fastest_peer']:.2f}x" if "ratio_to_fastest_peer" in r else "",
+                f"{r['peak_mib']:.1f}" if "peak_mib" in r else "",
+                r.get("mismatch") or r.get("error") or "",
+            ]
+        )
+    try:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title)
+        for h in headers:
+            table.add_column(
+                h, justify="right" if h not in ("model", "task", "impl", "note") else "left"
+            )
+        for line in body:
+            table.add_row(*line)
+        import shutil
+
+        Console(width=max(140, shutil.get_terminal_size().columns)).print(table)
+    except ImportError:
+        widths = [max(len(h), *(len(line[i]) for line in body)) for i, h in enumerate(headers)]
+        print(title)
+        print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+        for line in body:
+            print("  ".join(v.ljust(w) for v, w in zip(line, widths)))
+
+
+def plot(results, path):
+    """Time vs sequence length and vs hidden size, BPTT memory vs length, compile times."""
+    try:
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 4, figsize=(19, 4.5))
+    for ax, key, rows in (
+        (axes[0], "steps", results.get("scaling_steps", [])),
+        (axes[1], "hidden", results.get("scaling_hidden", [])),
+    ):
+        for impl in sorted({r["impl"] for r in rows if "time_ms" in r}):
+            pts = sorted(
+                (r[key], r["time_ms"]) for r in rows if r["impl"] == impl and "time_ms" in r
+            )
+            if pts:
+                ax.plot(*zip(*pts), marker="o", label=impl)
+        ax.set_xlabel("sequence length" if key == "steps" else "hidden size")
+        ax.set_ylabel("LSTM training step (ms)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    rows = results.get("scaling_steps", [])
+    for impl in sorted({r["impl"] for r in rows if "peak_mib" in r}):
+        pts = sorted(
+            (r["steps"], r["peak_mib"]) for r in rows if r["impl"] == impl and "peak_mib" in r
+        )
+        axes[2].plot(*zip(*pts), marker="o", label=impl)
+    axes[2].set_xlabel("sequence length")
+    axes[2].set_ylabel("peak memory growth of one step (MiB)")
+    if axes[2].get_legend_handles_labels()[0]:
+        axes[2].legend(fontsize=7)
+    compile_rows = [r for r in results["rows"] if "compile_s" in r]
+    names = sorted({r["impl"] for r in compile_rows})
+    means = [np.mean([r["compile_s"] for r in compile_rows if r["impl"] == n]) for n in names]
+    axes[3].barh(names, means)
+    axes[3].set_xlabel("mean compile (build + first call), s")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="seqgraph bench", description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--quick", action="store_true", help="LSTM and GRU, small, short scaling: < 2 min"
+    )
+    p.add_argument("--models", nargs="+", choices=impls.MODELS)
+    p.add_argument("--sizes", nargs="+", choices=list(impls.SIZES))
+    p.add_argument("--backends", nargs="+", choices=BACKENDS, help="seqgraph backends")
+    p.add_argument("--peers", nargs="*", choices=PEERS, default=list(PEERS))
+    p.add_argument("--tasks", nargs="+", choices=["forward", "train"], default=["forward", "train"])
+    p.add_argument(
+        "--device",
+        choices=["cpu", "gpu"],
+        default="cpu",
+        help="gpu adds seqgraph's JAX, plain JAX and cuDNN on the GPU",
+    )
+    p.add_argument("--repeats", type=int, default=None)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--scaling", action="store_true", help="time and memory vs T and vs hidden")
+    p.add_argument("--cold", action="store_true", help="cold and warm compile in fresh processes")
+    p.add_argument("--out", default="bench-results", help="folder for the JSON and PNG")
+    o = p.parse_args(argv)
+    _set_threads(o.threads)
+    import seqgraph
+
+    available = seqgraph.available_backends()
+    models = o.models or (["lstm", "gru"] if o.quick else list(impls.MODELS))
+    sizes = o.sizes or (["small"] if o.quick else list(impls.SIZES))
+    backends = [
+        b for b in (o.backends or (["c", "jax"] if o.quick else list(BACKENDS))) if b in available
+    ]
+    repeats = o.repeats or (5 if o.quick else 15)
+    log = print
+    results = {"environment": environment(o.threads), "rows": []}
+    log(
+        f"seqgraph bench: models {models}, sizes {sizes}, backends {backends}, peers {o.peers}, "
+        f"device {o.device}, {o.threads} threads, {repeats} rounds"
+    )
+    for model in models:
+        for size in sizes:
+            for task in o.tasks:
+                spec = impls.Spec(model, *impls.SIZES[size], task)
+                log(f"{model} {size} {task}")
+                results["rows"] += run_case(
+                    spec, backends, o.peers, o.device, repeats, o.warmup, log
+                )
+    print_table(results["rows"], "seqgraph bench: median time per call")
+    if o.scaling or o.quick:
+        steps = [25, 100, 250] if o.quick else [25, 50, 100, 250, 500, 1000]
+        hiddens = [64, 128, 256] if o.quick else [64, 128, 256, 512]
+        results["scaling_steps"], results["scaling_hidden"] = [], []
+        for t in steps:
+            spec = impls.Spec("lstm", 16, t, 64, 128, "train")
+            log(f"scaling: T={t}")
+            results["scaling_steps"] += run_case(spec, backends, o.peers, o.device, 3, 1, log)
+        for h in hiddens:
+            spec = impls.Spec("lstm", 16, 50, 64, h, "train")
+            log(f"scaling: hidden={h}")
+            results["scaling_hidden"] += run_case(spec, backends, o.peers, o.device, 3, 1, log)
+        print_table(results["scaling_steps"], "LSTM training step vs sequence length (BPTT memory)")
+        print_table(results["scaling_hidden"], "LSTM training step vs hidden size")
+    if o.cold:
+        results["cold_compile"] = []
+        spec = impls.Spec("lstm", *impls.SIZES["small"], "train")
+        for backend in backends:
+            pair = cold_compile(spec, backend, log)
+            if pair:
+                results["cold_compile"].append(
+                    {"backend": backend, "cold_s": pair[0], "warm_s": pair[1]}
+                )
+                log(
+                    f"compile, LSTM training step, {backend}: cold {pair[0]:.1f} s, warm {pair[1]:.1f} s"
+                )
+    os.makedirs(o.out, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    json_path = os.path.join(o.out, f"bench-{stamp}.json")
+    with open(json_path, "w") as handle:
+        json.dump(results, handle, indent=1, default=float)
+    png = plot(results, os.path.join(o.out, f"bench-{stamp}.png"))
+    log(f"wrote {json_path}" + (f" and {png}" if png else ""))
+    return 0

@@ -1,0 +1,77 @@
+"""The benchmark suite's machinery on tiny sizes (the figures come from running it)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from seqgraph.bench import impls, suite
+
+
+@pytest.mark.parametrize("model", impls.MODELS)
+def test_every_implementation_matches_the_reference(model):
+    spec = impls.Spec(model, 3, 6, 4, 5, "forward")
+    rows = suite.run_case(spec, ["c"], ["jax", "numpy", "torch"], "cpu", 2, 1, print)
+    names = {r["impl"] for r in rows}
+    assert {"seqgraph-c", "numpy"} <= names
+    for r in rows:
+        assert "mismatch" not in r and "error" not in r, r
+        assert r["time_ms"] > 0 and "ratio_to_fastest_peer" in r
+
+
+def test_training_step_rows_and_ratios():
+    spec = impls.Spec("lstm_peep_mask", 3, 6, 4, 5, "train")
+    rows = suite.run_case(spec, ["c"], ["jax", "numpy", "torch"], "cpu", 2, 1, print)
+    names = [r["impl"] for r in rows]
+    assert "numpy" not in names and "torch" not in names  # no NumPy BPTT, no peepholes in torch
+    assert all("time_ms" in r for r in rows)
+
+
+def test_a_mismatch_is_reported_not_timed(monkeypatch):
+    real = impls.build_numpy
+
+    def wrong(spec, layer, x, mask):
+        impl = real(spec, layer, x, mask)
+        impl.first = impl.first + 1.0
+        return impl
+
+    monkeypatch.setattr(impls, "build_numpy", wrong)
+    rows = suite.run_case(
+        impls.Spec("gru", 2, 4, 3, 3, "forward"), ["c"], ["numpy"], "cpu", 2, 1, print
+    )
+    bad = [r for r in rows if r["impl"] == "numpy"][0]
+    assert "max relative error" in bad["mismatch"] and "time_ms" not in bad
+
+
+def test_main_writes_json_and_plot(tmp_path, capsys):
+    assert (
+        suite.main(
+            [
+                "--models",
+                "elman",
+                "--sizes",
+                "small",
+                "--tasks",
+                "forward",
+                "--backends",
+                "c",
+                "--peers",
+                "numpy",
+                "--repeats",
+                "1",
+                "--warmup",
+                "0",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    [path] = tmp_path.glob("bench-*.json")
+    data = json.loads(path.read_text())
+    assert data["environment"]["threads"] >= 1 and data["environment"]["pytensor"]
+    assert {r["impl"] for r in data["rows"]} == {"seqgraph-c", "numpy"}
+    assert "median time per call" in capsys.readouterr().out
+    pytest.importorskip("matplotlib")
+    assert list(tmp_path.glob("bench-*.png"))
