@@ -115,8 +115,9 @@ def test_mrg_dropout_inside_scan_matches_native(run_script):
 
 
 def test_theano_flags_set_floatx_in_a_fresh_process(tmp_path):
+    """THEANO_FLAGS wins over seqgraph's own default (made float64 here to tell them apart)."""
     out = tmp_path / "out.npz"
-    env = dict(os.environ, THEANO_FLAGS="floatX=float64,device=cpu")
+    env = dict(os.environ, THEANO_FLAGS="floatX=float32,device=cpu", SEQGRAPH_FLOATX="float64")
     subprocess.run(
         [
             sys.executable,
@@ -131,7 +132,7 @@ def test_theano_flags_set_floatx_in_a_fresh_process(tmp_path):
         capture_output=True,
         timeout=600,
     )
-    assert np.load(out)["W"].dtype == np.float64
+    assert np.load(out)["W"].dtype == np.float32
 
 
 def test_flags_and_theanorc(tmp_path):
