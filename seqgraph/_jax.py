@@ -123,8 +123,27 @@ def _make_pad_rewriter():
     return pad_short_nit_sot
 
 
+def _rebuild(inputs, outputs, replace):
+    """``outputs`` with ``replace`` applied, every node downstream rebuilt by make_node.
+
+    A hand-rolled clone: newer PyTensor keeps scan inner graphs frozen
+    (FrozenApply), which ``clone_replace`` cannot clone; make_node also
+    recomputes static output shapes from the new input types.
+    """
+    from pytensor.graph.traversal import io_toposort
+
+    memo = dict(replace)
+    for node in io_toposort(list(inputs), list(outputs)):
+        new_inputs = [memo.get(i, i) for i in node.inputs]
+        if all(a is b for a, b in zip(new_inputs, node.inputs)):
+            continue
+        new_node = node.op.make_node(*new_inputs)
+        for old, new in zip(node.outputs, new_node.outputs):
+            memo[old] = new
+    return [memo.get(o, o) for o in outputs]
+
+
 def _make_static_shape_rewriter():
-    from pytensor.graph.replace import clone_replace
     from pytensor.graph.rewriting.basic import node_rewriter
     from pytensor.scan.op import Scan
     from pytensor.tensor.type import TensorType
@@ -139,9 +158,14 @@ def _make_static_shape_rewriter():
         )
         n_states = n_sliced - info.n_seqs
         outer_of = op.get_oinp_iinp_iout_oout_mappings()["outer_inp_from_inner_inp"]
+        if hasattr(op.fgraph, "unfreeze"):  # PyTensor >= 3.1 keeps inner graphs frozen
+            thawed = op.fgraph.unfreeze()
+            inner_inputs, inner_outputs = list(thawed.inputs), list(thawed.outputs)
+        else:
+            inner_inputs, inner_outputs = list(op.inner_inputs), list(op.inner_outputs)
         replace = {}
         new_inputs = []
-        for idx, inner in enumerate(op.inner_inputs):
+        for idx, inner in enumerate(inner_inputs):
             outer = node.inputs[outer_of[idx]]
             new_inputs.append(inner)
             if not isinstance(inner.type, TensorType) or not isinstance(outer.type, TensorType):
@@ -161,7 +185,7 @@ def _make_static_shape_rewriter():
             new_inputs[-1] = new
         if not replace:
             return None
-        new_outputs = clone_replace(op.inner_outputs, replace=replace)
+        new_outputs = _rebuild(inner_inputs, inner_outputs, replace)
         new_op = Scan(
             new_inputs,
             new_outputs,

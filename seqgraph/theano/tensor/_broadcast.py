@@ -34,9 +34,6 @@ class Unbroadcast(Op):
     def perform(self, node, inputs, outputs):
         outputs[0][0] = inputs[0]
 
-    def infer_shape(self, fgraph, node, shapes):
-        return shapes
-
     def L_op(self, inputs, outputs, grads):
         (x,) = inputs
         (g,) = grads
