@@ -19,6 +19,7 @@ import io
 import json
 import math
 import numbers
+import os
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -428,8 +429,6 @@ def fit(
     state = _Progress()
     best_values = {}
     if resume and checkpoint is not None:
-        import os
-
         if os.path.exists(checkpoint):
             state, best_values = _load_checkpoint(checkpoint, step, data_rng)
             log(f"resumed from {checkpoint} after epoch {state.epoch}")
