@@ -71,7 +71,34 @@ def install_fixes() -> None:
         position=48.6,
     )
     jax.config.update("jax_enable_x64", True)
+    _enable_persistent_cache(jax)
     _installed = True
+
+
+def _enable_persistent_cache(jax) -> None:
+    """Keep XLA's compiled executables on disk, so that a later process reuses them.
+
+    ``SEQGRAPH_JAX_CACHE`` names the folder (default ``~/.cache/seqgraph/jax``);
+    an empty value turns the cache off.  A folder the user configured for JAX
+    itself is left as it is.
+    """
+    import os
+
+    if jax.config.jax_compilation_cache_dir:
+        return
+    folder = os.environ.get(
+        "SEQGRAPH_JAX_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "seqgraph", "jax")
+    )
+    if not folder:
+        return
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return
+    jax.config.update("jax_compilation_cache_dir", folder)
+    # Recurrent graphs compile in about a second; cache them all.
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def _constant(var):

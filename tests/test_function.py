@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 
@@ -181,3 +182,18 @@ def test_c_backend_links_openblas_without_warning():
     assert source == "scipy-openblas32"
     assert "-lscipy_openblas" in flags and "-Dsgemm_=scipy_sgemm_" in flags
     assert "Dot22" in ops or "Gemm" in ops
+
+
+def test_jax_compiled_executables_are_cached_on_disk(tmp_path):
+    pytest.importorskip("jax")
+    script = (
+        "import numpy as np, pytensor.tensor as pt, seqgraph\n"
+        "x = pt.vector('x')\n"
+        "f = seqgraph.function([x], (x ** 2).sum(), backend='jax')\n"
+        "print(f(np.ones(3, 'float32')))\n"
+    )
+    env = dict(os.environ, SEQGRAPH_JAX_CACHE=str(tmp_path / "jax"))
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=300)
+    assert any((tmp_path / "jax").iterdir())
+    env["SEQGRAPH_JAX_CACHE"] = ""
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=300)

@@ -204,6 +204,7 @@ def cold_compile(spec, backend, log):
         env = dict(os.environ)
         env["PYTENSOR_FLAGS"] = f"base_compiledir={cache}/pytensor"
         env["NUMBA_CACHE_DIR"] = f"{cache}/numba"
+        env["SEQGRAPH_JAX_CACHE"] = f"{cache}/jax"
         probe = (
             "import json,sys; from seqgraph.bench import impls; "
             f"s=impls.Spec({spec.model!r},{spec.batch},{spec.steps},{spec.n_in},{spec.hidden},"
