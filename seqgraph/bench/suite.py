@@ -373,7 +373,9 @@ def plot(results, path):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="seqgraph bench", description=__doc__.splitlines()[0])
     p.add_argument(
-        "--quick", action="store_true", help="LSTM and GRU, small, short scaling: < 2 min"
+        "--quick",
+        action="store_true",
+        help="LSTM and GRU, small, the default backend and the peers, short scaling: < 2 min",
     )
     p.add_argument("--models", nargs="+", choices=impls.MODELS)
     p.add_argument("--sizes", nargs="+", choices=list(impls.SIZES))
@@ -399,8 +401,11 @@ def main(argv=None):
     available = seqgraph.available_backends()
     models = o.models or (["lstm", "gru"] if o.quick else list(impls.MODELS))
     sizes = o.sizes or (["small"] if o.quick else list(impls.SIZES))
+    # --quick keeps to the default backend: JAX compiles in seconds even on a fresh
+    # machine, where the C backend first compiles its ops (about 40 s per model).
+    quick_backends = ["jax"] if "jax" in available else ["c"]
     backends = [
-        b for b in (o.backends or (["c", "jax"] if o.quick else list(BACKENDS))) if b in available
+        b for b in (o.backends or (quick_backends if o.quick else list(BACKENDS))) if b in available
     ]
     repeats = o.repeats or (5 if o.quick else 15)
     log = print
