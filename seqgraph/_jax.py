@@ -96,9 +96,16 @@ def _enable_persistent_cache(jax) -> None:
     except OSError:
         return
     jax.config.update("jax_compilation_cache_dir", folder)
-    # Recurrent graphs compile in about a second; cache them all.
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    # Recurrent graphs compile in about a second; cache them all (options that an
+    # older JAX lacks are skipped).
+    for option, value in (
+        ("jax_persistent_cache_min_compile_time_secs", 0.0),
+        ("jax_persistent_cache_min_entry_size_bytes", 0),
+    ):
+        try:
+            jax.config.update(option, value)
+        except AttributeError:
+            pass
 
 
 def _constant(var):
