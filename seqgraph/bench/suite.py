@@ -323,6 +323,21 @@ def print_table(rows, title):
             print("  ".join(v.ljust(w) for v, w in zip(line, widths)))
 
 
+def _print_overhead(rows):
+    impls_seen = sorted({r["impl"] for r in rows if "us_per_step" in r})
+    steps = sorted({r["steps"] for r in rows})
+    print("Elman, hidden 32, batch 1, forward: microseconds per step")
+    print("T".rjust(6) + "".join(name.rjust(16) for name in impls_seen))
+    for t in steps:
+        cells = []
+        for name in impls_seen:
+            match = [
+                r for r in rows if r["steps"] == t and r["impl"] == name and "us_per_step" in r
+            ]
+            cells.append(f"{match[0]['us_per_step']:.1f}".rjust(16) if match else " " * 16)
+        print(str(t).rjust(6) + "".join(cells))
+
+
 def plot(results, path):
     """Time vs sequence length and vs hidden size, BPTT memory vs length, compile times."""
     try:
@@ -393,6 +408,11 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--scaling", action="store_true", help="time and memory vs T and vs hidden")
     p.add_argument("--cold", action="store_true", help="cold and warm compile in fresh processes")
+    p.add_argument(
+        "--overhead",
+        action="store_true",
+        help="per-step cost of a tiny Elman net (hidden 32, batch 1, T = 25..1000), us/step",
+    )
     p.add_argument("--out", default="bench-results", help="folder for the JSON and PNG")
     o = p.parse_args(argv)
     _set_threads(o.threads)
@@ -437,6 +457,16 @@ def main(argv=None):
             results["scaling_hidden"] += run_case(spec, backends, o.peers, o.device, 3, 1, log)
         print_table(results["scaling_steps"], "LSTM training step vs sequence length (BPTT memory)")
         print_table(results["scaling_hidden"], "LSTM training step vs hidden size")
+    if o.overhead:
+        results["overhead"] = []
+        for t in (25, 100, 400, 1000):
+            spec = impls.Spec("elman", 1, t, 32, 32, "forward")
+            log(f"overhead: T={t}")
+            for row in run_case(spec, backends, o.peers, o.device, repeats, o.warmup, log):
+                if "time_ms" in row:
+                    row["us_per_step"] = 1e3 * row["time_ms"] / t
+                results["overhead"].append(row)
+        _print_overhead(results["overhead"])
     if o.cold:
         results["cold_compile"] = []
         spec = impls.Spec("lstm", *impls.SIZES["small"], "train")

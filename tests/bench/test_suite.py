@@ -75,3 +75,37 @@ def test_main_writes_json_and_plot(tmp_path, capsys):
     assert "median time per call" in capsys.readouterr().out
     pytest.importorskip("matplotlib")
     assert list(tmp_path.glob("bench-*.png"))
+
+
+def test_overhead_reports_microseconds_per_step(tmp_path, capsys):
+    assert (
+        suite.main(
+            [
+                "--models",
+                "elman",
+                "--sizes",
+                "small",
+                "--tasks",
+                "forward",
+                "--backends",
+                "c",
+                "--peers",
+                "numpy",
+                "--repeats",
+                "1",
+                "--warmup",
+                "0",
+                "--overhead",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    [path] = tmp_path.glob("bench-*.json")
+    rows = json.loads(path.read_text())["overhead"]
+    assert sorted({r["steps"] for r in rows}) == [25, 100, 400, 1000]
+    for r in rows:
+        assert r["batch"] == 1 and r["hidden"] == 32
+        assert abs(r["us_per_step"] - 1e3 * r["time_ms"] / r["steps"]) < 1e-9
+    assert "microseconds per step" in capsys.readouterr().out
