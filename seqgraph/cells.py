@@ -27,6 +27,7 @@ with no glue:
 
 from __future__ import annotations
 
+import abc
 import numbers
 
 import numpy as np
@@ -69,7 +70,7 @@ def _positive_int(value, argument):
     return int(value)
 
 
-class Cell(Module):
+class Cell(Module, metaclass=abc.ABCMeta):
     """Base class of recurrent cells.
 
     Parameters
@@ -173,7 +174,8 @@ class Cell(Module):
         rec = [named[name] for name in self.recurrent_names]
         return self.step_projected(projected, *states, *rec)
 
-    def step_projected(self, xp_t, *args, grad_clipping=0.0, hid_mask=None):  # pragma: no cover
+    @abc.abstractmethod
+    def step_projected(self, xp_t, *args, grad_clipping=0.0, hid_mask=None):
         """One step from an input already projected by :meth:`project`.
 
         ``args`` are the states followed by :attr:`recurrent_params`.
@@ -183,11 +185,10 @@ class Cell(Module):
         hidden state where it enters the recurrent product (variational
         dropout, Gal & Ghahramani 2016); the carried state is not masked.
         """
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def fresh(self, seed=None) -> Cell:
         """A new cell of the same configuration with newly drawn weights."""
-        raise NotImplementedError
 
     def _split(self, z):
         n = self.num_units

@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+import abc
 import numbers
 
 import numpy as np
@@ -44,7 +45,7 @@ def as_rng(seed) -> np.random.Generator:
     raise TypeError(f"seed must be an int, None or a numpy Generator; got {seed!r}.")
 
 
-class Initializer:
+class Initializer(abc.ABC):
     """Base class: subclasses implement :meth:`sample`."""
 
     def __call__(self, shape, rng=None, dtype=None) -> np.ndarray:
@@ -54,8 +55,9 @@ class Initializer:
         dtype = dtype or pytensor.config.floatX
         return np.asarray(self.sample(shape, as_rng(rng)), dtype=dtype)
 
-    def sample(self, shape, rng):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def sample(self, shape, rng):
+        """Values of ``shape`` drawn with the NumPy generator ``rng``."""
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())

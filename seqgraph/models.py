@@ -20,7 +20,7 @@ from seqgraph.init import Uniform, as_rng
 from seqgraph.layers import Dense, Embedding, Recurrent
 from seqgraph.params import Module
 
-__all__ = ["RNNLM", "RNNSLU", "context_window", "contextwin", "token_nll"]
+__all__ = ["RNNLM", "RNNSLU", "context_window", "contextwin", "sample_words", "token_nll"]
 
 
 def contextwin(sentence, win, pad=-1):
@@ -108,6 +108,51 @@ def token_nll(log_probs, targets, mask=None, per_sequence=False):
         per_seq = -(picked * mask).sum(axis=1) / pt.maximum(mask.sum(axis=1), 1)
         return per_seq.mean()
     return -(picked * mask).sum() / pt.maximum(mask.sum(), 1)
+
+
+def sample_words(step, h0, start, num_words, end_id=None, temperature=1.0, seed=None):
+    """Draw words one at a time from a compiled language-model step.
+
+    Parameters
+    ----------
+    step : callable
+        ``step(word_ids (1,), h (1, n)) -> (probs (1, vocab), h_new)``.
+    h0 : ndarray, (1, n)
+        The initial state.
+    start : sequence of int
+        Word ids to condition on (at least one).
+    num_words : int
+        Number of words to draw.
+    end_id : int, optional
+        Stop after drawing this id.
+    temperature : float
+        Divides the log-probabilities: < 1 sharpens, > 1 flattens.
+    seed : int or None
+
+    Returns
+    -------
+    list of int
+        The drawn ids (``start`` not included).
+    """
+    start = [int(w) for w in start]
+    if not start:
+        raise ValueError("start must hold at least one word id.")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0; got {temperature!r}.")
+    rng = as_rng(seed)
+    h = h0
+    for w in start:
+        probs, h = step(np.array([w], dtype="int64"), h)
+    drawn = []
+    for _ in range(int(num_words)):
+        logits = np.log(np.maximum(probs[0].astype("float64"), 1e-30)) / temperature
+        p = np.exp(logits - logits.max())
+        w = int(rng.choice(len(p), p=p / p.sum()))
+        drawn.append(w)
+        if end_id is not None and w == end_id:
+            break
+        probs, h = step(np.array([w], dtype="int64"), h)
+    return drawn
 
 
 class RNNSLU(Module):
@@ -316,43 +361,7 @@ class RNNLM(Module):
         return self._samplers[backend]
 
     def sample(self, start, num_words, end_id=None, temperature=1.0, seed=None, backend=None):
-        """Sample a continuation of ``start`` one word at a time.
-
-        Parameters
-        ----------
-        start : sequence of int
-            Word ids to condition on (at least one).
-        num_words : int
-            Number of words to draw.
-        end_id : int, optional
-            Stop after drawing this id.
-        temperature : float
-            Divides the log-probabilities: < 1 sharpens, > 1 flattens.
-        seed : int or None
-        backend : str, optional
-
-        Returns
-        -------
-        list of int
-            The drawn ids (``start`` not included).
-        """
-        start = [int(w) for w in start]
-        if not start:
-            raise ValueError("start must hold at least one word id.")
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0; got {temperature!r}.")
-        rng = as_rng(seed)
+        """Sample a continuation of ``start`` one word at a time; see :func:`sample_words`."""
         step = self._sampler(backend)
-        h = np.tile(np.asarray(self.recurrent.initial_params[0].get_value()), (1, 1))
-        for w in start:
-            probs, h = step(np.array([w], dtype="int64"), h)
-        drawn = []
-        for _ in range(int(num_words)):
-            logits = np.log(np.maximum(probs[0].astype("float64"), 1e-30)) / temperature
-            p = np.exp(logits - logits.max())
-            w = int(rng.choice(self.vocab_size, p=p / p.sum()))
-            drawn.append(w)
-            if end_id is not None and w == end_id:
-                break
-            probs, h = step(np.array([w], dtype="int64"), h)
-        return drawn
+        h0 = np.asarray(self.recurrent.initial_params[0].get_value())[None, :]
+        return sample_words(step, h0, start, num_words, end_id, temperature, seed)

@@ -210,3 +210,16 @@ def test_printing_and_gradient_helpers(capsys):
     np.testing.assert_allclose(
         theano.function([x], g)(np.array([1.0, 3.0], theano.config.floatX)), [2.0, 6.0]
     )
+
+
+def test_mrg_normal_truncate_stays_within_two_standard_deviations():
+    theano = seqgraph.theano
+    from seqgraph.theano.sandbox.rng_mrg import MRG_RandomStreams
+
+    draw = MRG_RandomStreams(seed=3).normal(size=(20000,), avg=1.0, std=0.5, truncate=True)
+    values = theano.function([], draw)()
+    assert values.dtype == theano.config.floatX
+    assert values.min() >= 1.0 - 1.0 - 1e-5 and values.max() <= 1.0 + 1.0 + 1e-5
+    assert abs(values.mean() - 1.0) < 0.02
+    # The standard deviation of a normal truncated at +-2 sigma is 0.880 sigma.
+    assert abs(values.std() - 0.880 * 0.5) < 0.01

@@ -191,6 +191,9 @@ def build_seqgraph(spec, layer, x, mask, backend, device="cpu"):
 # -- plain JAX ------------------------------------------------------------------------
 
 
+# The plain-JAX peer writes the cell equations again on purpose rather than
+# sharing _np_direction's code through an array-module argument: it is checked
+# against the NumPy reference before it is timed, and a shared bug would pass.
 def _jax_direction(kind, p, x_tm, m_tm, backwards):
     import jax
     import jax.numpy as jnp

@@ -10,6 +10,7 @@ update it returns, so that every step draws new numbers.
 from __future__ import annotations
 
 import warnings
+from math import erf
 
 import numpy as np
 import pytensor
@@ -61,10 +62,15 @@ class Streams:
     def normal(
         self, size=None, avg=0.0, std=1.0, ndim=None, dtype=None, nstreams=None, truncate=False
     ):
-        if truncate:
-            raise NotImplementedError("normal(truncate=True) is not provided by seqgraph.theano.")
         dtype = dtype or pytensor.config.floatX
-        return self._draw(pt.random.normal, avg, std, size=_size(size, ndim), dtype=dtype)
+        if not truncate:
+            return self._draw(pt.random.normal, avg, std, size=_size(size, ndim), dtype=dtype)
+        # Theano's truncate=True keeps draws within two standard deviations: draw
+        # the uniform quantile between Phi(-2) and Phi(2) and invert the normal CDF.
+        low, high = 0.5 * (1 + erf(-2 / np.sqrt(2))), 0.5 * (1 + erf(2 / np.sqrt(2)))
+        u = self._draw(pt.random.uniform, low, high, size=_size(size, ndim), dtype="float64")
+        z = np.sqrt(2.0) * pt.erfinv(2.0 * u - 1.0)
+        return pt.cast(avg + std * z, dtype)
 
     def binomial(self, size=None, n=1, p=0.5, ndim=None, dtype=None, nstreams=None):
         draw = self._draw(pt.random.binomial, n, p, size=_size(size, ndim))

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from seqgraph.training import iterate_minibatches
+from seqgraph.training import fit, iterate_minibatches
 
 
 def parser(name, description, epochs, quick_epochs):
@@ -25,6 +25,22 @@ def epochs_of(options):
     if options.epochs is not None:
         return options.epochs
     return options.quick_epochs if options.quick else options.default_epochs
+
+
+def train(step, options, train_data, valid_data, valid_fn, pad, **fit_kwargs):
+    """Run :func:`seqgraph.training.fit` with the tutorials' shared settings."""
+    return fit(
+        step,
+        train_data,
+        epochs_of(options),
+        batch_size=16,
+        valid_data=valid_data,
+        valid_fn=valid_fn,
+        seed=options.seed,
+        progress=not options.no_progress,
+        pad_kwargs=pad,
+        **fit_kwargs,
+    )
 
 
 def predict_all(fn, examples, batch_size, **pad_kwargs):

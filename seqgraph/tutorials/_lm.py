@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytensor.tensor as pt
 
-from seqgraph.training import compile_predict, compile_train, fit, iterate_minibatches
+from seqgraph.training import compile_predict, compile_train, iterate_minibatches
 from seqgraph.tutorials import _common, _data
 
 
@@ -52,19 +52,7 @@ def train_and_report(name, model, options, train, valid, test, vocab, optimizer,
         f"{step.function.backend}; built in {timer.seconds:.1f} s"
     )
     pad = {"length_multiple": 8}
-    fit(
-        step,
-        train,
-        _common.epochs_of(options),
-        batch_size=16,
-        valid_data=valid,
-        valid_fn=valid_fn,
-        lr_patience=1,
-        patience=4,
-        seed=options.seed,
-        progress=not options.no_progress,
-        pad_kwargs=pad,
-    )
+    _common.train(step, options, train, valid, valid_fn, pad, lr_patience=1, patience=4)
     result = {}
     for part, dataset in (("train", train), ("valid", valid), ("test", test)):
         nll = tokens = 0.0

@@ -12,7 +12,7 @@ import pytensor.tensor as pt
 
 import seqgraph
 from seqgraph.layers import GRU, Dense, Embedding
-from seqgraph.models import token_nll
+from seqgraph.models import sample_words, token_nll
 from seqgraph.params import Module
 from seqgraph.tutorials import _common, _lm
 
@@ -46,20 +46,8 @@ class GRULanguageModel(Module):
             )
             probs = pt.special.softmax(self.output(h_new), axis=-1)
             self._sampler[backend] = seqgraph.function([word, h], [probs, h_new], backend=backend)
-        step = self._sampler[backend]
-        rng = np.random.default_rng(seed)
-        h = np.zeros((1, self.gru.num_units), dtype=self.output.W.dtype)
-        for w in start:
-            probs, h = step(np.array([w]), h)
-        out = []
-        for _ in range(num_words):
-            p = probs[0].astype("float64")
-            w = int(rng.choice(len(p), p=p / p.sum()))
-            out.append(w)
-            if w == end_id:
-                break
-            probs, h = step(np.array([w]), h)
-        return out
+        h0 = np.zeros((1, self.gru.num_units), dtype=self.output.W.dtype)
+        return sample_words(self._sampler[backend], h0, start, num_words, end_id, seed=seed)
 
 
 def main(argv=None):

@@ -17,7 +17,7 @@ import pytensor.tensor as pt
 
 from seqgraph.layers import LSTM, Dense, Embedding, RandomSource, dropout
 from seqgraph.params import Module
-from seqgraph.training import compile_predict, compile_train, fit
+from seqgraph.training import compile_predict, compile_train, iterate_minibatches
 from seqgraph.tutorials import _common, _data
 
 
@@ -90,20 +90,7 @@ def main(argv=None):
         f"{step.function.backend}; built in {timer.seconds:.1f} s"
     )
     pad = {"length_multiple": 10}
-    fit(
-        step,
-        train,
-        _common.epochs_of(options),
-        batch_size=16,
-        valid_data=valid,
-        valid_fn=error_fn,
-        patience=10,
-        seed=options.seed,
-        progress=not options.no_progress,
-        pad_kwargs=pad,
-    )
-    from seqgraph.training import iterate_minibatches
-
+    _common.train(step, options, train, valid, error_fn, pad, patience=10)
     result = {}
     for name, dataset in (("train", train), ("valid", valid), ("test", test)):
         wrong = sum(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytensor.tensor as pt
 
 from seqgraph.models import RNNSLU
-from seqgraph.training import compile_predict, compile_train, fit
+from seqgraph.training import compile_predict, compile_train
 from seqgraph.tutorials import _common, _data
 
 
@@ -72,19 +72,7 @@ def main(argv=None):
         f"{len(label_names)} labels, backend {step.function.backend}; built in {timer.seconds:.1f} s"
     )
     pad = {"length_multiple": 8}
-    fit(
-        step,
-        train,
-        _common.epochs_of(options),
-        batch_size=16,
-        valid_data=valid,
-        valid_fn=valid_fn,
-        lr_patience=2,
-        patience=6,
-        seed=options.seed,
-        progress=not options.no_progress,
-        pad_kwargs=pad,
-    )
+    _common.train(step, options, train, valid, valid_fn, pad, lr_patience=2, patience=6)
     scores = {}
     for name, dataset in (("valid", valid), ("test", test)):
         predicted = _common.predict_all(predict, dataset, 64, **pad)
