@@ -33,11 +33,32 @@ from __future__ import annotations
 _installed = False
 
 
+_configured = False
+
+
+def configure() -> None:
+    """Enable float64 and the persistent compilation cache in JAX (idempotent).
+
+    Cheap: it imports JAX but not PyTensor's JAX dispatch (which imports
+    ``jax.experimental.sparse`` and SciPy), so that a function found in the
+    function cache starts without it.
+    """
+    global _configured
+    if _configured:
+        return
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    _enable_persistent_cache(jax)
+    _configured = True
+
+
 def install_fixes() -> None:
     """Register seqgraph's JAX dispatch corrections (idempotent)."""
     global _installed
     if _installed:
         return
+    configure()
     import jax
     from pytensor.link.jax.dispatch import jax_funcify
     from pytensor.link.jax.dispatch.elemwise import jax_funcify_CAReduce
@@ -70,8 +91,8 @@ def install_fixes() -> None:
         "jax",
         position=48.6,
     )
+    # Importing PyTensor's JAX dispatch (above) set x64 from floatX again.
     jax.config.update("jax_enable_x64", True)
-    _enable_persistent_cache(jax)
     _installed = True
 
 

@@ -131,6 +131,16 @@ def _has_truncated_scan(roots) -> bool:
     )
 
 
+def _is_random_type(var) -> bool:
+    from pytensor.tensor.random.type import RandomType
+
+    return isinstance(var.type, RandomType)
+
+
+# Keywords the pure JAX program honours itself; others go to pytensor.function.
+_PROGRAM_KWARGS = {"allow_input_downcast", "name", "on_unused_input", "no_default_updates"}
+
+
 def _to_numpy_storage(shared: Sequence[SharedVariable]) -> None:
     """Bring values left on a JAX device back to NumPy for C/Numba functions."""
     for var in shared:
@@ -174,8 +184,37 @@ class Function:
         if self.backend == "jax":
             self._device = jax_device(self.device)
             self._cache: OrderedDict[tuple, object] = OrderedDict()
+            self._rng_states: dict = {}
+            self._storages = [var.container.storage for var in self._shared]
+            self._is_rng = [_is_random_type(var) for var in self._shared]
+            self._downcast = kwargs.get("allow_input_downcast")
+            self._check_unused(kwargs.get("on_unused_input"))
         else:
             self._fn = self._compile(self.inputs, self._outputs, updates, givens)
+
+    def _check_unused(self, policy):
+        """Refuse inputs the outputs do not use, as ``pytensor.function`` does."""
+        try:
+            from pytensor.compile.rebuild import UnusedInputError
+        except ImportError:  # older PyTensor
+            from pytensor.compile.function.types import UnusedInputError
+
+        if policy == "ignore":
+            return
+        roots = self._outputs + [v for _, v in self._updates]
+        roots += [v for _, v in (self._givens or [])]
+        used = set(graph_inputs(roots))
+        for i, var in enumerate(self.inputs):
+            if var in used:
+                continue
+            message = (
+                f"input {i} ({var}) is not used to compute the outputs; pass "
+                "on_unused_input='ignore' (or 'warn') if this is intended."
+            )
+            if policy == "warn":
+                warnings.warn(message, stacklevel=4)
+            else:
+                raise UnusedInputError(message)
 
     def _compile(self, inputs, outputs, updates, givens):
         start = time.perf_counter()
@@ -208,19 +247,10 @@ class Function:
 
     # -- JAX ---------------------------------------------------------------
 
-    def _signature(self, args) -> tuple:
-        shapes = tuple(np.shape(a) for a in args)
-        shared = tuple(np.shape(v.container.storage[0]) for v in self._shared)
-        return shapes, shared
-
-    def _specialise(self, args):
-        """Build a PyTensor JAX function whose every shape is a constant."""
-        from pytensor.graph.replace import graph_replace
-        from pytensor.tensor import specify_shape
+    def _static_inputs(self, args):
         from pytensor.tensor.type import TensorType
 
-        replace = {}
-        static_inputs = []
+        replace, static = {}, []
         for var, arg in zip(self.inputs, args):
             if isinstance(var.type, TensorType):
                 shape = np.shape(arg)
@@ -231,9 +261,70 @@ class Function:
                     )
                 new = var.type.clone(shape=shape)(name=var.name)
                 replace[var] = new
-                static_inputs.append(new)
+                static.append(new)
             else:
-                static_inputs.append(var)
+                static.append(var)
+        return replace, static
+
+    def _givens_applied(self):
+        """Outputs and update values with ``givens`` substituted."""
+        from pytensor.graph.replace import graph_replace
+
+        roots = list(self._outputs) + [v for _, v in self._updates]
+        givens = (
+            list(self._givens.items())
+            if isinstance(self._givens, Mapping)
+            else list(self._givens or [])
+        )
+        if givens:
+            roots = graph_replace(roots, dict(givens), strict=False)
+        n = len(self._outputs)
+        return roots[:n], [(var, new) for (var, _), new in zip(self._updates, roots[n:])]
+
+    def _specialise(self, args):
+        """Build a JAX program whose every shape is a constant.
+
+        The pure program of :mod:`seqgraph._jaxfn` (cached on disk, updated
+        parameters donated) when the graph allows it; otherwise a PyTensor JAX
+        function on the same static-shape graph.
+        """
+        from pytensor.graph.replace import graph_replace
+
+        from seqgraph import _jaxfn
+
+        start = time.perf_counter()
+        replace, static_inputs = self._static_inputs(args)
+        outputs, updates = self._givens_applied()
+        if replace:
+            roots = graph_replace(outputs + [v for _, v in updates], replace, strict=False)
+            outputs, updates = (
+                roots[: len(outputs)],
+                [(var, new) for (var, _), new in zip(updates, roots[len(outputs) :])],
+            )
+        if _PROGRAM_KWARGS.issuperset(self._kwargs):
+            try:
+                program = _jaxfn.JaxProgram(
+                    static_inputs,
+                    outputs,
+                    updates,
+                    self._shared,
+                    self._shared_values(),
+                    self._mode(outputs, updates),
+                    self._device,
+                )
+            except _jaxfn.Unsupported:
+                pass
+            else:
+                self.compile_time += time.perf_counter() - start
+                return program
+        return self._specialise_pytensor(args)
+
+    def _specialise_pytensor(self, args):
+        from pytensor.graph.replace import graph_replace
+        from pytensor.tensor import specify_shape
+        from pytensor.tensor.type import TensorType
+
+        replace, static_inputs = self._static_inputs(args)
         for var in self._shared:
             if isinstance(var.type, TensorType):
                 replace[var] = specify_shape(var, np.shape(var.container.storage[0]))
@@ -253,19 +344,81 @@ class Function:
         updates = [(k, v) for (k, _), v in zip(self._updates, replaced[n_out + n_giv :])]
         return self._compile(static_inputs, outputs, updates, new_givens or None)
 
+    def _shared_values(self):
+        """The values a JAX program gets for the shared variables, in order."""
+        from pytensor.tensor.random.type import RandomType
+
+        from seqgraph._jaxfn import random_state
+
+        values = []
+        for var in self._shared:
+            value = var.container.storage[0]
+            if isinstance(var.type, RandomType):
+                # The program advances its own JAX copy of the generator (as
+                # PyTensor's JAX backend does); a generator set since is
+                # taken up again.
+                held = self._rng_states.get(var)
+                if held is None or held[0] is not value:
+                    from pytensor.link.jax.dispatch import jax_typify
+
+                    held = self._rng_states[var] = (value, random_state(jax_typify(value)))
+                value = held[1]
+            values.append(value)
+        return values
+
+    def _mode(self, outputs, updates):
+        from seqgraph import _jax
+
+        # JaxProgram installs the dispatch fixes when it builds; a program
+        # found in the cache never needs them.
+        _jax.configure()
+        mode = pytensor.compile.mode.get_mode("JAX")
+        if _has_truncated_scan(list(outputs) + [v for _, v in updates]):
+            mode = mode.excluding("scan_pushout_add")
+        return mode
+
     def _call_jax(self, args):
         import jax
 
-        # A NumPy value is one not moved yet, or one the user set since: move it
-        # once; device values written back by updates are used as they are.
-        for var in self._shared:
-            storage = var.container.storage
-            if isinstance(storage[0], np.ndarray):
-                storage[0] = jax.device_put(storage[0], self._device)
-        key = self._signature(args)
+        from seqgraph._jaxfn import JaxProgram
+
+        # The per-call path is kept lean: it is the per-step overhead of short
+        # sequences.  A NumPy value is one not moved yet, or one the user set
+        # since: move it once; device values written back by updates stay.
+        storages = self._storages
+        shared_shapes = []
+        for storage in storages:
+            value = storage[0]
+            if type(value) is np.ndarray:
+                value = storage[0] = jax.device_put(value, self._device)
+            shared_shapes.append(getattr(value, "shape", None))
+        key = (
+            tuple(a.shape if type(a) is np.ndarray else np.shape(a) for a in args),
+            tuple(shared_shapes),
+        )
         fn = self._cache.get(key)
         if fn is None:
             fn = self._cache[key] = self._specialise(args)
+        if type(fn) is JaxProgram:
+            values = [
+                arg
+                if type(arg) is np.ndarray and arg.dtype == var.type.dtype
+                else var.type.filter(arg, strict=False, allow_downcast=self._downcast)
+                for var, arg in zip(self.inputs, args)
+            ]
+            if self._rng_states or any(self._is_rng):
+                shared_values = self._shared_values()
+            else:
+                shared_values = [storage[0] for storage in storages]
+            results = fn(values, shared_values)
+            n_out = fn.n_out
+            for slot, value in zip(fn.update_slots, results[n_out:]):
+                if self._is_rng[slot]:
+                    var = self._shared[slot]
+                    self._rng_states[var] = (self._rng_states[var][0], value)
+                else:
+                    storages[slot][0] = value
+            return [np.asarray(r) for r in results[:n_out]]
         with jax.default_device(self._device):
             result = fn(*args)
         # Outputs come back to the host as NumPy arrays, as from the other

@@ -197,21 +197,45 @@ def run_case(spec, backends, peers, device, repeats, warmup, log):
     return rows
 
 
+_COLD_PROBE = """
+import json, time
+import numpy as np
+import pytensor.tensor as pt
+import seqgraph
+from seqgraph.bench import impls
+
+# Process start-up, timed apart: the first function a process compiles pays
+# for imports and the backend's own initialisation (JAX's MLIR and LAPACK
+# set-up, the C backend's module loading), whatever the graph.
+start = time.perf_counter()
+v = pt.vector("v", dtype="float32")
+seqgraph.function([v], 2 * v, backend={backend!r})(np.ones(3, dtype="float32"))
+startup = time.perf_counter() - start
+s = impls.Spec({model!r}, {batch}, {steps}, {n_in}, {hidden}, {task!r})
+x, m = impls.make_data(s)
+i = impls.build_seqgraph(s, impls.make_layer(s), x, m, {backend!r})
+print(json.dumps([startup, i.compile_seconds, i.graph_seconds]))
+"""
+
+
 def cold_compile(spec, backend, log):
-    """(cold, warm) compile seconds of seqgraph on ``backend`` in fresh processes."""
+    """Cold and warm compile of seqgraph on ``backend``, each in a fresh process.
+
+    Returns ``((startup, compile, graph) cold, (startup, compile, graph) warm)``
+    in seconds:
+    the first run has empty PyTensor, Numba and JAX caches, the second finds
+    what the first left.  ``compile`` is ``seqgraph.function`` plus the first
+    call; ``graph`` is building the graph before (the layer's scan and
+    ``pytensor.grad``); ``startup`` is the first, trivial function of the
+    process (imports and backend initialisation).
+    """
     out = []
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ)
         env["PYTENSOR_FLAGS"] = f"base_compiledir={cache}/pytensor"
         env["NUMBA_CACHE_DIR"] = f"{cache}/numba"
         env["SEQGRAPH_JAX_CACHE"] = f"{cache}/jax"
-        probe = (
-            "import json,sys; from seqgraph.bench import impls; "
-            f"s=impls.Spec({spec.model!r},{spec.batch},{spec.steps},{spec.n_in},{spec.hidden},"
-            f"{spec.task!r}); x,m=impls.make_data(s); "
-            f"i=impls.build_seqgraph(s, impls.make_layer(s), x, m, {backend!r}); "
-            "print(json.dumps(i.compile_seconds))"
-        )
+        probe = _COLD_PROBE.format(backend=backend, **vars(spec))
         for _ in range(2):
             done = subprocess.run(
                 [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=900
@@ -219,8 +243,68 @@ def cold_compile(spec, backend, log):
             if done.returncode != 0:
                 log(f"  cold compile on {backend} failed: {done.stderr.strip().splitlines()[-1:]}")
                 return None
-            out.append(float(done.stdout.strip().splitlines()[-1]))
+            out.append(tuple(json.loads(done.stdout.strip().splitlines()[-1])))
     return tuple(out)
+
+
+_MEMORY_PROBE = """
+import json
+from seqgraph.bench import impls, suite
+suite._set_threads({threads})
+spec = impls.Spec({model!r}, {batch}, {steps}, {n_in}, {hidden}, {task!r})
+x, m = impls.make_data(spec)
+impl = getattr(impls, {builder!r})(spec, impls.make_layer(spec), x, m, **{kwargs!r})
+impl.run()
+print(json.dumps(suite._peak_memory(impl, "cpu")))
+"""
+
+# Every allocation of 64 KiB or more gets its own mapping, returned to the OS
+# when freed; otherwise glibc keeps freed memory for reuse and a call's peak
+# depends on what earlier calls left behind.
+_MEMORY_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
+
+
+def isolated_memory(spec, backends, peers, threads, log):
+    """Peak memory of one call, each implementation alone in a fresh process (CPU).
+
+    The process builds the implementation, calls it once (compiling, filling
+    the libraries' pools), then reports the growth of its peak RSS during a
+    second call, with glibc told to map large blocks (see ``_MEMORY_ENV``).
+    """
+    builders = [(f"seqgraph-{b}", "build_seqgraph", {"backend": b}) for b in backends]
+    if "torch" in peers:
+        builders.append(("torch", "build_torch", {}))
+    if "jax" in peers:
+        builders.append(("jax-lax.scan", "build_jax", {}))
+    if "numpy" in peers and spec.task == "forward":
+        builders.append(("numpy", "build_numpy", {}))
+    rows = []
+    for name, builder, kwargs in builders:
+        probe = _MEMORY_PROBE.format(threads=threads, builder=builder, kwargs=kwargs, **vars(spec))
+        done = subprocess.run(
+            [sys.executable, "-c", probe],
+            env=dict(os.environ, **_MEMORY_ENV),
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        row = {"model": spec.model, "batch": spec.batch, "steps": spec.steps}
+        row.update({"input": spec.n_in, "hidden": spec.hidden, "task": spec.task, "impl": name})
+        if done.returncode != 0:
+            last = done.stderr.strip().splitlines()[-1:] or ["no output"]
+            if "ModuleNotFoundError" in last[0]:
+                log(f"  {name}: skipped ({last[0]})")
+                continue
+            row["error"] = last[0][:200]
+        else:
+            row["peak_mib"] = float(done.stdout.strip().splitlines()[-1])
+            log(f"  {name}: {row['peak_mib']:.0f} MiB")
+        rows.append(row)
+    torch_peak = [r["peak_mib"] for r in rows if r["impl"] == "torch" and "peak_mib" in r]
+    for r in rows:
+        if torch_peak and "peak_mib" in r:
+            r["ratio_to_torch"] = r["peak_mib"] / torch_peak[0]
+    return rows
 
 
 def environment(threads):
@@ -413,6 +497,24 @@ def main(argv=None):
         action="store_true",
         help="per-step cost of a tiny Elman net (hidden 32, batch 1, T = 25..1000), us/step",
     )
+    p.add_argument(
+        "--memory",
+        action="store_true",
+        help="peak memory of the medium LSTM's training step over T=1000, each "
+        "implementation alone in a fresh process (CPU)",
+    )
+    p.add_argument(
+        "--tutorials",
+        action="store_true",
+        help="the RNNSLU and LSTM tutorials' training steps and compile at their original "
+        "sizes, against the original Theano's figures",
+    )
+    p.add_argument(
+        "--no-matrix",
+        action="store_true",
+        help="skip the models x sizes matrix (run only --scaling, --overhead, --memory, "
+        "--tutorials, --cold)",
+    )
     p.add_argument("--out", default="bench-results", help="folder for the JSON and PNG")
     o = p.parse_args(argv)
     _set_threads(o.threads)
@@ -434,7 +536,7 @@ def main(argv=None):
         f"seqgraph bench: models {models}, sizes {sizes}, backends {backends}, peers {o.peers}, "
         f"device {o.device}, {o.threads} threads, {repeats} rounds"
     )
-    for model in models:
+    for model in [] if o.no_matrix else models:
         for size in sizes:
             for task in o.tasks:
                 spec = impls.Spec(model, *impls.SIZES[size], task)
@@ -442,7 +544,8 @@ def main(argv=None):
                 results["rows"] += run_case(
                     spec, backends, o.peers, o.device, repeats, o.warmup, log
                 )
-    print_table(results["rows"], "seqgraph bench: median time per call")
+    if results["rows"]:
+        print_table(results["rows"], "seqgraph bench: median time per call")
     if o.scaling or o.quick:
         steps = [25, 100, 250] if o.quick else [25, 50, 100, 250, 500, 1000]
         hiddens = [64, 128, 256] if o.quick else [64, 128, 256, 512]
@@ -467,17 +570,40 @@ def main(argv=None):
                     row["us_per_step"] = 1e3 * row["time_ms"] / t
                 results["overhead"].append(row)
         _print_overhead(results["overhead"])
+    if o.tutorials:
+        from seqgraph.bench import tutorials
+
+        log("tutorials at their original sizes")
+        results["tutorials"] = tutorials.run(backends, repeats, log)
+    if o.memory:
+        batch, _, n_in, hidden = impls.SIZES["medium"]
+        spec = impls.Spec("lstm", batch, 1000, n_in, hidden, "train")
+        log("memory: LSTM training step, medium, T=1000, one process per implementation")
+        results["memory"] = isolated_memory(spec, backends, o.peers, o.threads, log)
+        for r in results["memory"]:
+            if "ratio_to_torch" in r:
+                log(f"  {r['impl']}: {r['ratio_to_torch']:.2f}x PyTorch's peak")
     if o.cold:
         results["cold_compile"] = []
         spec = impls.Spec("lstm", *impls.SIZES["small"], "train")
         for backend in backends:
             pair = cold_compile(spec, backend, log)
             if pair:
+                (cold_start, cold, graph), (warm_start, warm, _) = pair
                 results["cold_compile"].append(
-                    {"backend": backend, "cold_s": pair[0], "warm_s": pair[1]}
+                    {
+                        "backend": backend,
+                        "cold_s": cold,
+                        "warm_s": warm,
+                        "startup_cold_s": cold_start,
+                        "startup_warm_s": warm_start,
+                        "graph_s": graph,
+                    }
                 )
                 log(
-                    f"compile, LSTM training step, {backend}: cold {pair[0]:.1f} s, warm {pair[1]:.1f} s"
+                    f"compile, LSTM training step, {backend}: cold {cold:.2f} s, warm {warm:.2f} s "
+                    f"(before it: building the graph {graph:.2f} s; the process's first, "
+                    f"trivial function {cold_start:.2f} s cold, {warm_start:.2f} s warm)"
                 )
     os.makedirs(o.out, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

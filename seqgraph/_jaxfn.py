@@ -1,0 +1,467 @@
+"""Whole-function JAX programs and their on-disk cache.
+
+:func:`seqgraph.function` compiles a JAX function as one *pure* program:
+``(inputs..., shared values...) -> (outputs..., new shared values...)``.
+Shared variables become ordinary arguments (of the static shape of their
+current value), updated parameters are *donated* to XLA so that the new
+values reuse their buffers, and the result is kept as a serialised
+``jax.export`` module (StableHLO, no Python code) under
+``$SEQGRAPH_JAX_CACHE/functions``.
+
+A later process that builds the same graph finds the module by a structural
+digest of the graph (ops, their parameters, constants, static input types,
+the versions of seqgraph, PyTensor and JAX) and skips PyTensor's rewrites
+and JAX's tracing; XLA's own persistent cache then supplies the executable.
+A graph whose digest cannot be computed safely (an op parameter of a kind
+the digest does not know) is compiled without this cache: an unknown object
+is never digested by its ``repr``, which could make two different graphs
+collide.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import os
+import struct
+import types
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+
+__all__ = ["JaxProgram", "Unsupported", "graph_digest"]
+
+_MAGIC = b"seqgraph-jaxfn-1\n"
+
+
+class Unsupported(Exception):
+    """The graph cannot be digested or built as a pure JAX program."""
+
+
+# -- structural digest ------------------------------------------------------------
+
+
+def _is(obj, cls) -> bool:
+    """``isinstance`` without ABC machinery (slow for classes with many subclasses)."""
+    return cls in type(obj).__mro__
+
+
+class _Digest:
+    """Digest graphs, recursing into inner graphs (Scan, OpFromGraph, Composite)."""
+
+    def __init__(self):
+        self._ops: dict[int, str] = {}
+
+    def type_sig(self, t) -> str:
+        from pytensor.tensor.type import TensorType
+
+        if _is(t, TensorType):
+            return f"T[{t.dtype},{t.shape}]"
+        props = getattr(type(t), "__props__", None)
+        if props is None:
+            if getattr(t, "__dict__", None):
+                raise Unsupported(f"no digest for the type {t}")
+            props = ()  # a type without state (NoneTypeT, SliceType ...)
+        parts = ",".join(f"{p}={self.value(getattr(t, p))}" for p in props)
+        return f"{type(t).__module__}.{type(t).__qualname__}({parts})"
+
+    def value(self, v) -> str:
+        from pytensor.graph.basic import Variable
+        from pytensor.graph.op import Op
+        from pytensor.graph.type import Type
+
+        if v is None or isinstance(v, (bool, int, float, complex, str)):
+            return f"{type(v).__name__}:{v!r}"
+        if isinstance(v, bytes):
+            return "b:" + hashlib.sha256(v).hexdigest()
+        if isinstance(v, np.ndarray):
+            data = np.ascontiguousarray(v)
+            return f"a[{v.dtype},{v.shape}]:" + hashlib.sha256(data.tobytes()).hexdigest()
+        if isinstance(v, (np.generic, np.dtype)):
+            return f"{type(v).__name__}:{v!r}"
+        if isinstance(v, enum.Enum):
+            return f"enum:{type(v).__qualname__}.{v.name}"
+        if isinstance(v, (tuple, list, frozenset, set)):
+            items = [self.value(x) for x in v]
+            if isinstance(v, (frozenset, set)):
+                items.sort()
+            return f"{type(v).__name__}(" + ",".join(items) + ")"
+        if isinstance(v, Mapping):
+            items = sorted(f"{self.value(k)}={self.value(x)}" for k, x in v.items())
+            return "dict(" + ",".join(items) + ")"
+        if isinstance(v, slice):
+            return f"slice({self.value(v.start)},{self.value(v.stop)},{self.value(v.step)})"
+        if _is(v, Op):
+            return self.op(v)
+        props = getattr(type(v), "__props__", None)
+        if props is not None:  # PyTensor's parameter objects (MetaObject) compare by these
+            parts = ",".join(f"{p}={self.value(getattr(v, p))}" for p in props)
+            return f"obj:{type(v).__module__}.{type(v).__qualname__}({parts})"
+        if _is(v, Type):
+            return "type:" + self.type_sig(v)
+        if isinstance(v, types.FunctionType) and "<" not in v.__qualname__:
+            return f"fn:{v.__module__}.{v.__qualname__}"
+        if isinstance(v, type):
+            return f"cls:{v.__module__}.{v.__qualname__}"
+        if dataclasses.is_dataclass(v):
+            fields = [f"{f.name}={self.value(getattr(v, f.name))}" for f in dataclasses.fields(v)]
+            return f"dc:{type(v).__qualname__}(" + ",".join(fields) + ")"
+        if _is(v, Variable):
+            raise Unsupported(f"an op parameter is a variable ({v})")
+        raise Unsupported(f"no digest for an op parameter of type {type(v).__name__}")
+
+    def op(self, op) -> str:
+        key = id(op)
+        if key in self._ops:
+            return self._ops[key]
+        from pytensor.compile.builders import OpFromGraph
+        from pytensor.scalar.basic import Composite, ScalarOp
+        from pytensor.scan.op import Scan
+
+        name = f"{type(op).__module__}.{type(op).__qualname__}"
+        if _is(op, Scan):
+            parts = [
+                self.value(op.info),
+                self.value(op.truncate_gradient),
+                self.value(op.name),
+                self.value(bool(op.allow_gc)) if op.allow_gc is not None else "gc:None",
+                self.graph(op.inner_inputs, op.inner_outputs),
+                self.value(dict(op.destroy_map)),
+            ]
+        elif _is(op, OpFromGraph):
+            if op.shared_inputs:
+                raise Unsupported("OpFromGraph with shared inputs")
+            parts = [self.value(op.is_inline), self.graph(op.inner_inputs, op.inner_outputs)]
+            # A custom gradient or R-op changes nothing in the forward program.
+        elif _is(op, Composite):
+            parts = [self.graph(op.inputs, op.outputs)]
+        elif _is(op, ScalarOp) and type(op).__eq__ is ScalarOp.__eq__:
+            # Scalar ops compare by class and output type rule.
+            parts = [self.value(getattr(op, "output_types_preference", None))]
+        else:
+            props = getattr(type(op), "__props__", None)
+            if props is None:
+                raise Unsupported(f"op {name} has no __props__")
+            parts = [f"{p}={self.value(getattr(op, p))}" for p in props]
+        sig = name + "{" + ";".join(parts) + "}"
+        self._ops[key] = sig
+        return sig
+
+    def graph(self, inputs, outputs) -> str:
+        from pytensor.graph.basic import Constant
+        from pytensor.graph.traversal import io_toposort
+
+        names: dict = {}
+        lines = []
+        for i, var in enumerate(inputs):
+            names[var] = f"i{i}"
+            lines.append(f"i{i}:{self.type_sig(var.type)}")
+        for k, node in enumerate(io_toposort(list(inputs), list(outputs))):
+            args = []
+            for var in node.inputs:
+                if var in names:
+                    args.append(names[var])
+                elif _is(var, Constant):
+                    args.append(f"c[{self.type_sig(var.type)}]{self.value(var.data)}")
+                else:
+                    raise Unsupported(f"the graph has a free variable ({var}) that is not an input")
+            lines.append(f"n{k}={self.op(node.op)}(" + ",".join(args) + ")")
+            for j, out in enumerate(node.outputs):
+                names[out] = f"n{k}.{j}"
+                lines.append(f"n{k}.{j}:{self.type_sig(out.type)}")
+        outs = []
+        for var in outputs:
+            if var in names:
+                outs.append(names[var])
+            elif _is(var, Constant):
+                outs.append(f"c[{self.type_sig(var.type)}]{self.value(var.data)}")
+            else:
+                raise Unsupported(f"output {var} does not depend on the inputs")
+        lines.append("out=" + ",".join(outs))
+        return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def graph_digest(inputs, outputs) -> str:
+    """A digest of a graph's structure that is stable across processes.
+
+    Two graphs get the same digest when they apply the same ops (same class
+    and parameters, inner graphs included) to inputs of the same types and to
+    equal constants, in the same arrangement.  Variable names do not count.
+
+    Raises
+    ------
+    Unsupported
+        When an op parameter is of a kind the digest cannot represent safely.
+    """
+    return _Digest().graph(inputs, outputs)
+
+
+def _environment_sig(platform: str) -> str:
+    import jax
+    import pytensor
+
+    import seqgraph
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    sources = hashlib.sha256()
+    for name in ("_jax.py", "_jaxfn.py", "function.py"):
+        with open(os.path.join(here, name), "rb") as handle:
+            sources.update(handle.read())
+    return json.dumps(
+        [
+            seqgraph.__version__,
+            sources.hexdigest(),
+            pytensor.__version__,
+            jax.__version__,
+            platform,
+            bool(jax.config.jax_enable_x64),
+            pytensor.config.floatX,
+        ]
+    )
+
+
+def _rewrites_sig(mode) -> str:
+    """The rewrite query of a mode (which rewrites run), stable across processes."""
+    query = getattr(mode, "provided_optimizer", None)
+    if query is None or not hasattr(query, "include"):
+        return repr(type(query))
+    return json.dumps(
+        [
+            sorted(query.include),
+            sorted(query.require),
+            sorted(query.exclude),
+            str(query.position_cutoff),
+            sorted(query.subquery),
+            len(query.extra_rewrites),
+            type(mode.linker).__name__,
+        ]
+    )
+
+
+def _cache_folder() -> str | None:
+    folder = os.environ.get(
+        "SEQGRAPH_JAX_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "seqgraph", "jax")
+    )
+    if not folder:
+        return None
+    return os.path.join(folder, "functions")
+
+
+def _read(path: str, expect: dict):
+    import jax.export
+
+    try:
+        with open(path, "rb") as handle:
+            blob = handle.read()
+    except OSError:
+        return None
+    if not blob.startswith(_MAGIC):
+        return None
+    offset = len(_MAGIC)
+    (size,) = struct.unpack_from("<I", blob, offset)
+    offset += 4
+    try:
+        meta = json.loads(blob[offset : offset + size])
+        if meta != expect:
+            return None
+        return jax.export.deserialize(bytearray(blob[offset + size :]))
+    except Exception:  # a damaged or foreign file is a cache miss, never an error
+        return None
+
+
+def _write(path: str, meta: dict, payload: bytes) -> None:
+    from seqgraph.params import atomic_write
+
+    header = json.dumps(meta).encode()
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        data = _MAGIC + struct.pack("<I", len(header)) + header + bytes(payload)
+        atomic_write(path, lambda handle: handle.write(data))
+    except OSError:
+        pass  # a read-only or full disk only costs the next process a compile
+
+
+# -- the program ---------------------------------------------------------------------
+
+
+def _placeholder(var, value):
+    from pytensor.tensor.random.type import RandomType
+    from pytensor.tensor.type import TensorType
+
+    if isinstance(var.type, TensorType):
+        return var.type.clone(shape=np.shape(value))(name=var.name)
+    if isinstance(var.type, RandomType):
+        return var.type(name=var.name)
+    raise Unsupported(f"shared variable {var} of type {var.type}")
+
+
+def _aval(value):
+    import jax
+
+    return jax.tree.map(lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), value)
+
+
+class JaxProgram:
+    """One shape signature of a seqgraph JAX function, compiled as a pure program.
+
+    Parameters
+    ----------
+    inputs : list of Variable
+        The explicit inputs, with static shapes.
+    outputs : list of Variable
+        The outputs the caller gets back.
+    updates : list of (SharedVariable, Variable)
+        New values of shared variables.
+    shared : list of SharedVariable
+        Every shared variable the graph reads (``updates``' included).
+    shared_values : list
+        Their current values: device arrays, and random generators as
+        :func:`random_state` values (their shapes become static).
+    mode : pytensor Mode
+        The JAX mode whose rewrites build the program.
+    device : jax.Device
+    """
+
+    def __init__(self, inputs, outputs, updates, shared, shared_values, mode, device):
+        import jax
+        from pytensor.graph.replace import graph_replace
+
+        placeholders = [_placeholder(v, x) for v, x in zip(shared, shared_values)]
+        replace = dict(zip(shared, placeholders))
+        roots = list(outputs) + [new for _, new in updates]
+        roots = graph_replace(roots, replace, strict=False) if replace else roots
+        self.inputs = list(inputs) + placeholders
+        self.outputs = roots
+        self.n_out = len(outputs)
+        self.n_in = len(inputs)
+        position = {v: i for i, v in enumerate(shared)}
+        # Where each update goes: index into ``shared``.
+        self.update_slots = [position[var] for var, _ in updates]
+        updated_tensors = {
+            position[var] for var, _ in updates if not _is_random(var) and var in position
+        }
+        self.donate = tuple(self.n_in + j for j in sorted(updated_tensors))
+        self.device = device
+        self.platform = device.platform
+        self.from_cache = False
+        self.cache_path = None
+        self._exported = None
+        self._fn = None
+        self._avals = [
+            jax.ShapeDtypeStruct(v.type.shape, np.dtype(v.type.dtype)) for v in inputs
+        ] + [_aval(x) for x in shared_values]
+        key = self._key(mode)
+        if key is not None:
+            self.cache_path = os.path.join(_cache_folder(), key + ".jaxfn")
+            exported = _read(self.cache_path, self._meta())
+            if exported is not None:
+                self._exported = exported
+                self.from_cache = True
+        if self._exported is None:
+            self._build(mode)
+        if self._exported is not None:
+            self._fn = jax.jit(self._exported.call, donate_argnums=self.donate)
+
+    # -- building ----------------------------------------------------------------
+
+    def _meta(self) -> dict:
+        return {
+            "n_in": self.n_in,
+            "n_args": len(self.inputs),
+            "n_out": self.n_out,
+            "n_results": len(self.outputs),
+            "donate": list(self.donate),
+        }
+
+    def _key(self, mode) -> str | None:
+        if _cache_folder() is None:
+            return None
+        try:
+            digest = graph_digest(self.inputs, self.outputs)
+        except Unsupported:
+            return None
+        rewrites = _rewrites_sig(mode)
+        text = json.dumps([digest, self._meta(), rewrites, _environment_sig(self.platform)])
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def _build(self, mode) -> None:
+        import jax
+        import pytensor
+        from pytensor.graph.features import PreserveVariableAttributes
+        from pytensor.graph.fg import FunctionGraph
+
+        from seqgraph import _jax
+
+        _jax.install_fixes()
+        fgraph = FunctionGraph(self.inputs, self.outputs, clone=True)
+        try:
+            from pytensor.compile.aliasing import add_supervisor_to_fgraph
+            from pytensor.compile.io import SymbolicInput
+
+            add_supervisor_to_fgraph(fgraph, [SymbolicInput(v) for v in fgraph.inputs])
+        except ImportError:  # other PyTensor versions: inplace rewrites are off for JAX anyway
+            pass
+        fgraph.attach_feature(PreserveVariableAttributes())
+        # As pytensor.function does: no Python stack is recorded for the
+        # thousands of nodes the rewrites create (a third of the time otherwise).
+        limit = pytensor.config.traceback__compile_limit
+        with pytensor.config.change_flags(mode=mode, traceback__limit=limit):
+            mode.optimizer(fgraph)
+            program = self._funcify(fgraph)
+        jitted = jax.jit(program, donate_argnums=self.donate)
+        try:
+            exported = jax.export.export(jitted, platforms=[self.platform])(*self._avals)
+            payload = exported.serialize()
+        except ImportError:  # flatbuffers missing: no serialisation, no cache
+            self._fn = jitted
+            return
+        except Exception as err:  # an op JAX cannot export: run the jitted function
+            warnings.warn(
+                f"seqgraph could not export the JAX program ({type(err).__name__}: {err}); "
+                "it is compiled in this process only.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            self._fn = jitted
+            return
+        self._exported = exported
+        if self.cache_path:
+            _write(self.cache_path, self._meta(), payload)
+
+    @staticmethod
+    def _funcify(fgraph):
+        from pytensor.link.jax.dispatch import jax_funcify
+        from pytensor.link.jax.dispatch.shape import JAXShapeTuple
+
+        for node in fgraph.apply_nodes:
+            if isinstance(node.op, JAXShapeTuple) and any(v in fgraph.inputs for v in node.inputs):
+                raise Unsupported("an input is used as a shape")
+        with warnings.catch_warnings():
+            # PyTensor's JAX backend warns for every runtime Assert it drops
+            # (shape checks); with static shapes the rewrites checked them.
+            warnings.filterwarnings("ignore", message="Skipping .* as JAX tracing would remove it")
+            return jax_funcify(fgraph)
+
+    # -- calling -----------------------------------------------------------------
+
+    def __call__(self, args, shared_values):
+        if self._fn is None:
+            raise RuntimeError("the JAX program failed to build")
+        return self._fn(*args, *shared_values)
+
+
+def _is_random(var) -> bool:
+    from pytensor.tensor.random.type import RandomType
+
+    return isinstance(var.type, RandomType)
+
+
+def random_state(typified):
+    """A PyTensor-JAX generator state with every leaf a JAX array."""
+    import jax
+    import jax.numpy as jnp
+
+    return jax.tree.map(jnp.asarray, typified)

@@ -1,0 +1,206 @@
+"""The JAX backend's pure programs: structural digest, on-disk cache, donation."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+import seqgraph
+from seqgraph import _jaxfn
+from seqgraph.layers import LSTM
+
+pytest.importorskip("jax")
+pytest.importorskip("flatbuffers")
+
+
+def _lstm_graph(hidden=8, scale=1.0):
+    x = pt.tensor3("x", dtype="float32")
+    layer = LSTM(3, hidden, seed=0)
+    h = layer(x)
+    loss = (h**2).mean() * np.float32(scale)
+    params = layer.params
+    grads = pytensor.grad(loss, params)
+    shared = [v for v in pytensor.graph.traversal.graph_inputs([loss, *grads]) if v in params]
+    return x, loss, grads, layer, shared
+
+
+def _digest(graph, shape=(2, 5, 3)):
+    from pytensor.compile.sharedvalue import SharedVariable
+    from pytensor.graph.replace import graph_replace
+    from pytensor.graph.traversal import graph_inputs
+
+    x, loss, grads, _, _ = graph
+    roots = [loss, *grads]
+    shared = [v for v in graph_inputs(roots) if isinstance(v, SharedVariable)]
+    static_x = x.type.clone(shape=shape)()
+    holders = [v.type.clone(shape=v.get_value().shape)() for v in shared]
+    roots = graph_replace(roots, {x: static_x, **dict(zip(shared, holders))}, strict=False)
+    return _jaxfn.graph_digest([static_x, *holders], roots)
+
+
+def test_digest_is_structural():
+    # Two graphs built independently (new variables, new names) digest alike.
+    assert _digest(_lstm_graph()) == _digest(_lstm_graph())
+
+
+def test_digest_tells_graphs_apart():
+    base = _digest(_lstm_graph())
+    assert _digest(_lstm_graph(scale=2.0)) != base  # a constant
+    assert _digest(_lstm_graph(hidden=9)) != base  # shapes of the weights
+    assert _digest(_lstm_graph(), shape=(3, 5, 3)) != base  # input shape
+
+
+def test_digest_refuses_unknown_parameters():
+    from pytensor.graph.basic import Apply
+    from pytensor.graph.op import Op
+
+    class Opaque(Op):
+        __props__ = ("thing",)
+
+        def __init__(self, thing):
+            self.thing = thing
+
+        def make_node(self, x):
+            return Apply(self, [x], [x.type()])
+
+        def perform(self, node, inputs, outputs):
+            outputs[0][0] = inputs[0]
+
+    x = pt.vector("x")
+    with pytest.raises(_jaxfn.Unsupported, match="object"):
+        _jaxfn.graph_digest([x], [Opaque(object())(x)])
+    # A free variable (a shared variable not made an argument) is refused too.
+    w = pytensor.shared(np.ones(3, dtype=x.dtype))
+    with pytest.raises(_jaxfn.Unsupported, match="free variable"):
+        _jaxfn.graph_digest([x], [x * w])
+
+
+def _train_fn(layer, x, loss):
+    params = layer.params
+    grads = pytensor.grad(loss, params)
+    lr = np.float32(0.1)
+    return seqgraph.function(
+        [x], loss, updates=[(p, p - lr * g) for p, g in zip(params, grads)], backend="jax"
+    )
+
+
+def _programs(fn):
+    return [p for p in fn._cache.values() if isinstance(p, _jaxfn.JaxProgram)]
+
+
+def test_cache_round_trip(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path))
+    data = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+    losses = []
+    for attempt in range(2):
+        x, loss, _, layer, _ = _lstm_graph()
+        fn = _train_fn(layer, x, loss)
+        losses.append([float(fn(data)) for _ in range(3)])
+        [program] = _programs(fn)
+        assert program.from_cache is (attempt == 1)
+    files = os.listdir(tmp_path / "functions")
+    assert len(files) == 1 and files[0].endswith(".jaxfn")
+    np.testing.assert_array_equal(losses[0], losses[1])
+    assert losses[0][2] < losses[0][0]  # the updates were applied
+
+
+def test_damaged_cache_file_is_a_miss(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path))
+    data = np.ones((2, 5, 3), dtype="float32")
+    x, loss, _, layer, _ = _lstm_graph()
+    expected = float(_train_fn(layer, x, loss)(data))
+    [name] = os.listdir(tmp_path / "functions")
+    path = tmp_path / "functions" / name
+    path.write_bytes(path.read_bytes()[:200])  # truncated
+    x, loss, _, layer, _ = _lstm_graph()
+    fn = _train_fn(layer, x, loss)
+    assert float(fn(data)) == expected
+    assert not _programs(fn)[0].from_cache
+    assert path.stat().st_size > 200  # rebuilt and written again
+
+
+def test_cache_can_be_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
+    x, loss, _, layer, _ = _lstm_graph()
+    fn = _train_fn(layer, x, loss)
+    fn(np.ones((2, 5, 3), dtype="float32"))
+    [program] = _programs(fn)
+    assert program.cache_path is None and not program.from_cache
+
+
+def test_donated_parameters_leave_earlier_values_intact(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path))
+    x, loss, _, layer, _ = _lstm_graph()
+    fn = _train_fn(layer, x, loss)
+    data = np.ones((2, 5, 3), dtype="float32")
+    fn(data)
+    [program] = _programs(fn)
+    assert program.donate  # the updated parameters are donated to XLA
+    before = {p.name: p.get_value() for p in layer.params}
+    fn(data)
+    after = {p.name: np.asarray(p.get_value()) for p in layer.params}
+    for name, value in before.items():
+        # get_value() is a copy: it survives the donation of the buffer it came from
+        assert np.all(np.isfinite(np.asarray(value)))
+        assert not np.array_equal(np.asarray(value), after[name])
+
+
+def test_random_draws_advance_per_call(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path))
+    gen = pytensor.shared(np.random.default_rng(3))
+    x = pt.vector("x", dtype="float32")
+    _, noise = pt.random.normal(size=x.shape, rng=gen, dtype="float32", return_next_rng=True)
+    fn = seqgraph.function([x], x + noise, backend="jax")
+    a, b = fn(np.zeros(4, "float32")), fn(np.zeros(4, "float32"))
+    assert _programs(fn)
+    assert not np.array_equal(a, b)
+    # Setting a new generator restarts the stream from it.
+    gen.set_value(np.random.default_rng(3))
+    np.testing.assert_array_equal(fn(np.zeros(4, "float32")), a)
+
+
+def test_inputs_are_checked_as_pytensor_does(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path))
+    x, y = pt.vector("x", dtype="float32"), pt.vector("y", dtype="float32")
+    with pytest.raises(Exception, match="not used"):
+        seqgraph.function([x, y], 2 * x, backend="jax")
+    fn = seqgraph.function([x, y], 2 * x, backend="jax", on_unused_input="ignore")
+    np.testing.assert_array_equal(fn([1.0, 2.0], [0.0, 0.0]), [2.0, 4.0])  # lists converted
+    with pytest.raises(TypeError):
+        fn(np.ones(2), np.ones(2))  # float64 into float32 without allow_input_downcast
+    fn = seqgraph.function([x], 2 * x, backend="jax", allow_input_downcast=True)
+    assert fn(np.ones(2)).dtype == np.float32
+
+
+_PROCESS = """
+import numpy as np, pytensor, pytensor.tensor as pt, seqgraph
+from seqgraph.layers import GRU
+from seqgraph import _jaxfn
+x = pt.tensor3("x", dtype="float32")
+layer = GRU(3, 6, seed=0)
+loss = (layer(x) ** 2).mean()
+grads = pytensor.grad(loss, layer.params)
+fn = seqgraph.function([x], loss, updates=[(p, p - 0.1 * g) for p, g in zip(layer.params, grads)],
+                       backend="jax")
+value = float(fn(np.ones((2, 4, 3), dtype="float32")))
+[program] = [p for p in fn._cache.values() if isinstance(p, _jaxfn.JaxProgram)]
+print(program.from_cache, repr(value))
+"""
+
+
+def test_cache_serves_a_new_process(tmp_path):
+    env = dict(os.environ, SEQGRAPH_JAX_CACHE=str(tmp_path))
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", _PROCESS], env=env, capture_output=True, text=True, check=True
+        ).stdout.split()
+        for _ in range(2)
+    ]
+    assert [r[0] for r in runs] == ["False", "True"]
+    assert runs[0][1] == runs[1][1]
