@@ -44,10 +44,12 @@ def configure() -> None:
     function cache starts without it.
     """
     global _configured
-    if _configured:
-        return
     import jax
 
+    if _configured:
+        if not jax.config.jax_enable_x64:  # importing PyTensor's JAX dispatch turns it off
+            jax.config.update("jax_enable_x64", True)
+        return
     jax.config.update("jax_enable_x64", True)
     _enable_persistent_cache(jax)
     _configured = True

@@ -138,9 +138,10 @@ class _Digest:
             # A custom gradient or R-op changes nothing in the forward program.
         elif _is(op, Composite):
             parts = [self.graph(op.inputs, op.outputs)]
-        elif _is(op, ScalarOp) and type(op).__eq__ is ScalarOp.__eq__:
-            # Scalar ops compare by class and output type rule.
-            parts = [self.value(getattr(op, "output_types_preference", None))]
+        elif _is(op, ScalarOp) and getattr(type(op), "__props__", None) is None:
+            # Scalar ops compare by class and a few attributes (the output
+            # type rule, ``bool`` for comparisons): digest every attribute.
+            parts = [f"{k}={self.value(v)}" for k, v in sorted(vars(op).items())]
         else:
             props = getattr(type(op), "__props__", None)
             if props is None:

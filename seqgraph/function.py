@@ -359,6 +359,10 @@ class Function:
                 # taken up again.
                 held = self._rng_states.get(var)
                 if held is None or held[0] is not value:
+                    from seqgraph import _jax
+
+                    # (imports PyTensor's JAX dispatch, then turns x64 on again)
+                    _jax.install_fixes()
                     from pytensor.link.jax.dispatch import jax_typify
 
                     held = self._rng_states[var] = (value, random_state(jax_typify(value)))
@@ -380,11 +384,14 @@ class Function:
     def _call_jax(self, args):
         import jax
 
+        from seqgraph import _jax
         from seqgraph._jaxfn import JaxProgram
 
         # The per-call path is kept lean: it is the per-step overhead of short
         # sequences.  A NumPy value is one not moved yet, or one the user set
         # since: move it once; device values written back by updates stay.
+        if not jax.config.jax_enable_x64:
+            _jax.configure()  # before any value moves to the device as int32/float32
         storages = self._storages
         shared_shapes = []
         for storage in storages:

@@ -204,3 +204,29 @@ def test_cache_serves_a_new_process(tmp_path):
     ]
     assert [r[0] for r in runs] == ["False", "True"]
     assert runs[0][1] == runs[1][1]
+
+
+_X64_PROCESS = """
+import numpy as np, pytensor, pytensor.tensor as pt, seqgraph
+v = pt.vector("v", dtype="float32")
+seqgraph.function([v], 2 * v, backend="jax")(np.ones(2, dtype="float32"))
+ids = pt.lvector("ids")
+table = pytensor.shared(np.arange(10, dtype="float32"))
+gen = pytensor.shared(np.random.default_rng(0))
+_, noise = pt.random.uniform(size=ids.shape, rng=gen, dtype="float32", return_next_rng=True)
+fn = seqgraph.function([ids], table[ids] + 0 * noise, backend="jax")
+print(fn(np.array([2, 7])).tolist())
+"""
+
+
+def test_int64_inputs_and_generators_after_x64_was_turned_off(tmp_path):
+    # Importing PyTensor's JAX dispatch turns x64 off, and a process that finds
+    # its first function in the cache imports it later than one that builds it:
+    # int64 ids and generator states must reach the program as int64 either way.
+    env = dict(os.environ, SEQGRAPH_JAX_CACHE=str(tmp_path))
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", _X64_PROCESS], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.split("\n")[-2] == "[2.0, 7.0]"
