@@ -109,3 +109,40 @@ def test_overhead_reports_microseconds_per_step(tmp_path, capsys):
         assert r["batch"] == 1 and r["hidden"] == 32
         assert abs(r["us_per_step"] - 1e3 * r["time_ms"] / r["steps"]) < 1e-9
     assert "microseconds per step" in capsys.readouterr().out
+
+
+def test_isolated_memory_runs_each_implementation_alone():
+    pytest.importorskip("jax")
+    spec = impls.Spec("lstm", 2, 8, 3, 4, "train")
+    rows = suite.isolated_memory(spec, ["jax"], ["jax", "torch"], 1, print)
+    names = [r["impl"] for r in rows]
+    assert names[0] == "seqgraph-jax" and "jax-lax.scan" in names
+    for r in rows:
+        assert "error" not in r, r
+        assert r["peak_mib"] >= 0
+        if "torch" in names:
+            assert "ratio_to_torch" in r
+
+
+def test_cold_compile_reports_startup_compile_and_graph():
+    pytest.importorskip("jax")
+    spec = impls.Spec("gru", 2, 5, 3, 4, "train")
+    (cold, warm) = suite.cold_compile(spec, "jax", print)
+    assert len(cold) == len(warm) == 3
+    assert all(v > 0 for v in cold + warm)
+    # The second process finds the compiled function in the cache.
+    assert warm[1] < cold[1]
+
+
+@pytest.mark.parametrize("name", ["rnnslu", "lstm"])
+def test_tutorial_steps_at_original_sizes(name):
+    pytest.importorskip("jax")
+    from seqgraph.bench import tutorials
+
+    step, batch, seconds = tutorials.build(name, "jax")
+    assert seconds > 0
+    assert batch[0].shape == ((1, 16) if name == "rnnslu" else (16, 100))
+    losses = [float(step(*batch)[0]) for _ in range(5)]
+    assert all(abs(loss) < float("inf") for loss in losses)  # finite, no NaN
+    assert losses[-1] < losses[0]  # the step trains
+    assert set(tutorials.THEANO) == set(tutorials.TUTORIALS)
