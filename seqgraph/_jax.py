@@ -93,41 +93,9 @@ def install_fixes() -> None:
         "jax",
         position=48.6,
     )
-    _unroll_short_scans()
     # Importing PyTensor's JAX dispatch (above) set x64 from floatX again.
     jax.config.update("jax_enable_x64", True)
     _installed = True
-
-
-# Scans of at most this many steps (a static length) are unrolled completely.
-UNROLL_STEPS = 16
-
-
-def _unroll_short_scans() -> None:
-    """Unroll scans of a few steps: XLA's CPU loop costs microseconds per iteration.
-
-    PyTensor's JAX Scan calls ``lax.scan`` with the number of steps; after
-    :func:`seqgraph.function` made the shapes static it is a constant, and a
-    loop of at most :data:`UNROLL_STEPS` iterations (a sentence of a slot-filling
-    tutorial, say) is emitted as straight-line code.
-    """
-    import pytensor.link.jax.dispatch.scan as scan_dispatch
-
-    base_scan = scan_dispatch.jax_scan
-    if getattr(base_scan, "_seqgraph", False):
-        return
-
-    def scan(f, init, xs=None, length=None, **kwargs):
-        try:
-            steps = int(length)  # a constant after specialisation; a tracer raises
-        except Exception:
-            steps = None
-        if steps is not None and 1 < steps <= UNROLL_STEPS:
-            kwargs.setdefault("unroll", True)
-        return base_scan(f, init, xs, length=length, **kwargs)
-
-    scan._seqgraph = True
-    scan_dispatch.jax_scan = scan
 
 
 def _enable_persistent_cache(jax) -> None:

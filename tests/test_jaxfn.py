@@ -230,23 +230,3 @@ def test_int64_inputs_and_generators_after_x64_was_turned_off(tmp_path):
         )
         assert done.returncode == 0, done.stderr[-2000:]
         assert done.stdout.split("\n")[-2] == "[2.0, 7.0]"
-
-
-@pytest.mark.parametrize("steps, looped", [(5, False), (40, True)])
-def test_short_scans_are_unrolled(tmp_path, monkeypatch, steps, looped):
-    from seqgraph import _jax
-
-    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path))
-    assert _jax.UNROLL_STEPS < 40
-    x = pt.matrix("x", dtype="float32")
-    [h], _ = seqgraph.scan(lambda x_t, h: pt.tanh(x_t + h), sequences=[x], outputs_info=[x[0]])
-    fn = seqgraph.function([x], h, backend="jax")
-    data = np.random.default_rng(0).normal(size=(steps, 3)).astype("float32")
-    expected, state = [], data[0]
-    for row in data:
-        state = np.tanh(row + state)
-        expected.append(state)
-    np.testing.assert_allclose(fn(data), expected, rtol=1e-5)
-    [program] = _programs(fn)
-    text = program._fn.lower(data, *fn._shared_values()).as_text()
-    assert ("while" in text) is looped
