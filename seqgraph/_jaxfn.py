@@ -299,6 +299,15 @@ def _placeholder(var, value):
     raise Unsupported(f"shared variable {var} of type {var.type}")
 
 
+def _export_platform(device) -> str:
+    """The platform name ``jax.export`` uses for a device (``cuda``, not ``gpu``)."""
+    platform = device.platform
+    if platform == "gpu":
+        version = str(getattr(device.client, "platform_version", "")).lower()
+        return "rocm" if "rocm" in version else "cuda"
+    return platform
+
+
 def _aval(value):
     import jax
 
@@ -346,7 +355,8 @@ class JaxProgram:
         }
         self.donate = tuple(self.n_in + j for j in sorted(updated_tensors))
         self.device = device
-        self.platform = device.platform
+        self._on_default_device = device == jax.devices()[0]
+        self.platform = _export_platform(device)
         self.from_cache = False
         self.cache_path = None
         self._exported = None
@@ -451,7 +461,13 @@ class JaxProgram:
     def __call__(self, args, shared_values):
         if self._fn is None:
             raise RuntimeError("the JAX program failed to build")
-        return self._fn(*args, *shared_values)
+        if self._on_default_device:
+            return self._fn(*args, *shared_values)
+        import jax
+
+        # NumPy inputs go to the default device, and jit compiles for it.
+        with jax.default_device(self.device):
+            return self._fn(*args, *shared_values)
 
 
 def _is_random(var) -> bool:
