@@ -229,22 +229,36 @@ def cold_compile(spec, backend, log):
     ``pytensor.grad``); ``startup`` is the first, trivial function of the
     process (imports and backend initialisation).
     """
+    probe = _COLD_PROBE.format(backend=backend, **vars(spec))
+    try:
+        cold, warm = fresh_process_pair(probe)
+    except RuntimeError as err:
+        log(f"  cold compile on {backend} failed: {err}")
+        return None
+    return tuple(cold), tuple(warm)
+
+
+def fresh_process_pair(probe):
+    """Run ``python -c probe`` twice, first with empty caches, then with what it left.
+
+    The PyTensor, Numba and JAX caches point into a temporary folder.  Returns
+    the JSON value each run printed last; raises RuntimeError with the last
+    line of the error output when a run fails.
+    """
     out = []
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ)
         env["PYTENSOR_FLAGS"] = f"base_compiledir={cache}/pytensor"
         env["NUMBA_CACHE_DIR"] = f"{cache}/numba"
         env["SEQGRAPH_JAX_CACHE"] = f"{cache}/jax"
-        probe = _COLD_PROBE.format(backend=backend, **vars(spec))
         for _ in range(2):
             done = subprocess.run(
                 [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=900
             )
             if done.returncode != 0:
-                log(f"  cold compile on {backend} failed: {done.stderr.strip().splitlines()[-1:]}")
-                return None
-            out.append(tuple(json.loads(done.stdout.strip().splitlines()[-1])))
-    return tuple(out)
+                raise RuntimeError(str(done.stderr.strip().splitlines()[-1:]))
+            out.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return out
 
 
 _MEMORY_PROBE = """

@@ -27,11 +27,7 @@ tutorial.  Speed-ups are computed against the *fastest* of these figures.
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 
 import numpy as np
@@ -109,21 +105,10 @@ print(json.dumps(tutorials.build({name!r}, {backend!r})[2]))
 
 def compile_fresh(name, backend):
     """(cold, warm) seconds to compile tutorial ``name``, each in a fresh process."""
-    out = []
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ)
-        env["PYTENSOR_FLAGS"] = f"base_compiledir={cache}/pytensor"
-        env["NUMBA_CACHE_DIR"] = f"{cache}/numba"
-        env["SEQGRAPH_JAX_CACHE"] = f"{cache}/jax"
-        probe = _COMPILE_PROBE.format(name=name, backend=backend)
-        for _ in range(2):
-            done = subprocess.run(
-                [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=900
-            )
-            if done.returncode != 0:
-                raise RuntimeError(done.stderr.strip().splitlines()[-1:])
-            out.append(float(done.stdout.strip().splitlines()[-1]))
-    return tuple(out)
+    from seqgraph.bench.suite import fresh_process_pair
+
+    cold, warm = fresh_process_pair(_COMPILE_PROBE.format(name=name, backend=backend))
+    return float(cold), float(warm)
 
 
 def run(backends, repeats, log):
