@@ -43,53 +43,37 @@ TUTORIALS = tuple(THEANO)
 def build(name, backend=None):
     """Compile tutorial ``name``'s functions; return ``(step, batch, seconds)``.
 
-    ``step(*batch)`` is one training step; ``seconds`` is what compiling the
-    training and prediction functions took (first calls included).
+    ``step(*batch)`` is one training step; ``seconds`` is what building the
+    model and compiling all the tutorial's functions took (first calls
+    included).  The functions are the tutorials' own (``compile_functions``).
     """
-    import pytensor.tensor as pt
-
-    from seqgraph.training import compile_predict, compile_train
-
     rng = np.random.default_rng(0)
     start = time.perf_counter()
     if name == "rnnslu":
         from seqgraph.models import RNNSLU
+        from seqgraph.tutorials import rnnslu
 
         model = RNNSLU(572, 127, emb_dim=50, num_hidden=200, win=7, seed=0)
-        words, mask, labels = pt.lmatrix("words"), pt.matrix("mask"), pt.lmatrix("labels")
-        step = compile_train(
-            [words, mask, labels],
-            model.nll(words, labels, mask),
-            model,
-            "sgd",
-            0.0970,
-            constrain=model.constrain,
-            backend=backend,
-        )
-        predict = compile_predict([words, mask], model.predict(words, mask), backend)
+        step, valid_fn, predict = rnnslu.compile_functions(model, 0.0970, backend)
         length = 16
         batch = [
             rng.integers(0, 572, size=(1, length)),
             np.ones((1, length), dtype="float32"),
             rng.integers(0, 127, size=(1, length)),
         ]
+        valid_fn(*batch)
         predict(*batch[:2])
     elif name == "lstm":
-        from seqgraph.tutorials.lstm import LSTMClassifier
+        from seqgraph.tutorials import lstm
 
-        model = LSTMClassifier(10000, 128, seed=0)
-        words, mask, y = pt.lmatrix("words"), pt.matrix("mask"), pt.lvector("y")
-        step = compile_train(
-            [words, mask, y], model.loss(words, mask, y), model, "adadelta", 1.0, backend=backend
-        )
-        errors = pt.neq(model.log_probs(words, mask, True).argmax(axis=-1), y).mean()
-        predict = compile_predict([words, mask, y], errors, backend)
+        model = lstm.LSTMClassifier(10000, 128, seed=0)
+        step, error_fn = lstm.compile_functions(model, backend)
         batch = [
             rng.integers(0, 10000, size=(16, 100)),
             np.ones((16, 100), dtype="float32"),
             rng.integers(0, 2, size=16),
         ]
-        predict(*batch)
+        error_fn(*batch)
     else:
         raise ValueError(f"unknown tutorial {name!r}; tutorials are {TUTORIALS}.")
     step(*batch)

@@ -67,24 +67,28 @@ def load(options):
     return pairs(train_s), pairs(valid_s), pairs(test_s), len(vocab)
 
 
+def compile_functions(model, backend=None):
+    """The tutorial's functions: ``(train_step, error_rate)``, both of ``(words, mask, y)``.
+
+    The step is AdaDelta (as ``lstm.py``) on the loss with dropout; the error
+    rate is computed without dropout.
+    """
+    words, mask, y = pt.lmatrix("words"), pt.matrix("mask"), pt.lvector("y")
+    errors = pt.neq(model.log_probs(words, mask, True).argmax(axis=-1), y).mean()
+    step = compile_train(
+        [words, mask, y], model.loss(words, mask, y), model, "adadelta", 1.0, backend=backend
+    )
+    return step, compile_predict([words, mask, y], errors, backend)
+
+
 def main(argv=None):
     p = _common.parser("lstm", __doc__.splitlines()[0], epochs=30, quick_epochs=12)
     p.add_argument("--data", help="the tutorial's imdb.pkl")
     options = p.parse_args(argv)
     train, valid, test, vocab_size = load(options)
     model = LSTMClassifier(vocab_size, 32 if options.quick else 128, seed=options.seed)
-    words, mask, y = pt.lmatrix("words"), pt.matrix("mask"), pt.lvector("y")
-    errors = pt.neq(model.log_probs(words, mask, True).argmax(axis=-1), y).mean()
     with _common.Timer() as timer:
-        step = compile_train(
-            [words, mask, y],
-            model.loss(words, mask, y),
-            model,
-            "adadelta",
-            1.0,
-            backend=options.backend,
-        )
-        error_fn = compile_predict([words, mask, y], errors, options.backend)
+        step, error_fn = compile_functions(model, options.backend)
     print(
         f"LSTM classifier: {len(train)} training sentences, vocabulary {vocab_size}, backend "
         f"{step.function.backend}; built in {timer.seconds:.1f} s"

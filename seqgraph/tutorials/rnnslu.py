@@ -38,6 +38,22 @@ def load(options):
     return encode(train), encode(valid), encode(test), len(vocab), dict(enumerate(labels))
 
 
+def compile_functions(model, lr, backend=None):
+    """The tutorial's functions: ``(train_step, valid_nll, predict)``.
+
+    ``train_step(words, mask, labels)`` is SGD on the sentence NLL followed by
+    the embedding normalisation; inputs are ``(batch, time)`` arrays.
+    """
+    words, mask, labels = pt.lmatrix("words"), pt.matrix("mask"), pt.lmatrix("labels")
+    nll = model.nll(words, labels, mask)
+    step = compile_train(
+        [words, mask, labels], nll, model, "sgd", lr, constrain=model.constrain, backend=backend
+    )
+    valid_fn = compile_predict([words, mask, labels], nll, backend)
+    predict = compile_predict([words, mask], model.predict(words, mask), backend)
+    return step, valid_fn, predict
+
+
 def main(argv=None):
     p = _common.parser("rnnslu", __doc__.splitlines()[0], epochs=20, quick_epochs=15)
     p.add_argument("--data", help="an ATIS fold of the tutorial (atis.foldN.pkl.gz)")
@@ -53,20 +69,8 @@ def main(argv=None):
         win=7,
         seed=options.seed,
     )
-    words, mask, labels = pt.lmatrix("words"), pt.matrix("mask"), pt.lmatrix("labels")
-    nll = model.nll(words, labels, mask)
     with _common.Timer() as timer:
-        step = compile_train(
-            [words, mask, labels],
-            nll,
-            model,
-            "sgd",
-            options.lr,
-            constrain=model.constrain,
-            backend=options.backend,
-        )
-        valid_fn = compile_predict([words, mask, labels], nll, options.backend)
-        predict = compile_predict([words, mask], model.predict(words, mask), options.backend)
+        step, valid_fn, predict = compile_functions(model, options.lr, options.backend)
     print(
         f"RNNSLU: {len(train)} training sentences, vocabulary {vocab_size}, "
         f"{len(label_names)} labels, backend {step.function.backend}; built in {timer.seconds:.1f} s"
