@@ -288,7 +288,8 @@ def _write(path: str, meta: dict, payload: bytes) -> None:
 # -- the program ---------------------------------------------------------------------
 
 
-def _placeholder(var, value):
+def _argument_variable(var, value):
+    """The free variable that stands for shared variable ``var`` in a pure program."""
     from pytensor.tensor.random.type import RandomType
     from pytensor.tensor.type import TensorType
 
@@ -339,11 +340,11 @@ class JaxProgram:
         import jax
         from pytensor.graph.replace import graph_replace
 
-        placeholders = [_placeholder(v, x) for v, x in zip(shared, shared_values)]
-        replace = dict(zip(shared, placeholders))
+        shared_args = [_argument_variable(v, x) for v, x in zip(shared, shared_values)]
+        replace = dict(zip(shared, shared_args))
         roots = list(outputs) + [new for _, new in updates]
         roots = graph_replace(roots, replace, strict=False) if replace else roots
-        self.inputs = list(inputs) + placeholders
+        self.inputs = list(inputs) + shared_args
         self.outputs = roots
         self.n_out = len(outputs)
         self.n_in = len(inputs)
