@@ -8,12 +8,13 @@ graph computes shapes as ordinary values: ``zeros((x.shape[1], n))`` or
 ``n_steps=x.shape[0]`` become traced integers that JAX cannot use as a shape,
 and PyTensor's JAX backend fails on exactly the scan graphs people write.  We
 therefore specialise: at call time, each input is replaced by a variable whose
-type carries the concrete shape of the argument (shared variables get a
-``specify_shape`` with their current shape), PyTensor's rewrites fold every
-shape computation into a constant, and the result is compiled with JAX.  One
-compiled function is kept per shape signature, so a training loop over
-same-shaped minibatches compiles once (bucket sequence lengths to bound the
-number of signatures).
+type carries the concrete shape of the argument (shared variables become
+arguments with the shape of their current value), PyTensor's rewrites fold
+every shape computation into a constant, and the result is compiled with JAX
+as one pure program (:mod:`seqgraph._jaxfn`: updated parameters donated, the
+program kept on disk for later processes).  One compiled function is kept per
+shape signature, so a training loop over same-shaped minibatches compiles once
+(bucket sequence lengths to bound the number of signatures).
 
 Shared variables used by a JAX function are moved to the JAX device once and
 stay there: their storage holds ``jax.Array`` values afterwards (updates are
