@@ -44,30 +44,14 @@ def test_a_mismatch_is_reported_not_timed(monkeypatch):
     assert "max relative error" in bad["mismatch"] and "time_ms" not in bad
 
 
+# One Elman forward on the C backend against NumPy, one round: the cheapest matrix.
+_TINY_ELMAN = (
+    "--models elman --sizes small --tasks forward --backends c --peers numpy --repeats 1 --warmup 0"
+).split()
+
+
 def test_main_writes_json_and_plot(tmp_path, capsys):
-    assert (
-        suite.main(
-            [
-                "--models",
-                "elman",
-                "--sizes",
-                "small",
-                "--tasks",
-                "forward",
-                "--backends",
-                "c",
-                "--peers",
-                "numpy",
-                "--repeats",
-                "1",
-                "--warmup",
-                "0",
-                "--out",
-                str(tmp_path),
-            ]
-        )
-        == 0
-    )
+    assert suite.main([*_TINY_ELMAN, "--out", str(tmp_path)]) == 0
     [path] = tmp_path.glob("bench-*.json")
     data = json.loads(path.read_text())
     assert data["environment"]["threads"] >= 1 and data["environment"]["pytensor"]
@@ -78,30 +62,7 @@ def test_main_writes_json_and_plot(tmp_path, capsys):
 
 
 def test_overhead_reports_microseconds_per_step(tmp_path, capsys):
-    assert (
-        suite.main(
-            [
-                "--models",
-                "elman",
-                "--sizes",
-                "small",
-                "--tasks",
-                "forward",
-                "--backends",
-                "c",
-                "--peers",
-                "numpy",
-                "--repeats",
-                "1",
-                "--warmup",
-                "0",
-                "--overhead",
-                "--out",
-                str(tmp_path),
-            ]
-        )
-        == 0
-    )
+    assert suite.main([*_TINY_ELMAN, "--overhead", "--out", str(tmp_path)]) == 0
     [path] = tmp_path.glob("bench-*.json")
     rows = json.loads(path.read_text())["overhead"]
     assert sorted({r["steps"] for r in rows}) == [25, 100, 400, 1000]
