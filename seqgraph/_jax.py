@@ -30,7 +30,64 @@ when PyTensor rewrites it for JAX.
 
 from __future__ import annotations
 
+import contextlib
+import os
+
 _installed = False
+
+# Steps of a scan that XLA's loop body holds (``lax.scan(unroll=k)``) while a
+# program is traced, for scans that compute values (forward) and for the scans
+# ``pytensor.grad`` builds (they update state-gradient buffers, "mit_mot"
+# outputs); see :func:`scan_unroll`.
+_unroll = (1, 1)
+_tracing_gradient_scan = False
+
+# The defaults per platform, (forward, gradient), chosen by measurement
+# (README, "GPU").
+_DEFAULT_UNROLL = {"cpu": (1, 1), "cuda": (4, 1), "rocm": (4, 1)}
+
+
+def unroll_for(platform: str) -> tuple[int, int]:
+    """Scan unroll factors ``(forward, gradient)`` for a platform.
+
+    ``$SEQGRAPH_SCAN_UNROLL`` overrides the default: ``"4"`` unrolls every
+    scan four steps per loop iteration, ``"4,1"`` only the forward scans.
+
+    Raises
+    ------
+    ValueError
+        If ``$SEQGRAPH_SCAN_UNROLL`` is not one or two integers >= 1.
+    """
+    text = os.environ.get("SEQGRAPH_SCAN_UNROLL", "").strip()
+    if not text:
+        return _DEFAULT_UNROLL.get(platform, (1, 1))
+    try:
+        values = [int(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2) or min(values) < 1:
+        raise ValueError(
+            "SEQGRAPH_SCAN_UNROLL must be an integer >= 1, or two of them separated by a "
+            f"comma (forward scans, gradient scans); got {text!r}."
+        )
+    return (values[0], values[-1])
+
+
+@contextlib.contextmanager
+def scan_unroll(steps: tuple[int, int]):
+    """Trace PyTensor scans as ``lax.scan(..., unroll=k)`` inside this block.
+
+    ``steps`` is ``(forward, gradient)``.  Each iteration of XLA's loop then
+    computes ``k`` steps, which saves the loop's per-iteration cost (on a GPU,
+    a device-to-host copy of the loop condition and several kernel launches)
+    at the price of a larger program.
+    """
+    global _unroll
+    previous, _unroll = _unroll, (int(steps[0]), int(steps[1]))
+    try:
+        yield
+    finally:
+        _unroll = previous
 
 
 _configured = False
@@ -77,6 +134,35 @@ def install_fixes() -> None:
             return reduce(x).astype(out_dtype)
 
         return careduce
+
+    import pytensor.link.jax.dispatch.scan as scan_dispatch
+    from pytensor.scan.op import Scan
+
+    plain_scan = scan_dispatch.jax_scan
+    plain_funcify_scan = scan_dispatch.jax_funcify_Scan
+
+    def jax_scan(f, init, xs, length=None, **kwargs):
+        steps = _unroll[1] if _tracing_gradient_scan else _unroll[0]
+        if steps > 1:
+            kwargs.setdefault("unroll", steps)
+        return plain_scan(f, init, xs, length=length, **kwargs)
+
+    @jax_funcify.register(Scan)
+    def _scan_knowing_its_kind(op, node=None, **kwargs):
+        scan = plain_funcify_scan(op, node=node, **kwargs)
+        gradient = op.info.n_mit_mot > 0
+
+        def traced_scan(*args):
+            global _tracing_gradient_scan
+            outer, _tracing_gradient_scan = _tracing_gradient_scan, gradient
+            try:
+                return scan(*args)
+            finally:
+                _tracing_gradient_scan = outer
+
+        return traced_scan
+
+    scan_dispatch.jax_scan = jax_scan
 
     from pytensor.compile import optdb
     from pytensor.graph.rewriting.basic import in2out

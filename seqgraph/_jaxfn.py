@@ -205,6 +205,7 @@ def _environment_sig(platform: str) -> str:
     import pytensor
 
     import seqgraph
+    from seqgraph import _jax
 
     here = os.path.dirname(os.path.abspath(__file__))
     sources = hashlib.sha256()
@@ -218,6 +219,7 @@ def _environment_sig(platform: str) -> str:
             pytensor.__version__,
             jax.__version__,
             platform,
+            _jax.unroll_for(platform),
             bool(jax.config.jax_enable_x64),
             pytensor.config.floatX,
         ]
@@ -422,7 +424,13 @@ class JaxProgram:
         limit = pytensor.config.traceback__compile_limit
         with pytensor.config.change_flags(mode=mode, traceback__limit=limit):
             mode.optimizer(fgraph)
-            program = self._funcify(fgraph)
+            funcified = self._funcify(fgraph)
+        unroll = _jax.unroll_for(self.platform)
+
+        def program(*args):
+            with _jax.scan_unroll(unroll):  # JAX traces the scans here
+                return funcified(*args)
+
         jitted = jax.jit(program, donate_argnums=self.donate)
         try:
             exported = jax.export.export(jitted, platforms=[self.platform])(*self._avals)

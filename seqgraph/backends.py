@@ -184,7 +184,7 @@ def jax_device(device: str):
         raise RuntimeError(
             f"device={device!r} was asked for, but JAX sees no {device.upper()} "
             f"(devices: {', '.join(str(d) for d in jax.devices())}). Install a "
-            "CUDA-enabled jax (pip install 'jax[cuda12]') or use device='cpu'."
+            "CUDA-enabled jax (pip install 'jax[cuda12]' or 'jax[cuda13]') or use device='cpu'."
         )
     return devices[0]
 

@@ -21,7 +21,9 @@ stay there: their storage holds ``jax.Array`` values afterwards (updates are
 written back as device arrays), so no parameter crosses the host boundary per
 call.  ``get_value()`` then returns a ``jax.Array``; ``numpy.asarray`` turns
 it into a NumPy array.  The C and Numba functions convert such values back to
-NumPy when they are called.
+NumPy when they are called.  Inputs may be JAX arrays too: one already on the
+function's device is used where it lies, so data placed on the GPU once is not
+copied through the host at each call.
 """
 
 from __future__ import annotations
@@ -169,9 +171,12 @@ class Function:
         all shape signatures; the XLA compile happens on the first call of each).
     """
 
-    def __init__(self, inputs, outputs, updates, givens, target: Target, **kwargs):
+    def __init__(
+        self, inputs, outputs, updates, givens, target: Target, host_outputs=True, **kwargs
+    ):
         self.backend = target.backend
         self.device = target.device
+        self.host_outputs = bool(host_outputs)
         self.inputs = inputs
         self._single = isinstance(outputs, Variable)
         self._outputs = [outputs] if self._single else list(outputs or [])
@@ -187,6 +192,9 @@ class Function:
             self._cache: OrderedDict[tuple, object] = OrderedDict()
             self._rng_states: dict = {}
             self._storages = [var.container.storage for var in self._shared]
+            # The value last seen in each storage, known to be on this
+            # function's device (a check per call would cost microseconds).
+            self._placed = [None] * len(self._storages)
             self._is_rng = [_is_random_type(var) for var in self._shared]
             self._downcast = kwargs.get("allow_input_downcast")
             self._check_unused(kwargs.get("on_unused_input"))
@@ -347,6 +355,7 @@ class Function:
 
     def _shared_values(self):
         """The values a JAX program gets for the shared variables, in order."""
+        import jax
         from pytensor.tensor.random.type import RandomType
 
         from seqgraph._jaxfn import random_state
@@ -366,7 +375,8 @@ class Function:
                     _jax.install_fixes()
                     from pytensor.link.jax.dispatch import jax_typify
 
-                    held = self._rng_states[var] = (value, random_state(jax_typify(value)))
+                    state = jax.device_put(random_state(jax_typify(value)), self._device)
+                    held = self._rng_states[var] = (value, state)
                 value = held[1]
             values.append(value)
         return values
@@ -393,12 +403,18 @@ class Function:
         # since: move it once; device values written back by updates stay.
         if not jax.config.jax_enable_x64:
             _jax.configure()  # before any value moves to the device as int32/float32
-        storages = self._storages
+        storages, placed = self._storages, self._placed
         shared_shapes = []
-        for storage in storages:
+        for i, storage in enumerate(storages):
             value = storage[0]
-            if type(value) is np.ndarray:
-                value = storage[0] = jax.device_put(value, self._device)
+            if value is not placed[i]:
+                # A value set by the user since, or left on another device by
+                # another function: move it here once.
+                if isinstance(value, np.ndarray) or (
+                    isinstance(value, jax.Array) and value.devices() != {self._device}
+                ):
+                    value = storage[0] = jax.device_put(value, self._device)
+                placed[i] = value
             shared_shapes.append(getattr(value, "shape", None))
         key = (
             tuple(a.shape if type(a) is np.ndarray else np.shape(a) for a in args),
@@ -411,7 +427,7 @@ class Function:
             values = [
                 arg
                 if type(arg) is np.ndarray and arg.dtype == var.type.dtype
-                else var.type.filter(arg, strict=False, allow_downcast=self._downcast)
+                else self._jax_input(var, arg)
                 for var, arg in zip(self.inputs, args)
             ]
             if self._rng_states or any(self._is_rng):
@@ -425,15 +441,38 @@ class Function:
                     var = self._shared[slot]
                     self._rng_states[var] = (self._rng_states[var][0], value)
                 else:
-                    storages[slot][0] = value
+                    storages[slot][0] = placed[slot] = value
+            if not self.host_outputs:
+                return list(results[:n_out])
             return [np.asarray(r) for r in results[:n_out]]
         with jax.default_device(self._device):
             result = fn(*args)
         # Outputs come back to the host as NumPy arrays, as from the other
         # backends; shared variables (parameters) stay on the device.
+        to_host = np.asarray if self.host_outputs else (lambda r: r)
         if isinstance(result, (list, tuple)):
-            return [np.asarray(r) for r in result]
-        return np.asarray(result)
+            return [to_host(r) for r in result]
+        return to_host(result)
+
+    def _jax_input(self, var, arg):
+        """An input value for the JAX program.
+
+        A JAX array of the input's type is used where it lies (moved only when it
+        is on another device), so data the user placed on the GPU is not copied
+        back to the host; anything else is checked and cast by the input's type.
+        """
+        import jax
+
+        if (
+            isinstance(arg, jax.Array)
+            and arg.dtype == var.type.dtype
+            and arg.ndim == var.type.ndim
+            and all(s is None or s == n for s, n in zip(var.type.shape, arg.shape))
+        ):
+            if arg.devices() == {self._device}:
+                return arg
+            return jax.device_put(arg, self._device)
+        return var.type.filter(arg, strict=False, allow_downcast=self._downcast)
 
     # -- calling -----------------------------------------------------------
 
@@ -489,6 +528,7 @@ def function(
     givens=None,
     backend: str | None = None,
     device: str | None = None,
+    host_outputs: bool = True,
     **kwargs,
 ) -> Function:
     """Compile a graph with a chosen backend and device.
@@ -517,6 +557,12 @@ def function(
         Defaults to ``$SEQGRAPH_DEVICE`` or ``"cpu"``. ``"gpu"`` needs the JAX
         backend and a CUDA-enabled JAX; without one it raises, it never runs
         on the CPU instead.
+    host_outputs : bool
+        JAX only: return the outputs as NumPy arrays (the default, as the C
+        and Numba backends do), or, with ``False``, as ``jax.Array`` values
+        left on the device, computed asynchronously: a GPU pipeline then
+        copies nothing back to the host unless it asks
+        (``numpy.asarray(out)``, ``out.block_until_ready()``).
     **kwargs
         Passed to ``pytensor.function`` (``name``, ``on_unused_input``,
         ``allow_input_downcast``, ``profile`` ...).
@@ -552,4 +598,6 @@ def function(
     if not kwargs.get("no_default_updates"):
         outs = [outputs] if isinstance(outputs, Variable) else list(outputs or [])
         pairs += _random_generator_updates(outs, pairs, givens)
-    return Function(inputs, outputs, pairs, givens, target, **kwargs)
+    if not isinstance(host_outputs, bool):
+        raise TypeError(f"host_outputs must be True or False; got {host_outputs!r}.")
+    return Function(inputs, outputs, pairs, givens, target, host_outputs=host_outputs, **kwargs)

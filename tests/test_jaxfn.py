@@ -230,3 +230,72 @@ def test_int64_inputs_and_generators_after_x64_was_turned_off(tmp_path):
         )
         assert done.returncode == 0, done.stderr[-2000:]
         assert done.stdout.split("\n")[-2] == "[2.0, 7.0]"
+
+
+def _scan_unrolls(steps):
+    """The ``unroll`` of every ``lax.scan`` a forward scan and its gradient trace to."""
+    import jax
+    from pytensor.graph.fg import FunctionGraph
+
+    from seqgraph import _jax
+
+    _jax.install_fixes()
+    x = pt.tensor("x", dtype="float32", shape=(6, 2))
+    w = pt.tensor("w", dtype="float32", shape=(2, 2))
+    [h], _ = seqgraph.scan(
+        lambda xt, h: pt.tanh(xt + h @ w),
+        sequences=[x],
+        outputs_info=[pt.zeros((2,), "float32")],
+    )
+    loss = h.sum()
+    fgraph = FunctionGraph([x, w], [loss, pytensor.grad(loss, w)], clone=True)
+    mode = pytensor.compile.mode.get_mode("JAX")
+    with pytensor.config.change_flags(mode=mode):
+        mode.optimizer(fgraph)
+    program = _jaxfn.JaxProgram._funcify(fgraph)
+    with _jax.scan_unroll(steps):
+        jaxpr = jax.make_jaxpr(program)(np.ones((6, 2), "float32"), np.ones((2, 2), "float32"))
+    found = []
+
+    def walk(inner):
+        for eqn in inner.eqns:
+            if eqn.primitive.name == "scan":
+                found.append(eqn.params["unroll"])
+            for param in eqn.params.values():
+                sub = getattr(param, "jaxpr", None)
+                if sub is not None:
+                    walk(getattr(sub, "jaxpr", sub))
+
+    walk(jaxpr.jaxpr)
+    return sorted(found)
+
+
+def test_scan_unroll_applies_to_forward_and_gradient_scans_apart():
+    assert _scan_unrolls((1, 1)) == [1, 1]
+    assert _scan_unrolls((3, 1)) == [1, 3]  # the forward scan only
+    assert _scan_unrolls((4, 2)) == [2, 4]
+
+
+def test_scan_unroll_setting(tmp_path, monkeypatch):
+    from seqgraph import _jax
+
+    monkeypatch.setenv("SEQGRAPH_SCAN_UNROLL", "4")
+    assert _jax.unroll_for("cpu") == (4, 4)
+    monkeypatch.setenv("SEQGRAPH_SCAN_UNROLL", "4,1")
+    assert _jax.unroll_for("cuda") == (4, 1)
+    for bad in ("0", "two", "1,2,3"):
+        monkeypatch.setenv("SEQGRAPH_SCAN_UNROLL", bad)
+        with pytest.raises(ValueError, match="SEQGRAPH_SCAN_UNROLL must be an integer >= 1"):
+            _jax.unroll_for("cpu")
+    # Programs traced with another unroll are cached apart, and compute the same.
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path))
+    data = np.random.default_rng(0).normal(size=(2, 7, 3)).astype("float32")
+    results = {}
+    for setting in ("1", "3"):
+        monkeypatch.setenv("SEQGRAPH_SCAN_UNROLL", setting)
+        x, loss, grads, _, _ = _lstm_graph()
+        fn = seqgraph.function([x], [loss, *grads], backend="jax")
+        results[setting] = fn(data), _programs(fn)[0].cache_path
+    assert results["1"][1] != results["3"][1]
+    for a, b in zip(results["1"][0], results["3"][0]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -45,6 +45,16 @@ class Impl:
     compile_seconds: float
     notes: list = field(default_factory=list)
     graph_seconds: float = 0.0  # building the graph (seqgraph only), apart from compiling
+    # JAX: MiB that XLA allocates for one call besides its arguments (temporaries
+    # and outputs not written over donated inputs), from the compiled program.
+    device_mib: object = None
+
+
+def xla_call_mib(compiled) -> float:
+    """MiB a compiled XLA program allocates per call besides its arguments."""
+    stats = compiled.memory_analysis()
+    extra = stats.temp_size_in_bytes + stats.output_size_in_bytes - stats.alias_size_in_bytes
+    return extra / 2**20
 
 
 def make_layer(spec, seed=0):
@@ -179,12 +189,40 @@ def build_seqgraph(spec, layer, x, mask, backend, device="cpu"):
         updates = [(p, p - lr * g) for p, g in zip(params, grads)]
     # Building the graph (the layer's scan, pytensor.grad) is not compiling.
     start = time.perf_counter()
-    fn = seqgraph.function(inputs, outputs, updates=updates, backend=backend, device=device)
-    first = fn(*args)
+    if backend == "jax":
+        # As the peers: data already on the device, the result left there
+        # (the time is the computation's, not a copy of the output to the host).
+        import jax
+
+        from seqgraph.backends import jax_device
+
+        args = jax.device_put(args, jax_device(device))
+        fn = seqgraph.function(
+            inputs, outputs, updates=updates, backend=backend, device=device, host_outputs=False
+        )
+
+        def run():
+            return fn(*args).block_until_ready()
+
+    else:
+        fn = seqgraph.function(inputs, outputs, updates=updates, backend=backend, device=device)
+
+        def run():
+            return fn(*args)
+
+    first = run()
     seconds = time.perf_counter() - start
     name = f"seqgraph-{backend}" + ("-gpu" if device == "gpu" else "")
-    impl = Impl(name, lambda: fn(*args), np.asarray(first), seconds)
+    impl = Impl(name, run, np.asarray(first), seconds)
     impl.graph_seconds = start - graph_start
+    if backend == "jax":
+
+        def device_mib():
+            [program] = fn._cache.values()
+            lowered = program._fn.lower(*args, *fn._shared_values())
+            return xla_call_mib(lowered.compile())
+
+        impl.device_mib = device_mib
     return impl
 
 
@@ -265,6 +303,9 @@ def build_jax(spec, layer, x, mask, device="cpu"):
         def run():
             return fn(params, x_d, m_d).block_until_ready()
 
+        def device_mib():
+            return xla_call_mib(fn.lower(params, x_d, m_d).compile())
+
         first = run()
     else:
 
@@ -283,10 +324,13 @@ def build_jax(spec, layer, x, mask, device="cpu"):
             state["params"], value = train(state["params"], x_d, m_d)
             return value.block_until_ready()
 
+        def device_mib():
+            return xla_call_mib(train.lower(state["params"], x_d, m_d).compile())
+
         first = run()
     seconds = time.perf_counter() - start
     name = "jax-lax.scan" + ("-gpu" if device == "gpu" else "")
-    return Impl(name, run, np.asarray(first), seconds)
+    return Impl(name, run, np.asarray(first), seconds, device_mib=device_mib)
 
 
 # -- PyTorch --------------------------------------------------------------------------

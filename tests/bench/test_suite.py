@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from seqgraph.bench import impls, suite
@@ -42,6 +43,46 @@ def test_a_mismatch_is_reported_not_timed(monkeypatch):
     )
     bad = [r for r in rows if r["impl"] == "numpy"][0]
     assert "max relative error" in bad["mismatch"] and "time_ms" not in bad
+
+
+def test_gpu_results_are_checked_normwise():
+    # TF32 products leave absolute errors near 1e-3 on outputs near zero: too much
+    # for the elementwise CPU check, fine normwise; an O(1) error fails both.
+    spec = impls.Spec("lstm", 2, 4, 3, 3, "forward")
+    want = np.linspace(-1.0, 1.0, 24).reshape(2, 4, 3)
+    tf32 = want + 1e-3 * np.cos(np.arange(24)).reshape(2, 4, 3)
+    problem, err = suite._check(impls.Impl("seqgraph-jax", None, tf32, 0.0), want, spec)
+    assert problem and "max relative error" in problem
+    problem, err = suite._check(impls.Impl("seqgraph-jax-gpu", None, tf32, 0.0), want, spec)
+    assert problem is None and err < 2e-3
+    problem, _ = suite._check(impls.Impl("torch-cudnn", None, -want, 0.0), want, spec)
+    assert "normwise relative error" in problem
+
+
+def test_gpu_only_without_a_gpu_times_nothing_on_the_cpu():
+    pytest.importorskip("jax")
+    from seqgraph.backends import jax_device
+
+    try:
+        jax_device("gpu")
+        pytest.skip("this machine has a GPU")
+    except RuntimeError:
+        pass
+    spec = impls.Spec("elman", 2, 4, 3, 3, "forward")
+    rows = suite.run_case(spec, ["jax"], ["jax", "numpy"], "gpu", 1, 0, print, gpu_only=True)
+    assert {r["impl"] for r in rows} == {"seqgraph-jax-gpu", "jax-lax.scan-gpu"}
+    assert all("JAX sees no GPU" in r["error"] and "time_ms" not in r for r in rows)
+
+
+def test_seqgraph_jax_is_timed_on_device_data_with_its_memory():
+    pytest.importorskip("jax")
+    spec = impls.Spec("gru", 2, 5, 3, 4, "train")
+    x, mask = impls.make_data(spec)
+    impl = impls.build_seqgraph(spec, impls.make_layer(spec), x, mask, "jax")
+    import jax
+
+    assert isinstance(impl.run(), jax.Array)  # the result is left where it was computed
+    assert impl.device_mib() > 0
 
 
 # One Elman forward on the C backend against NumPy, one round: the cheapest matrix.
