@@ -41,6 +41,49 @@ _installed = False
 # outputs); see :func:`scan_unroll`.
 _unroll = (1, 1)
 _tracing_gradient_scan = False
+# For the scan being traced: which of its sequences are reversed views, and
+# which of its stacked outputs (``lax.scan``'s ``ys``) are only read reversed.
+_back_to_front: tuple = ((), ())
+# The clients of the graph being turned into a JAX function (see
+# ``funcifying``): which nodes read each variable.
+_clients: dict = {}
+
+
+@contextlib.contextmanager
+def funcifying(fgraph):
+    """Let the scan dispatch see who reads each output of ``fgraph`` while it converts it."""
+    global _clients
+    previous, _clients = _clients, fgraph.clients
+    try:
+        yield
+    finally:
+        _clients = previous
+
+
+def _reversed_sequences(op, node) -> tuple[tuple, tuple]:
+    """``(read_back, write_back)`` flags of a scan node; see :func:`_scan_in_place`.
+
+    A sequence is read back to front when it is a reversed view ``x[a:b:-1]``.
+    A stacked output (traced mit-sot, sit-sot, then nit-sot, as PyTensor's JAX
+    scan orders them) is written back to front when it is a nit-sot output
+    that only reversed views read.
+    """
+    read_back = tuple(_reversed_view(v) for v in op.outer_seqs(node.inputs))
+    info = op.info
+    n_traced = info.n_mit_sot + info.n_sit_sot
+    write_back = [False] * (n_traced + info.n_nit_sot)
+    for k, out in enumerate(op.outer_nitsot_outs(node.outputs)):
+        clients = _clients.get(out, ())
+        write_back[n_traced + k] = bool(clients) and all(
+            # (a graph output is read as it is: a client that is a string or an
+            # output marker without outputs of its own)
+            not isinstance(client, str)
+            and bool(client.outputs)
+            and _reversed_view(client.outputs[0])
+            for client, _ in clients
+        )
+    return read_back, tuple(write_back)
+
 
 # The defaults per platform, (forward, gradient), chosen by measurement
 # (README, "GPU").
@@ -71,6 +114,73 @@ def unroll_for(platform: str) -> tuple[int, int]:
             f"comma (forward scans, gradient scans); got {text!r}."
         )
     return (values[0], values[-1])
+
+
+def _reversed_view(var) -> bool:
+    """Whether ``var`` is ``x[a:b:-1]``: a slice of another array read backwards."""
+    from pytensor.tensor.basic import get_scalar_constant_value
+    from pytensor.tensor.exceptions import NotScalarConstantError
+    from pytensor.tensor.subtensor import Subtensor, get_idx_list
+
+    owner = var.owner
+    if owner is None or not isinstance(owner.op, Subtensor):
+        return False
+    first = get_idx_list(owner.inputs, owner.op.idx_list)[0]
+    if not isinstance(first, slice) or first.step is None:
+        return False
+    try:
+        return int(get_scalar_constant_value(first.step)) == -1
+    except NotScalarConstantError:
+        return False
+
+
+def _scan_in_place(plain_scan, f, init, xs, length, read_back, write_back, kwargs):
+    """``lax.scan(f, init, xs)``, reading and stacking some sequences back to front.
+
+    PyTensor's scan gradient loops over reversed views of the forward
+    sequences (``x[::-1]``) and reverses the per-step gradients it stacks
+    (``dx[::-1]``); JAX materialises each reversal as a copy (250 MiB for the
+    input projection of the medium LSTM over 1000 steps, and as much for its
+    gradient).  Here a sequence flagged in ``read_back`` is read as
+    ``flip(seq)[n - 1 - i]`` at step ``i``, and an output flagged in
+    ``write_back`` is written at row ``n - 1 - i`` of a buffer that is then
+    flipped: the same values as a plain scan.  The point is that each flip now
+    meets PyTensor's own reversal (``flip(x[::-1][:n])``, ``flip(b)[::-1]``)
+    and XLA's simplifier removes both, so the loop reads and writes the
+    forward buffers in place.
+    """
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    if length is None and not xs:
+        return plain_scan(f, init, xs, length=length, **kwargs)
+    steps = int(length) if length is not None else int(jax.tree.leaves(xs)[0].shape[0])
+    sources = [jnp.flip(x, axis=0) if back else x for x, back in zip(xs, read_back)]
+
+    def inputs_at(i):
+        return [
+            lax.dynamic_index_in_dim(x, steps - 1 - i if back else i, keepdims=False)
+            for x, back in zip(sources, read_back)
+        ]
+
+    zero = jnp.zeros((), "int64" if jax.config.jax_enable_x64 else "int32")
+    ys_types = jax.eval_shape(lambda c, x: f(c, x)[1], init, inputs_at(zero))
+    if len(ys_types) != len(write_back):
+        return plain_scan(f, init, xs, length=length, **kwargs)
+    buffers = [jnp.zeros((steps, *y.shape), y.dtype) for y in ys_types]
+
+    def step(state, i):
+        carry, stacks = state
+        carry, ys = f(carry, inputs_at(i))
+        stacks = [
+            lax.dynamic_update_index_in_dim(stack, y, steps - 1 - i if back else i, 0)
+            for stack, y, back in zip(stacks, ys, write_back)
+        ]
+        return (carry, stacks), None
+
+    (carry, stacks), _ = plain_scan(step, (init, buffers), jnp.arange(steps), **kwargs)
+    return carry, [jnp.flip(b, axis=0) if back else b for b, back in zip(stacks, write_back)]
 
 
 @contextlib.contextmanager
@@ -145,20 +255,32 @@ def install_fixes() -> None:
         steps = _unroll[1] if _tracing_gradient_scan else _unroll[0]
         if steps > 1:
             kwargs.setdefault("unroll", steps)
+        read_back, write_back = _back_to_front
+        if (
+            (any(read_back) or any(write_back))
+            and isinstance(xs, list)
+            and len(xs) == len(read_back)
+            and "reverse" not in kwargs
+        ):
+            return _scan_in_place(plain_scan, f, init, xs, length, read_back, write_back, kwargs)
         return plain_scan(f, init, xs, length=length, **kwargs)
 
     @jax_funcify.register(Scan)
     def _scan_knowing_its_kind(op, node=None, **kwargs):
         scan = plain_funcify_scan(op, node=node, **kwargs)
         gradient = op.info.n_mit_mot > 0
+        back_to_front = ((), ())
+        if node is not None and gradient:
+            back_to_front = _reversed_sequences(op, node)
 
         def traced_scan(*args):
-            global _tracing_gradient_scan
-            outer, _tracing_gradient_scan = _tracing_gradient_scan, gradient
+            global _tracing_gradient_scan, _back_to_front
+            outer = _tracing_gradient_scan, _back_to_front
+            _tracing_gradient_scan, _back_to_front = gradient, back_to_front
             try:
                 return scan(*args)
             finally:
-                _tracing_gradient_scan = outer
+                _tracing_gradient_scan, _back_to_front = outer
 
         return traced_scan
 

@@ -424,7 +424,8 @@ class JaxProgram:
         limit = pytensor.config.traceback__compile_limit
         with pytensor.config.change_flags(mode=mode, traceback__limit=limit):
             mode.optimizer(fgraph)
-            funcified = self._funcify(fgraph)
+            with _jax.funcifying(fgraph):
+                funcified = self._funcify(fgraph)
         unroll = _jax.unroll_for(self.platform)
 
         def program(*args):
