@@ -287,7 +287,7 @@ def install_fixes() -> None:
     scan_dispatch.jax_scan = jax_scan
 
     from pytensor.compile import optdb
-    from pytensor.graph.rewriting.basic import in2out
+    from pytensor.graph.rewriting.basic import dfs_rewriter, in2out
 
     optdb.register(
         "seqgraph_jax_pad_nit_sot",
@@ -300,6 +300,25 @@ def install_fixes() -> None:
         in2out(_make_static_shape_rewriter(), name="seqgraph_jax_static_scan_shapes"),
         "jax",
         position=48.6,
+    )
+    # Once shapes are static, a gradient scan's step counts are equal constants
+    # that PyTensor's scan rewrites (which ran before) saw as different values,
+    # so outputs computing the same thing were not merged: the LSTM's gradient
+    # scan stacked its gate gradients twice (250 MiB for the medium LSTM over
+    # 1000 steps).  Merge equal constants, then the scans' equal outputs.
+    from pytensor.graph.rewriting.basic import MergeOptimizer, SequentialGraphRewriter
+    from pytensor.scan.rewriting.io import scan_remove_unused
+    from pytensor.scan.rewriting.merge import scan_merge_inouts
+
+    optdb.register(
+        "seqgraph_jax_merge_scan_outputs",
+        SequentialGraphRewriter(
+            MergeOptimizer(),
+            dfs_rewriter(scan_merge_inouts, ignore_newtrees=True),
+            dfs_rewriter(scan_remove_unused, ignore_newtrees=True),
+        ),
+        "jax",
+        position=48.7,
     )
     # Importing PyTensor's JAX dispatch (above) set x64 from floatX again.
     jax.config.update("jax_enable_x64", True)

@@ -335,3 +335,25 @@ def test_gradient_scans_read_and_write_the_forward_buffers_in_place(tmp_path, mo
     # PyTensor's reversed copies of the forward sequences and of the stacked
     # gradients cancel against the scan's back-to-front reads and writes.
     assert reversals < plain_reversals
+
+
+def test_lstm_gradient_scan_stacks_its_gate_gradients_once(monkeypatch):
+    # With static shapes the gradient scan's two stacked gate gradients (one for
+    # the input projection, one for the recurrent weights) are merged.
+    from pytensor.scan.op import Scan
+
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
+    stacked = []
+    funcify = _jaxfn.JaxProgram._funcify
+
+    def spy(fgraph):
+        for node in fgraph.apply_nodes:
+            if isinstance(node.op, Scan) and node.op.info.n_mit_mot:
+                stacked.append(node.op.info.n_nit_sot)
+        return funcify(fgraph)
+
+    monkeypatch.setattr(_jaxfn.JaxProgram, "_funcify", staticmethod(spy))
+    x, loss, grads, _, _ = _lstm_graph()
+    fn = seqgraph.function([x], [loss, *grads], backend="jax")
+    fn(np.ones((2, 5, 3), dtype="float32"))
+    assert stacked == [1]

@@ -277,6 +277,9 @@ def fresh_process_pair(probe):
         env["PYTENSOR_FLAGS"] = f"base_compiledir={cache}/pytensor"
         env["NUMBA_CACHE_DIR"] = f"{cache}/numba"
         env["SEQGRAPH_JAX_CACHE"] = f"{cache}/jax"
+        # A GPU this process already uses holds 75% of its memory (JAX preallocates
+        # it): the probe allocates on demand from the rest.
+        env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
         for _ in range(2):
             done = subprocess.run(
                 [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=900
