@@ -131,10 +131,17 @@ class _Digest:
                 self.graph(op.inner_inputs, op.inner_outputs),
                 self.value(dict(op.destroy_map)),
             ]
+        elif _is_symbolic_op(op) and getattr(type(op), "__props__", None) is not None:
+            # A symbolic op whose inner graph its class builds from its
+            # parameters and input types (``LogSoftmax`` is one).
+            parts = [f"{p}={self.value(getattr(op, p))}" for p in type(op).__props__]
         elif _is(op, OpFromGraph):
-            if op.shared_inputs:
+            if getattr(op, "shared_inputs", None):
                 raise Unsupported("OpFromGraph with shared inputs")
-            parts = [self.value(op.is_inline), self.graph(op.inner_inputs, op.inner_outputs)]
+            parts = [
+                self.value(getattr(op, "is_inline", None)),
+                self.graph(op.inner_inputs, op.inner_outputs),
+            ]
             # A custom gradient or R-op changes nothing in the forward program.
         elif _is(op, Composite):
             parts = [self.graph(op.inputs, op.outputs)]
@@ -478,6 +485,14 @@ class JaxProgram:
         # NumPy inputs go to the default device, and jit compiles for it.
         with jax.default_device(self.device):
             return self._fn(*args, *shared_values)
+
+
+def _is_symbolic_op(op) -> bool:
+    try:
+        from pytensor.compile.builders import SymbolicOp
+    except ImportError:  # PyTensor versions without it
+        return False
+    return isinstance(op, SymbolicOp)
 
 
 def _is_random(var) -> bool:

@@ -357,3 +357,15 @@ def test_lstm_gradient_scan_stacks_its_gate_gradients_once(monkeypatch):
     fn = seqgraph.function([x], [loss, *grads], backend="jax")
     fn(np.ones((2, 5, 3), dtype="float32"))
     assert stacked == [1]
+
+
+def test_digest_of_symbolic_ops():
+    # log_softmax is an OpFromGraph whose inner graph its parameters define.
+    from pytensor.tensor.special import log_softmax
+
+    def digest(axis):
+        x = pt.matrix("x", dtype="float32", shape=(2, 3))
+        return _jaxfn.graph_digest([x], [log_softmax(x, axis=axis)])
+
+    assert digest(1) == digest(1)
+    assert digest(1) != digest(0)
