@@ -158,6 +158,9 @@ class _Digest:
         self._ops[key] = sig
         return sig
 
+    def constant(self, var) -> str:
+        return f"c[{self.type_sig(var.type)}]{self.value(var.data)}"
+
     def graph(self, inputs, outputs) -> str:
         from pytensor.graph.basic import Constant
         from pytensor.graph.traversal import io_toposort
@@ -173,7 +176,7 @@ class _Digest:
                 if var in names:
                     args.append(names[var])
                 elif _is(var, Constant):
-                    args.append(f"c[{self.type_sig(var.type)}]{self.value(var.data)}")
+                    args.append(self.constant(var))
                 else:
                     raise Unsupported(f"the graph has a free variable ({var}) that is not an input")
             lines.append(f"n{k}={self.op(node.op)}(" + ",".join(args) + ")")
@@ -185,7 +188,7 @@ class _Digest:
             if var in names:
                 outs.append(names[var])
             elif _is(var, Constant):
-                outs.append(f"c[{self.type_sig(var.type)}]{self.value(var.data)}")
+                outs.append(self.constant(var))
             else:
                 raise Unsupported(f"output {var} does not depend on the inputs")
         lines.append("out=" + ",".join(outs))
