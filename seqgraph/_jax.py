@@ -156,6 +156,8 @@ def _scan_in_place(plain_scan, f, init, xs, length, read_back, write_back, kwarg
     if length is None and not xs:
         return plain_scan(f, init, xs, length=length, **kwargs)
     steps = int(length) if length is not None else int(jax.tree.leaves(xs)[0].shape[0])
+    if steps == 0:
+        return plain_scan(f, init, xs, length=length, **kwargs)
     sources = [jnp.flip(x, axis=0) if back else x for x, back in zip(xs, read_back)]
 
     def inputs_at(i):
