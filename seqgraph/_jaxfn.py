@@ -158,11 +158,23 @@ class _Digest:
         self._ops[key] = sig
         return sig
 
-    def constant(self, var) -> str:
-        return f"c[{self.type_sig(var.type)}]{self.value(var.data)}"
+    def reference(self, var, names, missing) -> str:
+        """The name of ``var`` in a graph being digested, or its constant value.
+
+        Raises
+        ------
+        Unsupported
+            With ``missing`` formatted with ``var``, if it is neither.
+        """
+        from pytensor.graph.basic import Constant
+
+        if var in names:
+            return names[var]
+        if _is(var, Constant):
+            return f"c[{self.type_sig(var.type)}]{self.value(var.data)}"
+        raise Unsupported(missing.format(var))
 
     def graph(self, inputs, outputs) -> str:
-        from pytensor.graph.basic import Constant
         from pytensor.graph.traversal import io_toposort
 
         names: dict = {}
@@ -171,26 +183,19 @@ class _Digest:
             names[var] = f"i{i}"
             lines.append(f"i{i}:{self.type_sig(var.type)}")
         for k, node in enumerate(io_toposort(list(inputs), list(outputs))):
-            args = []
-            for var in node.inputs:
-                if var in names:
-                    args.append(names[var])
-                elif _is(var, Constant):
-                    args.append(self.constant(var))
-                else:
-                    raise Unsupported(f"the graph has a free variable ({var}) that is not an input")
+            args = [
+                self.reference(
+                    var, names, "the graph has a free variable ({}) that is not an input"
+                )
+                for var in node.inputs
+            ]
             lines.append(f"n{k}={self.op(node.op)}(" + ",".join(args) + ")")
             for j, out in enumerate(node.outputs):
                 names[out] = f"n{k}.{j}"
                 lines.append(f"n{k}.{j}:{self.type_sig(out.type)}")
-        outs = []
-        for var in outputs:
-            if var in names:
-                outs.append(names[var])
-            elif _is(var, Constant):
-                outs.append(self.constant(var))
-            else:
-                raise Unsupported(f"output {var} does not depend on the inputs")
+        outs = [
+            self.reference(var, names, "output {} does not depend on the inputs") for var in outputs
+        ]
         lines.append("out=" + ",".join(outs))
         return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
