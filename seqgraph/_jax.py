@@ -31,6 +31,7 @@ when PyTensor rewrites it for JAX.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 
 _installed = False
@@ -40,6 +41,9 @@ _installed = False
 # ``pytensor.grad`` builds (they update state-gradient buffers, "mit_mot"
 # outputs); see :func:`scan_unroll`.
 _unroll = (1, 1)
+# Whether the scans being traced carry each step of their sequences from the
+# iteration before (see :func:`_scan_loop`).
+_prefetch = False
 _tracing_gradient_scan = False
 # For the scan being traced: which of its sequences are reversed views, and
 # which of its stacked outputs (``lax.scan``'s ``ys``) are only read reversed.
@@ -61,7 +65,7 @@ def funcifying(fgraph):
 
 
 def _reversed_sequences(op, node) -> tuple[tuple, tuple]:
-    """``(read_back, write_back)`` flags of a scan node; see :func:`_scan_in_place`.
+    """``(read_back, write_back)`` flags of a scan node; see :func:`_scan_loop`.
 
     A sequence is read back to front when it is a reversed view ``x[a:b:-1]``.
     A stacked output (traced mit-sot, sit-sot, then nit-sot, as PyTensor's JAX
@@ -116,6 +120,29 @@ def unroll_for(platform: str) -> tuple[int, int]:
     return (values[0], values[-1])
 
 
+_DEFAULT_PREFETCH = {"cpu": True}
+
+
+def prefetch_for(platform: str) -> bool:
+    """Whether scans traced for ``platform`` prefetch their sequences' steps.
+
+    On by default on the CPU, where it makes XLA's elementwise loops vectorise
+    (:func:`_scan_loop`); off elsewhere, where it was not measured.
+    ``$SEQGRAPH_SCAN_PREFETCH`` (``1`` or ``0``) overrides the default.
+
+    Raises
+    ------
+    ValueError
+        If ``$SEQGRAPH_SCAN_PREFETCH`` is not ``0`` or ``1``.
+    """
+    text = os.environ.get("SEQGRAPH_SCAN_PREFETCH", "").strip()
+    if not text:
+        return _DEFAULT_PREFETCH.get(platform, False)
+    if text not in ("0", "1"):
+        raise ValueError(f"SEQGRAPH_SCAN_PREFETCH must be 0 or 1; got {text!r}.")
+    return text == "1"
+
+
 def _reversed_view(var) -> bool:
     """Whether ``var`` is ``x[a:b:-1]``: a slice of another array read backwards."""
     from pytensor.tensor.basic import get_scalar_constant_value
@@ -134,30 +161,42 @@ def _reversed_view(var) -> bool:
         return False
 
 
-def _scan_in_place(plain_scan, f, init, xs, length, read_back, write_back, kwargs):
-    """``lax.scan(f, init, xs)``, reading and stacking some sequences back to front.
+def _scan_loop(plain_scan, f, init, xs, length, read_back, write_back, prefetch, kwargs):
+    """``lax.scan(f, init, xs)`` with the sequence steps read the way XLA's CPU code wants.
 
-    PyTensor's scan gradient loops over reversed views of the forward
-    sequences (``x[::-1]``) and reverses the per-step gradients it stacks
-    (``dx[::-1]``); JAX materialises each reversal as a copy (250 MiB for the
-    input projection of the medium LSTM over 1000 steps, and as much for its
-    gradient).  Here a sequence flagged in ``read_back`` is read as
-    ``flip(seq)[n - 1 - i]`` at step ``i``, and an output flagged in
-    ``write_back`` is written at row ``n - 1 - i`` of a buffer that is then
-    flipped: the same values as a plain scan.  The point is that each flip now
-    meets PyTensor's own reversal (``flip(x[::-1][:n])``, ``flip(b)[::-1]``)
-    and XLA's simplifier removes both, so the loop reads and writes the
-    forward buffers in place.
+    Two independent changes, each giving the same values as a plain scan:
+
+    Back to front (``read_back``, ``write_back``).  PyTensor's scan gradient
+    loops over reversed views of the forward sequences (``x[::-1]``) and
+    reverses the per-step gradients it stacks (``dx[::-1]``); JAX materialises
+    each reversal as a copy (250 MiB for the input projection of the medium
+    LSTM over 1000 steps, and as much for its gradient).  Here a sequence
+    flagged in ``read_back`` is read as ``flip(seq)[n - 1 - i]`` at step
+    ``i``, and an output flagged in ``write_back`` is written at row
+    ``n - 1 - i`` of a buffer that is then flipped.  Each flip meets
+    PyTensor's own reversal (``flip(x[::-1][:n])``, ``flip(b)[::-1]``) and
+    XLA's simplifier removes both, so the loop reads and writes the forward
+    buffers in place.
+
+    Prefetch (``prefetch``).  XLA's CPU code generator emits an elementwise
+    loop that reads a step of a sequence (a ``dynamic-slice`` at the loop
+    counter) through more than one slice, the LSTM's four gates, as scalar
+    code that reloads the counter for every element: four to eight times
+    slower than the vectorised loop it emits otherwise (XLA 0.10.2's LLVM IR).
+    With ``prefetch`` the loop carries the current step of every sequence and
+    copies the next one at the end of each iteration, so the step's
+    arithmetic reads plain buffers.
     """
     import jax
     import jax.numpy as jnp
     from jax import lax
 
-    if length is None and not xs:
+    if not xs:
         return plain_scan(f, init, xs, length=length, **kwargs)
-    steps = int(length) if length is not None else int(jax.tree.leaves(xs)[0].shape[0])
+    steps = int(length) if length is not None else int(xs[0].shape[0])
     if steps == 0:
         return plain_scan(f, init, xs, length=length, **kwargs)
+    read_back = tuple(read_back) or (False,) * len(xs)
     sources = [jnp.flip(x, axis=0) if back else x for x, back in zip(xs, read_back)]
 
     def inputs_at(i):
@@ -167,21 +206,32 @@ def _scan_in_place(plain_scan, f, init, xs, length, read_back, write_back, kwarg
         ]
 
     zero = jnp.zeros((), "int64" if jax.config.jax_enable_x64 else "int32")
-    ys_types = jax.eval_shape(lambda c, x: f(c, x)[1], init, inputs_at(zero))
-    if len(ys_types) != len(write_back):
-        return plain_scan(f, init, xs, length=length, **kwargs)
-    buffers = [jnp.zeros((steps, *y.shape), y.dtype) for y in ys_types]
+    stacked = any(write_back)
+    if stacked:
+        ys_types = jax.eval_shape(lambda c, x: f(c, x)[1], init, inputs_at(zero))
+        if len(ys_types) != len(write_back):
+            stacked = False
+    buffers = [jnp.zeros((steps, *y.shape), y.dtype) for y in ys_types] if stacked else []
 
     def step(state, i):
-        carry, stacks = state
-        carry, ys = f(carry, inputs_at(i))
+        carry, stacks, current = state
+        if prefetch:
+            following = inputs_at(jnp.minimum(i + 1, steps - 1))
+        else:
+            current, following = inputs_at(i), current
+        carry, ys = f(carry, current)
+        if not stacked:
+            return (carry, stacks, following), ys
         stacks = [
             lax.dynamic_update_index_in_dim(stack, y, steps - 1 - i if back else i, 0)
             for stack, y, back in zip(stacks, ys, write_back)
         ]
-        return (carry, stacks), None
+        return (carry, stacks, following), None
 
-    (carry, stacks), _ = plain_scan(step, (init, buffers), jnp.arange(steps), **kwargs)
+    first = inputs_at(zero) if prefetch else []
+    (carry, stacks, _), ys = plain_scan(step, (init, buffers, first), jnp.arange(steps), **kwargs)
+    if not stacked:
+        return carry, ys
     return carry, [jnp.flip(b, axis=0) if back else b for b, back in zip(stacks, write_back)]
 
 
@@ -200,6 +250,17 @@ def scan_unroll(steps: tuple[int, int]):
         yield
     finally:
         _unroll = previous
+
+
+@contextlib.contextmanager
+def scan_prefetch(enabled: bool):
+    """Trace PyTensor scans with their sequences' steps prefetched inside this block."""
+    global _prefetch
+    previous, _prefetch = _prefetch, bool(enabled)
+    try:
+        yield
+    finally:
+        _prefetch = previous
 
 
 _configured = False
@@ -258,13 +319,16 @@ def install_fixes() -> None:
         if steps > 1:
             kwargs.setdefault("unroll", steps)
         read_back, write_back = _back_to_front
+        prefetch = _prefetch
         if (
-            (any(read_back) or any(write_back))
+            (prefetch or any(read_back) or any(write_back))
             and isinstance(xs, list)
-            and len(xs) == len(read_back)
+            and len(xs) == len(read_back or xs)
             and "reverse" not in kwargs
         ):
-            return _scan_in_place(plain_scan, f, init, xs, length, read_back, write_back, kwargs)
+            return _scan_loop(
+                plain_scan, f, init, xs, length, read_back, write_back, prefetch, kwargs
+            )
         return plain_scan(f, init, xs, length=length, **kwargs)
 
     @jax_funcify.register(Scan)
@@ -327,12 +391,42 @@ def install_fixes() -> None:
     _installed = True
 
 
+def cache_limit_bytes() -> int:
+    """The size cap of each part of seqgraph's on-disk JAX cache, in bytes.
+
+    ``$SEQGRAPH_JAX_CACHE_MAX_MB`` (MiB, default 1024) caps XLA's compiled
+    executables and, apart, seqgraph's exported programs; past it, the entries
+    used least recently are deleted.
+
+    Raises
+    ------
+    ValueError
+        If ``$SEQGRAPH_JAX_CACHE_MAX_MB`` is not a positive number.
+    """
+    import math
+
+    text = os.environ.get("SEQGRAPH_JAX_CACHE_MAX_MB", "").strip()
+    if not text:
+        return 1024 << 20
+    try:
+        mib = float(text)
+    except ValueError:
+        mib = math.nan
+    if not (math.isfinite(mib) and mib > 0):
+        raise ValueError(
+            f"SEQGRAPH_JAX_CACHE_MAX_MB must be a positive number of MiB; got {text!r}."
+        )
+    return int(mib * (1 << 20))
+
+
 def _enable_persistent_cache(jax) -> None:
     """Keep XLA's compiled executables on disk, so that a later process reuses them.
 
     ``SEQGRAPH_JAX_CACHE`` names the folder (default ``~/.cache/seqgraph/jax``);
     an empty value turns the cache off.  A folder the user configured for JAX
-    itself is left as it is.
+    itself is left as it is.  The folder is capped in size (see
+    :func:`cache_limit_bytes`; JAX's eviction needs the ``filelock`` package,
+    which the ``jax`` extra installs).
     """
     import os
 
@@ -348,6 +442,8 @@ def _enable_persistent_cache(jax) -> None:
     except OSError:
         return
     jax.config.update("jax_compilation_cache_dir", folder)
+    if importlib.util.find_spec("filelock") is not None:
+        jax.config.update("jax_compilation_cache_max_size", cache_limit_bytes())
     # Recurrent graphs compile in about a second; cache them all (options that an
     # older JAX lacks are skipped).
     for option, value in (

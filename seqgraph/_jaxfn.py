@@ -20,6 +20,7 @@ collide.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import hashlib
@@ -235,6 +236,7 @@ def _environment_sig(platform: str) -> str:
             jax.__version__,
             platform,
             _jax.unroll_for(platform),
+            _jax.prefetch_for(platform),
             bool(jax.config.jax_enable_x64),
             pytensor.config.floatX,
         ]
@@ -285,12 +287,16 @@ def _read(path: str, expect: dict):
         meta = json.loads(blob[offset : offset + size])
         if meta != expect:
             return None
-        return jax.export.deserialize(bytearray(blob[offset + size :]))
+        exported = jax.export.deserialize(bytearray(blob[offset + size :]))
     except Exception:  # a damaged or foreign file is a cache miss, never an error
         return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # used now: the last to go when the folder is pruned
+    return exported
 
 
 def _write(path: str, meta: dict, payload: bytes) -> None:
+    from seqgraph import _jax
     from seqgraph.params import atomic_write
 
     header = json.dumps(meta).encode()
@@ -299,7 +305,29 @@ def _write(path: str, meta: dict, payload: bytes) -> None:
         data = _MAGIC + struct.pack("<I", len(header)) + header + bytes(payload)
         atomic_write(path, lambda handle: handle.write(data))
     except OSError:
-        pass  # a read-only or full disk only costs the next process a compile
+        return  # a read-only or full disk only costs the next process a compile
+    _prune(os.path.dirname(path), _jax.cache_limit_bytes(), keep=path)
+
+
+def _prune(folder: str, limit: int, keep: str) -> None:
+    """Delete the least recently used programs in ``folder`` until it holds ``limit`` bytes."""
+    entries = []
+    try:
+        with os.scandir(folder) as found:
+            for entry in found:
+                if entry.name.endswith(".jaxfn") and entry.path != keep:
+                    with contextlib.suppress(OSError):
+                        stat = entry.stat()
+                        entries.append((stat.st_mtime, stat.st_size, entry.path))
+        total = sum(size for _, size, _ in entries) + os.path.getsize(keep)
+    except OSError:
+        return
+    for _, size, path in sorted(entries):
+        if total <= limit:
+            break
+        with contextlib.suppress(OSError):  # another process may have removed it
+            os.remove(path)
+            total -= size
 
 
 # -- the program ---------------------------------------------------------------------
@@ -442,9 +470,11 @@ class JaxProgram:
             with _jax.funcifying(fgraph):
                 funcified = self._funcify(fgraph)
         unroll = _jax.unroll_for(self.platform)
+        prefetch = _jax.prefetch_for(self.platform)
 
         def program(*args):
-            with _jax.scan_unroll(unroll):  # JAX traces the scans here
+            # JAX traces the scans here.
+            with _jax.scan_unroll(unroll), _jax.scan_prefetch(prefetch):
                 return funcified(*args)
 
         jitted = jax.jit(program, donate_argnums=self.donate)

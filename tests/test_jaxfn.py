@@ -13,7 +13,7 @@ import pytest
 
 import seqgraph
 from seqgraph import _jaxfn
-from seqgraph.layers import LSTM
+from seqgraph.layers import LSTM, Bidirectional
 
 pytest.importorskip("jax")
 pytest.importorskip("flatbuffers")
@@ -134,6 +134,38 @@ def test_cache_can_be_turned_off(tmp_path, monkeypatch):
     assert program.cache_path is None and not program.from_cache
 
 
+def test_cache_keeps_to_its_size_cap(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path))
+    x, loss, grads, _, _ = _lstm_graph()
+
+    def cached(steps):
+        fn = seqgraph.function([x], [loss, *grads], backend="jax")
+        fn(np.ones((2, steps, 3), dtype="float32"))
+        [program] = _programs(fn)
+        return program
+
+    first, second = cached(5).cache_path, cached(6).cache_path
+    os.utime(first, (1, 1))
+    os.utime(second, (2, 2))
+    assert cached(5).from_cache  # reading it makes it the most recently used
+    sizes = [os.path.getsize(path) for path in (first, second)]
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE_MAX_MB", str((sum(sizes) + 2000) / 2**20))
+    third = cached(7).cache_path
+    assert os.path.exists(first) and os.path.exists(third)
+    assert not os.path.exists(second)  # the least recently used went
+
+
+def test_cache_size_cap_setting(monkeypatch):
+    from seqgraph import _jax
+
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE_MAX_MB", "0.5")
+    assert _jax.cache_limit_bytes() == 1 << 19
+    for bad in ("0", "-3", "lots", "nan"):
+        monkeypatch.setenv("SEQGRAPH_JAX_CACHE_MAX_MB", bad)
+        with pytest.raises(ValueError, match="SEQGRAPH_JAX_CACHE_MAX_MB must be a positive"):
+            _jax.cache_limit_bytes()
+
+
 def test_donated_parameters_leave_earlier_values_intact(tmp_path, monkeypatch):
     monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path))
     x, loss, _, layer, _ = _lstm_graph()
@@ -232,8 +264,8 @@ def test_int64_inputs_and_generators_after_x64_was_turned_off(tmp_path):
         assert done.stdout.split("\n")[-2] == "[2.0, 7.0]"
 
 
-def _scan_unrolls(steps):
-    """The ``unroll`` of every ``lax.scan`` a forward scan and its gradient trace to."""
+def _traced_scans(steps=(1, 1), prefetch=False):
+    """``(unroll, sequences read)`` of every ``lax.scan`` a scan and its gradient trace to."""
     import jax
     from pytensor.graph.fg import FunctionGraph
 
@@ -253,14 +285,16 @@ def _scan_unrolls(steps):
     with pytensor.config.change_flags(mode=mode):
         mode.optimizer(fgraph)
     program = _jaxfn.JaxProgram._funcify(fgraph)
-    with _jax.scan_unroll(steps):
+    with _jax.scan_unroll(steps), _jax.scan_prefetch(prefetch):
         jaxpr = jax.make_jaxpr(program)(np.ones((6, 2), "float32"), np.ones((2, 2), "float32"))
     found = []
 
     def walk(inner):
         for eqn in inner.eqns:
             if eqn.primitive.name == "scan":
-                found.append(eqn.params["unroll"])
+                params = eqn.params
+                xs = len(eqn.invars) - params["num_consts"] - params["num_carry"]
+                found.append((params["unroll"], xs))
             for param in eqn.params.values():
                 sub = getattr(param, "jaxpr", None)
                 if sub is not None:
@@ -270,10 +304,53 @@ def _scan_unrolls(steps):
     return sorted(found)
 
 
+def _scan_unrolls(steps):
+    return [unroll for unroll, _ in _traced_scans(steps)]
+
+
 def test_scan_unroll_applies_to_forward_and_gradient_scans_apart():
     assert _scan_unrolls((1, 1)) == [1, 1]
     assert _scan_unrolls((3, 1)) == [1, 3]  # the forward scan only
     assert _scan_unrolls((4, 2)) == [2, 4]
+
+
+def test_prefetching_scans_loop_over_step_numbers_only():
+    # Without prefetch the forward scan reads x and the gradient scan reads
+    # several sequences; with it each loop reads only its step numbers and
+    # carries the sequences' steps.
+    assert max(xs for _, xs in _traced_scans(prefetch=False)) > 1
+    assert [xs for _, xs in _traced_scans(prefetch=True)] == [1, 1]
+
+
+def test_scan_prefetch_setting_and_results(tmp_path, monkeypatch):
+    from seqgraph import _jax
+
+    assert _jax.prefetch_for("cpu") and not _jax.prefetch_for("cuda")
+    monkeypatch.setenv("SEQGRAPH_SCAN_PREFETCH", "0")
+    assert not _jax.prefetch_for("cpu")
+    monkeypatch.setenv("SEQGRAPH_SCAN_PREFETCH", "yes")
+    with pytest.raises(ValueError, match="SEQGRAPH_SCAN_PREFETCH must be 0 or 1"):
+        _jax.prefetch_for("cpu")
+    # A masked, truncated, bidirectional LSTM: the same loss and gradients with
+    # and without prefetch, from programs cached apart.
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path))
+    rng = np.random.default_rng(4)
+    data = rng.normal(size=(3, 7, 2)).astype("float32")
+    keep = np.ones((3, 7), "float32")
+    keep[2, 4:] = 0
+    results = {}
+    for setting in ("0", "1"):
+        monkeypatch.setenv("SEQGRAPH_SCAN_PREFETCH", setting)
+        x = pt.tensor3("x", dtype="float32")
+        mask = pt.matrix("mask", dtype="float32")
+        layer = Bidirectional(LSTM(2, 5, seed=3, truncate_gradient=4, peepholes=True), seed=5)
+        loss = (layer(x, mask=mask) ** 2).mean()
+        grads = pytensor.grad(loss, layer.params)
+        fn = seqgraph.function([x, mask], [loss, *grads], backend="jax")
+        results[setting] = fn(data, keep), _programs(fn)[0].cache_path
+    assert results["0"][1] != results["1"][1]
+    for a, b in zip(results["0"][0], results["1"][0]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
 def test_scan_unroll_setting(tmp_path, monkeypatch):
