@@ -442,7 +442,7 @@ def _enable_persistent_cache(jax) -> None:
     except OSError:
         return
     jax.config.update("jax_compilation_cache_dir", folder)
-    if importlib.util.find_spec("filelock") is not None:
+    if importlib.util.find_spec("filelock") is not None and _give_entries_access_times(folder):
         jax.config.update("jax_compilation_cache_max_size", cache_limit_bytes())
     # Recurrent graphs compile in about a second; cache them all (options that an
     # older JAX lacks are skipped).
@@ -454,6 +454,35 @@ def _enable_persistent_cache(jax) -> None:
             jax.config.update(option, value)
         except AttributeError:
             pass
+
+
+def _give_entries_access_times(folder: str) -> bool:
+    """Give each entry of JAX's cache in ``folder`` the access-time file JAX's eviction reads.
+
+    JAX writes that file (``<key>-atime``, nanoseconds, little-endian) only while
+    a size cap is set; an entry written without one (by an earlier seqgraph, or
+    another program) makes every later write fail with a warning once the cap is
+    on.  Such entries get their file's modification time.  Returns whether the
+    cap can be set: not when this JAX stores its entries some other way.
+    """
+    try:
+        from jax._src import lru_cache
+
+        entry, stamp = lru_cache._CACHE_SUFFIX, lru_cache._ATIME_SUFFIX
+    except (ImportError, AttributeError):
+        return False
+    try:
+        with os.scandir(folder) as found:
+            names = {item.name for item in found}
+        for name in names:
+            key = name[: -len(entry)]
+            if name.endswith(entry) and key + stamp not in names:
+                modified = os.stat(os.path.join(folder, name)).st_mtime_ns
+                with open(os.path.join(folder, key + stamp), "wb") as handle:
+                    handle.write(modified.to_bytes(8, "little"))
+    except OSError:
+        return False
+    return True
 
 
 def _constant(var):

@@ -155,6 +155,34 @@ def test_cache_keeps_to_its_size_cap(tmp_path, monkeypatch):
     assert not os.path.exists(second)  # the least recently used went
 
 
+_OLD_CACHE_PROCESS = """
+import warnings
+warnings.simplefilter("error")
+from seqgraph import _jax
+_jax.configure()
+import jax
+print(float(jax.jit(lambda x: x * 3.0)(2.0)))
+"""
+
+
+def test_cache_cap_adopts_entries_written_without_it(tmp_path):
+    # An entry from a JAX cache without a size cap has no access-time file;
+    # JAX's eviction would then fail on every later write (a warning, and
+    # nothing cached).  seqgraph gives it one.
+    old = tmp_path / "jit_old-0123-cache"
+    old.write_bytes(b"x" * 10)
+    env = dict(os.environ, SEQGRAPH_JAX_CACHE=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-c", _OLD_CACHE_PROCESS], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "6.0"
+    stamp = (tmp_path / "jit_old-0123-atime").read_bytes()
+    assert int.from_bytes(stamp, "little") == old.stat().st_mtime_ns
+    written = [p for p in tmp_path.glob("*-cache") if p != old]
+    assert written  # the new program was cached
+
+
 def test_cache_size_cap_setting(monkeypatch):
     from seqgraph import _jax
 
