@@ -214,19 +214,19 @@ def _scan_loop(plain_scan, f, init, xs, length, read_back, write_back, prefetch,
     buffers = [jnp.zeros((steps, *y.shape), y.dtype) for y in ys_types] if stacked else []
 
     def step(state, i):
-        carry, stacks, current = state
+        carry, stacks, ahead = state  # ahead: step i's inputs when prefetching, else []
         if prefetch:
-            following = inputs_at(jnp.minimum(i + 1, steps - 1))
+            current, ahead = ahead, inputs_at(jnp.minimum(i + 1, steps - 1))
         else:
-            current, following = inputs_at(i), current
+            current = inputs_at(i)
         carry, ys = f(carry, current)
         if not stacked:
-            return (carry, stacks, following), ys
+            return (carry, stacks, ahead), ys
         stacks = [
             lax.dynamic_update_index_in_dim(stack, y, steps - 1 - i if back else i, 0)
             for stack, y, back in zip(stacks, ys, write_back)
         ]
-        return (carry, stacks, following), None
+        return (carry, stacks, ahead), None
 
     first = inputs_at(zero) if prefetch else []
     (carry, stacks, _), ys = plain_scan(step, (init, buffers, first), jnp.arange(steps), **kwargs)
