@@ -385,21 +385,26 @@ class JaxProgram:
         import jax
         from pytensor.graph.replace import graph_replace
 
+        position = {v: i for i, v in enumerate(shared)}
+        # The program returns the new values of the shared variables first, in
+        # the order of their arguments, then the outputs.  JAX gives each result
+        # the buffer of the first donated argument of its shape and dtype not
+        # taken yet; in any other order the optimizer's states and parameters of
+        # one shape swap buffers and XLA copies each of them on every call.
+        updates = sorted(updates, key=lambda u: (_is_random(u[0]), position[u[0]]))
         shared_args = [_argument_variable(v, x) for v, x in zip(shared, shared_values)]
         replace = dict(zip(shared, shared_args))
-        roots = list(outputs) + [new for _, new in updates]
+        roots = [new for _, new in updates] + list(outputs)
         roots = graph_replace(roots, replace, strict=False) if replace else roots
         self.inputs = list(inputs) + shared_args
         self.outputs = roots
         self.n_out = len(outputs)
         self.n_in = len(inputs)
-        position = {v: i for i, v in enumerate(shared)}
         # Where each update goes: index into ``shared``.
         self.update_slots = [position[var] for var, _ in updates]
-        updated_tensors = {
-            position[var] for var, _ in updates if not _is_random(var) and var in position
-        }
-        self.donate = tuple(self.n_in + j for j in sorted(updated_tensors))
+        self.donate = tuple(
+            self.n_in + position[var] for var, _ in updates if not _is_random(var)
+        )
         self.device = device
         self._on_default_device = device == jax.devices()[0]
         self.platform = _export_platform(device)
@@ -430,6 +435,7 @@ class JaxProgram:
             "n_args": len(self.inputs),
             "n_out": self.n_out,
             "n_results": len(self.outputs),
+            "results": "updates, then outputs",
             "donate": list(self.donate),
         }
 

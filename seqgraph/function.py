@@ -435,16 +435,17 @@ class Function:
             else:
                 shared_values = [storage[0] for storage in storages]
             results = fn(values, shared_values)
-            n_out = fn.n_out
-            for slot, value in zip(fn.update_slots, results[n_out:]):
+            # The new values of the shared variables come first, then the outputs.
+            n_upd = len(fn.update_slots)
+            for slot, value in zip(fn.update_slots, results[:n_upd]):
                 if self._is_rng[slot]:
                     var = self._shared[slot]
                     self._rng_states[var] = (self._rng_states[var][0], value)
                 else:
                     storages[slot][0] = placed[slot] = value
             if not self.host_outputs:
-                return list(results[:n_out])
-            return [np.asarray(r) for r in results[:n_out]]
+                return list(results[n_upd:])
+            return [np.asarray(r) for r in results[n_upd:]]
         with jax.default_device(self._device):
             result = fn(*args)
         # Outputs come back to the host as NumPy arrays, as from the other

@@ -211,6 +211,36 @@ def test_donated_parameters_leave_earlier_values_intact(tmp_path, monkeypatch):
         assert not np.array_equal(np.asarray(value), after[name])
 
 
+def test_each_new_value_takes_the_buffer_of_its_own_variable(tmp_path, monkeypatch):
+    # Parameters and optimizer states of one shape: JAX gives each result the
+    # buffer of the first donated argument of its shape, so a new value written
+    # into another variable's buffer would make XLA copy the variables instead.
+    import re
+
+    from seqgraph.updates import adam
+
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path))
+    x = pt.matrix("x", dtype="float32")
+    rng = np.random.default_rng(0)
+    a, b = (pytensor.shared(rng.normal(size=(3, 3)).astype("float32")) for _ in range(2))
+    product = (x @ a) * (x @ b)  # an output of the parameters' shape, too
+    updates = adam(product.sum(), [a, b], learning_rate=0.01)
+    fn = seqgraph.function([x], [product.sum(), product], updates=updates, backend="jax")
+    data = rng.normal(size=(3, 3)).astype("float32")
+    fn(data)
+    [program] = _programs(fn)
+    text = program._fn.lower(data, *fn._shared_values()).compile().as_text()
+    header = text.splitlines()[0]
+    aliases = {
+        int(out): int(arg)
+        for out, arg in re.findall(r"\{(\d+)\}: \((\d+), \{\}", header.split("entry_computation")[0])
+    }
+    # Results: the new values of the shared variables, then the outputs.
+    expected = {k: program.n_in + slot for k, slot in enumerate(program.update_slots)}
+    assert len(expected) == 2 + 1 + 4  # a, b, Adam's step count and two moments each
+    assert aliases == expected
+
+
 def test_random_draws_advance_per_call(tmp_path, monkeypatch):
     monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path))
     gen = pytensor.shared(np.random.default_rng(3))
