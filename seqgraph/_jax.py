@@ -34,6 +34,8 @@ import contextlib
 import importlib.util
 import os
 
+import numpy as np
+
 _installed = False
 
 # Steps of a scan that XLA's loop body holds (``lax.scan(unroll=k)``) while a
@@ -44,6 +46,9 @@ _unroll = (1, 1)
 # Whether the scans being traced carry each step of their sequences from the
 # iteration before (see :func:`_scan_loop`).
 _prefetch = False
+# Whether the program being rewritten joins slab increments of zeros (see
+# :func:`slab_join`).
+_slab_join = False
 _tracing_gradient_scan = False
 # For the scan being traced: which of its sequences are reversed views, and
 # which of its stacked outputs (``lax.scan``'s ``ys``) are only read reversed.
@@ -120,7 +125,14 @@ def unroll_for(platform: str) -> tuple[int, int]:
     return (values[0], values[-1])
 
 
-_DEFAULT_PREFETCH = {"cpu": True}
+def _switch(variable: str, default: bool) -> bool:
+    """The 0/1 environment variable ``variable``, or ``default`` where it is unset."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    if text not in ("0", "1"):
+        raise ValueError(f"{variable} must be 0 or 1; got {text!r}.")
+    return text == "1"
 
 
 def prefetch_for(platform: str) -> bool:
@@ -135,12 +147,22 @@ def prefetch_for(platform: str) -> bool:
     ValueError
         If ``$SEQGRAPH_SCAN_PREFETCH`` is not ``0`` or ``1``.
     """
-    text = os.environ.get("SEQGRAPH_SCAN_PREFETCH", "").strip()
-    if not text:
-        return _DEFAULT_PREFETCH.get(platform, False)
-    if text not in ("0", "1"):
-        raise ValueError(f"SEQGRAPH_SCAN_PREFETCH must be 0 or 1; got {text!r}.")
-    return text == "1"
+    return _switch("SEQGRAPH_SCAN_PREFETCH", platform == "cpu")
+
+
+def slab_join_for(platform: str) -> bool:
+    """Whether programs for ``platform`` build gradients through slices as one join.
+
+    On by default on the CPU, where XLA runs a chain of slice updates in scalar
+    code (:func:`_make_join_rewriter`); off elsewhere, where it was not
+    measured.  ``$SEQGRAPH_SLAB_JOIN`` (``1`` or ``0``) overrides the default.
+
+    Raises
+    ------
+    ValueError
+        If ``$SEQGRAPH_SLAB_JOIN`` is not ``0`` or ``1``.
+    """
+    return _switch("SEQGRAPH_SLAB_JOIN", platform == "cpu")
 
 
 def _reversed_view(var) -> bool:
@@ -250,6 +272,21 @@ def scan_unroll(steps: tuple[int, int]):
         yield
     finally:
         _unroll = previous
+
+
+@contextlib.contextmanager
+def slab_join(enabled: bool):
+    """Rewrite chains of slab increments of zeros into joins inside this block.
+
+    The block must hold both the rewriting of the program and its
+    translation to JAX, where the scans' inner graphs are rewritten.
+    """
+    global _slab_join
+    previous, _slab_join = _slab_join, bool(enabled)
+    try:
+        yield
+    finally:
+        _slab_join = previous
 
 
 @contextlib.contextmanager
@@ -385,6 +422,12 @@ def install_fixes() -> None:
         ),
         "jax",
         position=48.7,
+    )
+    optdb.register(
+        "seqgraph_jax_inc_subtensor_chain_to_join",
+        in2out(_make_join_rewriter(), name="seqgraph_jax_inc_subtensor_chain_to_join"),
+        "jax",
+        position=48.8,
     )
     # Importing PyTensor's JAX dispatch (above) set x64 from floatX again.
     jax.config.update("jax_enable_x64", True)
@@ -532,6 +575,143 @@ def _make_pad_rewriter():
         return replacements
 
     return pad_short_nit_sot
+
+
+def _slab(node, length_of):
+    """``(axis, start, stop)`` of an IncSubtensor that writes whole slabs of one axis.
+
+    Every index is a full slice but one, a slice of step 1 with constant
+    bounds on an axis whose length ``length_of(axis)`` is constant; otherwise
+    None.
+    """
+    from pytensor.tensor.subtensor import indices_from_subtensor
+
+    found = None
+    for axis, index in enumerate(indices_from_subtensor(node.inputs[2:], node.op.idx_list)):
+        if not isinstance(index, slice):
+            return None
+        bounds = [
+            None if b is None else _constant(b) for b in (index.start, index.stop, index.step)
+        ]
+        if any(
+            b is None and v is not None
+            for b, v in zip(bounds, (index.start, index.stop, index.step))
+        ):
+            return None  # a symbolic bound
+        start, stop, step = bounds
+        if step not in (None, 1):
+            return None
+        if start in (None, 0) and stop is None:
+            continue  # a full slice
+        if found is not None:
+            return None
+        length = length_of(axis)
+        if length is None:
+            return None
+        start, stop, _ = slice(start, stop).indices(length)
+        if stop <= start:
+            return None
+        found = (axis, start, stop)
+    return found
+
+
+def _make_join_rewriter():
+    """A chain of slab increments (a gradient through slices) -> one join.
+
+    The gradient of an LSTM's or GRU's step with respect to its stacked gates
+    is built by PyTensor as zeros incremented gate by gate (``inc_subtensor``
+    per slice), and the gradient of its stacked weights as an accumulator
+    incremented the same way.  XLA runs such a chain as one
+    dynamic-update-slice after another, on the CPU in scalar code, inside
+    every step of the backward loop; the same values as one concatenation
+    (added to the accumulator) are several times faster.
+    """
+    import pytensor.tensor as pt
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.rewriting.basic import node_rewriter
+    from pytensor.tensor.basic import Alloc
+    from pytensor.tensor.subtensor import IncSubtensor
+
+    def chain_below(fgraph, node):
+        """The increments from the bottom up and what they start from."""
+        chain = [node]
+        base = node.inputs[0]
+        while (
+            base.owner is not None
+            and isinstance(base.owner.op, IncSubtensor)
+            and len(fgraph.clients[base]) == 1
+        ):
+            chain.append(base.owner)
+            base = base.owner.inputs[0]
+        return chain[::-1], base
+
+    def zeros_and_shape(base):
+        """Whether ``base`` is zeros, and its shape (ints where known)."""
+        if base.owner is not None and isinstance(base.owner.op, Alloc):
+            value, *shape = base.owner.inputs
+            if value.type.broadcastable == (True,) * value.ndim and _constant(value) == 0:
+                return True, [d if _constant(d) is None else _constant(d) for d in shape]
+        if isinstance(base, Constant) and not np.any(base.data):
+            return True, list(base.data.shape)
+        return False, [base.shape[d] if n is None else n for d, n in enumerate(base.type.shape)]
+
+    @node_rewriter([IncSubtensor])
+    def inc_subtensor_chain_to_join(fgraph, node):
+        out = node.outputs[0]
+        if not _slab_join:
+            return None
+        if any(
+            isinstance(client.op, IncSubtensor) and i == 0 and len(fgraph.clients[out]) == 1
+            for client, i in fgraph.clients[out]
+        ):
+            return None  # not the top of its chain
+        chain, base = chain_below(fgraph, node)
+        if len(chain) < 2:
+            return None
+        zeros, shape = zeros_and_shape(base)
+        if not zeros and any(n.op.set_instead_of_inc for n in chain):
+            return None
+        slabs = [
+            _slab(n, lambda axis: shape[axis] if isinstance(shape[axis], int) else None)
+            for n in chain
+        ]
+        if any(s is None for s in slabs) or len({s[0] for s in slabs}) != 1:
+            return None
+        axis = slabs[0][0]
+
+        def filler(width):
+            return pt.zeros([*shape[:axis], width, *shape[axis + 1 :]], dtype=out.dtype)
+
+        pieces, at = [], 0
+        for k in sorted(range(len(chain)), key=lambda k: slabs[k][1]):
+            _, start, stop = slabs[k]
+            if start < at or (start > at and not zeros):
+                return None  # overlapping slabs, or a gap an addition would not skip
+            if start > at:
+                pieces.append(filler(start - at))
+            y = chain[k].inputs[1]
+            if y.dtype != out.dtype:
+                y = pt.cast(y, out.dtype)
+            region = [*shape[:axis], stop - start, *shape[axis + 1 :]]
+            if y.ndim < len(region) or any(
+                n == 1 and not (isinstance(d, int) and d == 1)
+                for n, d in zip(y.type.shape[-len(region) :], region)
+            ):
+                y = pt.alloc(y, *region)  # y was broadcast over the slab
+            pieces.append(y)
+            at = stop
+        if at < shape[axis]:
+            if not zeros:
+                return None
+            pieces.append(filler(shape[axis] - at))
+        joined = pt.join(axis, *pieces)
+        if not zeros:
+            joined = base + joined
+        if not out.type.is_super(joined.type):  # the zeros knew more of the shape
+            joined = pt.specify_shape(joined, out.type.shape)
+        return [joined] if out.type.is_super(joined.type) else None
+
+    return inc_subtensor_chain_to_join
 
 
 def _rebuild(inputs, outputs, replace):

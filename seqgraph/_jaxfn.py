@@ -237,6 +237,7 @@ def _environment_sig(platform: str) -> str:
             platform,
             _jax.unroll_for(platform),
             _jax.prefetch_for(platform),
+            _jax.slab_join_for(platform),
             bool(jax.config.jax_enable_x64),
             pytensor.config.floatX,
         ]
@@ -402,9 +403,7 @@ class JaxProgram:
         self.n_in = len(inputs)
         # Where each update goes: index into ``shared``.
         self.update_slots = [position[var] for var, _ in updates]
-        self.donate = tuple(
-            self.n_in + position[var] for var, _ in updates if not _is_random(var)
-        )
+        self.donate = tuple(self.n_in + position[var] for var, _ in updates if not _is_random(var))
         self.device = device
         self._on_default_device = device == jax.devices()[0]
         self.platform = _export_platform(device)
@@ -471,7 +470,8 @@ class JaxProgram:
         # As pytensor.function does: no Python stack is recorded for the
         # thousands of nodes the rewrites create (a third of the time otherwise).
         limit = pytensor.config.traceback__compile_limit
-        with pytensor.config.change_flags(mode=mode, traceback__limit=limit):
+        slab_join = _jax.slab_join(_jax.slab_join_for(self.platform))
+        with pytensor.config.change_flags(mode=mode, traceback__limit=limit), slab_join:
             mode.optimizer(fgraph)
             with _jax.funcifying(fgraph):
                 funcified = self._funcify(fgraph)

@@ -233,7 +233,9 @@ def test_each_new_value_takes_the_buffer_of_its_own_variable(tmp_path, monkeypat
     header = text.splitlines()[0]
     aliases = {
         int(out): int(arg)
-        for out, arg in re.findall(r"\{(\d+)\}: \((\d+), \{\}", header.split("entry_computation")[0])
+        for out, arg in re.findall(
+            r"\{(\d+)\}: \((\d+), \{\}", header.split("entry_computation")[0]
+        )
     }
     # Results: the new values of the shared variables, then the outputs.
     expected = {k: program.n_in + slot for k, slot in enumerate(program.update_slots)}
@@ -409,6 +411,112 @@ def test_scan_prefetch_setting_and_results(tmp_path, monkeypatch):
     assert results["0"][1] != results["1"][1]
     for a, b in zip(results["0"][0], results["1"][0]):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def _join_rewritten(out, inputs, enabled=True):
+    from pytensor.graph.fg import FunctionGraph
+    from pytensor.graph.rewriting.basic import in2out
+
+    from seqgraph import _jax
+
+    fgraph = FunctionGraph(inputs, [out], clone=True)
+    with _jax.slab_join(enabled):
+        in2out(_jax._make_join_rewriter()).rewrite(fgraph)
+    return fgraph, sorted({type(node.op).__name__ for node in fgraph.apply_nodes})
+
+
+def test_slab_increments_of_zeros_become_one_join():
+    rng = np.random.default_rng(0)
+    a, b, c = pt.matrix("a"), pt.matrix("b"), pt.row("c")
+    out = pt.zeros((3, 10))
+    out = pt.inc_subtensor(out[:, 6:8], a)
+    out = pt.set_subtensor(out[:, 0:2], b)
+    out = pt.inc_subtensor(out[:, -2:], c)  # c broadcast over the rows; 2:6 left zero
+    fgraph, ops = _join_rewritten(out, [a, b, c])
+    assert "Join" in ops and "IncSubtensor" not in ops
+    values = [
+        rng.normal(size=shape).astype(pytensor.config.floatX) for shape in ((3, 2), (3, 2), (1, 2))
+    ]
+    expected = np.zeros((3, 10), pytensor.config.floatX)
+    expected[:, 6:8], expected[:, 0:2], expected[:, 8:] = values[0], values[1], values[2]
+    got = pytensor.function(fgraph.inputs, fgraph.outputs[0], mode="FAST_COMPILE")(*values)
+    np.testing.assert_array_equal(got, expected)
+    # Switched off, the chain stays.
+    assert "Join" not in _join_rewritten(out, [a, b, c], enabled=False)[1]
+    # Increments covering the whole of an accumulator: one join, added to it.
+    acc = pt.tensor("acc", shape=(3, 5))  # the sliced axis must have a known length
+    out = pt.inc_subtensor(pt.inc_subtensor(acc[:, 3:], a)[:, :3], b)
+    fgraph, ops = _join_rewritten(out, [acc, a, b])
+    assert "Join" in ops and "IncSubtensor" not in ops
+    start, first, second = (
+        rng.normal(size=shape).astype(pytensor.config.floatX) for shape in ((3, 5), (3, 2), (3, 3))
+    )
+    expected = start.copy()
+    expected[:, 3:] += first
+    expected[:, :3] += second
+    got = pytensor.function(fgraph.inputs, fgraph.outputs[0], mode="FAST_COMPILE")(
+        start, first, second
+    )
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda a, b, n: pt.inc_subtensor(pt.inc_subtensor(pt.zeros((3, 10))[:, 0:4], a)[:, 2:6], b),
+        lambda a, b, n: pt.inc_subtensor(pt.inc_subtensor(pt.zeros((3, 10))[:, 0:n], a)[:, 6:], b),
+        lambda a, b, n: pt.inc_subtensor(pt.inc_subtensor(pt.zeros((4, 4))[0:2], a)[:, 2:4], b),
+        lambda a, b, n: pt.inc_subtensor(pt.inc_subtensor(pt.ones((3, 10))[:, 0:2], a)[:, 6:], b),
+    ],
+    ids=["overlapping", "symbolic bound", "two axes", "not zeros"],
+)
+def test_other_slice_increments_are_left_alone(build):
+    a, b, n = pt.matrix("a"), pt.matrix("b"), pt.iscalar("n")
+    _, ops = _join_rewritten(build(a, b, n), [a, b, n])
+    assert "Join" not in ops and "IncSubtensor" in ops
+
+
+def test_slab_join_setting_and_results(tmp_path, monkeypatch):
+    # Gate gradients of an LSTM's and a GRU's step are joined, not built slice
+    # by slice, inside the gradient scans; same values either way.
+    from pytensor.scan.op import Scan
+
+    from seqgraph import _jax
+    from seqgraph.layers import GRU
+
+    assert _jax.slab_join_for("cpu") and not _jax.slab_join_for("cuda")
+    monkeypatch.setenv("SEQGRAPH_SLAB_JOIN", "on")
+    with pytest.raises(ValueError, match="SEQGRAPH_SLAB_JOIN must be 0 or 1"):
+        _jax.slab_join_for("cpu")
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path))
+    funcify = _jaxfn.JaxProgram._funcify
+    inner_ops = []
+
+    def spy(fgraph):
+        program = funcify(fgraph)  # rewrites the scans' inner graphs
+        for node in fgraph.apply_nodes:
+            if isinstance(node.op, Scan) and node.op.info.n_mit_mot:
+                inner_ops.append({type(n.op).__name__ for n in node.op.fgraph.apply_nodes})
+        return program
+
+    monkeypatch.setattr(_jaxfn.JaxProgram, "_funcify", staticmethod(spy))
+    data = np.random.default_rng(1).normal(size=(2, 6, 3)).astype("float32")
+    for cls in (LSTM, GRU):
+        results = {}
+        for setting in ("0", "1"):
+            monkeypatch.setenv("SEQGRAPH_SLAB_JOIN", setting)
+            inner_ops.clear()
+            x = pt.tensor3("x", dtype="float32")
+            layer = cls(3, 4, seed=2)
+            loss = (layer(x) ** 2).mean()
+            fn = seqgraph.function([x], [loss, *pytensor.grad(loss, layer.params)], backend="jax")
+            results[setting] = fn(data), _programs(fn)[0].cache_path
+            [ops] = inner_ops
+            assert ("Join" in ops) == (setting == "1"), cls.__name__
+            assert ("IncSubtensor" in ops) == (setting == "0"), cls.__name__
+        assert results["0"][1] != results["1"][1]
+        for a, b in zip(results["0"][0], results["1"][0]):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
 def test_scan_unroll_setting(tmp_path, monkeypatch):
