@@ -628,7 +628,7 @@ def main(argv=None):
         from seqgraph.bench import tutorials
 
         log("tutorials at their original sizes")
-        results["tutorials"] = tutorials.run(backends, repeats, log)
+        results["tutorials"] = tutorials.run(backends, repeats, log, o.peers)
     if o.memory:
         batch, _, n_in, hidden = impls.SIZES["medium"]
         spec = impls.Spec("lstm", batch, 1000, n_in, hidden, "train")

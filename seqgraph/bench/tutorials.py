@@ -18,6 +18,11 @@ Compile time is the whole of what the tutorial compiles (the training step
 and the prediction function), from a fresh process: cold with empty caches,
 warm with the caches the cold run left.
 
+With the ``torch`` peer the same steps are timed in PyTorch, written as a
+PyTorch user would: the RNNSLU recurrence as a Python loop over the words
+(``nn.RNN`` has no sigmoid), ``lstm.py`` with ``nn.LSTM`` and
+``torch.optim.Adadelta``.
+
 The Theano figures were measured on this project's CPU machine (2 cores,
 Theano 1.0.5 with C and OpenBLAS, see issue 7): 1.8-2.0 ms per RNNSLU
 training sentence, 54-57 ms per ``lstm.py`` update, 80-124 s to compile each
@@ -26,6 +31,7 @@ tutorial.  Speed-ups are computed against the *fastest* of these figures.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import statistics
 import time
@@ -80,6 +86,84 @@ def build(name, backend=None):
     return step, batch, time.perf_counter() - start
 
 
+def build_torch(name):
+    """Tutorial ``name``'s training step in PyTorch; return ``(step, batch)``.
+
+    Same sizes, data and update rule as :func:`build` (``step(*batch)`` is one
+    training step); ``torch.get_num_threads()`` threads.
+    """
+    import torch
+
+    rng = np.random.default_rng(0)
+    gen = torch.Generator().manual_seed(0)
+    if name == "rnnslu":
+        vocab, labels, dim, hidden, win, length, lr = 572, 127, 50, 200, 7, 16, 0.0970
+        emb = torch.nn.Parameter(torch.empty(vocab + 1, dim).uniform_(-0.2, 0.2, generator=gen))
+        w_in = torch.nn.Parameter(torch.empty(win * dim, hidden).uniform_(-0.2, 0.2, generator=gen))
+        w_hid = torch.nn.Parameter(torch.empty(hidden, hidden).uniform_(-0.2, 0.2, generator=gen))
+        w_out = torch.nn.Parameter(torch.empty(hidden, labels).uniform_(-0.2, 0.2, generator=gen))
+        b, h0, b_out = (torch.nn.Parameter(torch.zeros(n)) for n in (hidden, hidden, labels))
+        params = [emb, w_in, w_hid, b, h0, w_out, b_out]
+        words = rng.integers(0, vocab, size=length)
+        padded = np.concatenate([[vocab] * (win // 2), words, [vocab] * (win // 2)])
+        windows = torch.as_tensor(np.stack([padded[k : k + length] for k in range(win)], axis=1))
+        targets = torch.as_tensor(rng.integers(0, labels, size=length))
+
+        def step(windows, targets):
+            x = emb[windows].reshape(length, win * dim) @ w_in + b
+            h, states = h0, []
+            for t in range(length):
+                h = torch.sigmoid(x[t] + h @ w_hid)
+                states.append(h)
+            logp = torch.log_softmax(torch.stack(states) @ w_out + b_out, dim=-1)
+            loss = -logp[torch.arange(length), targets].mean()
+            grads = torch.autograd.grad(loss, params)
+            with torch.no_grad():
+                for p, g in zip(params, grads):
+                    p -= lr * g
+                emb.div_(emb.norm(dim=1, keepdim=True).clamp_min(1e-12))
+            return loss.detach()
+
+        return step, [windows, targets]
+    if name == "lstm":
+        vocab, dim, batch, length = 10000, 128, 16, 100
+        torch.manual_seed(0)
+        emb = torch.nn.Embedding(vocab, dim)
+        lstm = torch.nn.LSTM(dim, dim, batch_first=True)
+        out = torch.nn.Linear(dim, 2)
+        drop = torch.nn.Dropout(0.5)
+        params = [*emb.parameters(), *lstm.parameters(), *out.parameters()]
+        opt = torch.optim.Adadelta(params, lr=1.0, rho=0.95, eps=1e-6)
+
+        def step(words, mask, y):
+            opt.zero_grad()
+            h, _ = lstm(emb(words))
+            pooled = (h * mask[:, :, None]).sum(1) / mask.sum(1)[:, None]
+            loss = torch.nn.functional.cross_entropy(out(drop(pooled)), y)
+            loss.backward()
+            opt.step()
+            return loss.detach()
+
+        data = [
+            torch.as_tensor(rng.integers(0, vocab, size=(batch, length))),
+            torch.ones(batch, length),
+            torch.as_tensor(rng.integers(0, 2, size=batch)),
+        ]
+        return step, data
+    raise ValueError(f"unknown tutorial {name!r}; tutorials are {TUTORIALS}.")
+
+
+def _median_ms(step, batch, repeats):
+    for _ in range(3):
+        step(*batch)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step(*batch)
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
 _COMPILE_PROBE = """
 import json
 from seqgraph.bench import tutorials
@@ -95,20 +179,22 @@ def compile_fresh(name, backend):
     return float(cold), float(warm)
 
 
-def run(backends, repeats, log):
-    """Time each tutorial's training step and compile on ``backends``; return rows."""
+def run(backends, repeats, log, peers=()):
+    """Time each tutorial's training step and compile on ``backends``; return rows.
+
+    With ``"torch"`` in ``peers`` (and PyTorch installed) each row also holds
+    PyTorch's time for the same step.
+    """
+    torch_ms = {}
+    if "torch" in peers and importlib.util.find_spec("torch") is not None:
+        for name in TUTORIALS:
+            torch_ms[name] = _median_ms(*build_torch(name), repeats)
+            log(f"{name} in PyTorch: {torch_ms[name]:.2f} ms per step")
     rows = []
     for name in TUTORIALS:
         for backend in backends:
             step, batch, _ = build(name, backend)
-            for _ in range(3):
-                step(*batch)
-            times = []
-            for _ in range(repeats):
-                start = time.perf_counter()
-                step(*batch)
-                times.append(time.perf_counter() - start)
-            step_ms = 1e3 * statistics.median(times)
+            step_ms = _median_ms(step, batch, repeats)
             cold, warm = compile_fresh(name, backend)
             theano = THEANO[name]
             row = {
@@ -122,9 +208,14 @@ def run(backends, repeats, log):
                 "theano_compile_s": theano["compile_s"],
                 "compile_speedup_cold": theano["compile_s"] / cold,
             }
+            peer = ""
+            if name in torch_ms:
+                row["torch_step_ms"] = torch_ms[name]
+                row["ratio_to_torch"] = step_ms / torch_ms[name]
+                peer = f", {row['ratio_to_torch']:.2f}x PyTorch's {torch_ms[name]:.2f} ms"
             log(
                 f"{name} on {backend}: {step_ms:.2f} ms per step "
-                f"({row['step_speedup']:.1f}x faster than Theano's {theano['step_ms']} ms); "
+                f"({row['step_speedup']:.1f}x faster than Theano's {theano['step_ms']} ms{peer}); "
                 f"compile {cold:.1f} s cold, {warm:.2f} s warm "
                 f"({row['compile_speedup_cold']:.0f}x faster than Theano's {theano['compile_s']:.0f} s)"
             )
@@ -133,4 +224,4 @@ def run(backends, repeats, log):
 
 
 if __name__ == "__main__":  # pragma: no cover
-    print(json.dumps(run(["jax"], 20, print), indent=1))
+    print(json.dumps(run(["jax"], 20, print, peers=["torch"]), indent=1))

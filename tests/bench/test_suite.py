@@ -151,3 +151,29 @@ def test_tutorial_steps_at_original_sizes(name):
     assert all(abs(loss) < float("inf") for loss in losses)  # finite, no NaN
     assert losses[-1] < losses[0]  # the step trains
     assert set(tutorials.THEANO) == set(tutorials.TUTORIALS)
+
+
+@pytest.mark.parametrize("name", ["rnnslu", "lstm"])
+def test_tutorial_steps_in_pytorch(name):
+    torch = pytest.importorskip("torch")
+    from seqgraph.bench import tutorials
+
+    step, batch = tutorials.build_torch(name)
+    assert batch[0].shape == ((16, 7) if name == "rnnslu" else (16, 100))
+    torch.manual_seed(0)  # the LSTM's dropout
+    losses = [float(step(*batch)) for _ in range(5)]
+    assert all(abs(loss) < float("inf") for loss in losses)
+    assert losses[-1] < losses[0]  # the step trains
+    with pytest.raises(ValueError, match="unknown tutorial"):
+        tutorials.build_torch("mnist")
+
+
+def test_tutorial_rows_compare_with_pytorch(monkeypatch):
+    pytest.importorskip("torch")
+    from seqgraph.bench import tutorials
+
+    monkeypatch.setattr(tutorials, "TUTORIALS", ("rnnslu",))
+    monkeypatch.setattr(tutorials, "compile_fresh", lambda name, backend: (1.0, 0.5))
+    [row] = tutorials.run(["c"], 3, lambda line: None, peers=["torch"])
+    assert row["torch_step_ms"] > 0
+    assert row["ratio_to_torch"] == pytest.approx(row["step_ms"] / row["torch_step_ms"])
