@@ -392,18 +392,13 @@ def install_fixes() -> None:
     from pytensor.compile import optdb
     from pytensor.graph.rewriting.basic import dfs_rewriter, in2out
 
-    optdb.register(
-        "seqgraph_jax_pad_nit_sot",
-        in2out(_make_pad_rewriter(), name="seqgraph_jax_pad_nit_sot"),
-        "jax",
-        position=48.5,
-    )
-    optdb.register(
-        "seqgraph_jax_static_scan_shapes",
-        in2out(_make_static_shape_rewriter(), name="seqgraph_jax_static_scan_shapes"),
-        "jax",
-        position=48.6,
-    )
+    # Positions: after PyTensor's specialisation, before its elementwise fusion.
+    for name, make, position in (
+        ("seqgraph_jax_pad_nit_sot", _make_pad_rewriter, 48.5),
+        ("seqgraph_jax_static_scan_shapes", _make_static_shape_rewriter, 48.6),
+        ("seqgraph_jax_inc_subtensor_chain_to_join", _make_join_rewriter, 48.8),
+    ):
+        optdb.register(name, in2out(make(), name=name), "jax", position=position)
     # Once shapes are static, a gradient scan's step counts are equal constants
     # that PyTensor's scan rewrites (which ran before) saw as different values,
     # so outputs computing the same thing were not merged: the LSTM's gradient
@@ -422,12 +417,6 @@ def install_fixes() -> None:
         ),
         "jax",
         position=48.7,
-    )
-    optdb.register(
-        "seqgraph_jax_inc_subtensor_chain_to_join",
-        in2out(_make_join_rewriter(), name="seqgraph_jax_inc_subtensor_chain_to_join"),
-        "jax",
-        position=48.8,
     )
     # Importing PyTensor's JAX dispatch (above) set x64 from floatX again.
     jax.config.update("jax_enable_x64", True)
