@@ -46,7 +46,7 @@ _unroll = (1, 1)
 # Whether the scans being traced carry each step of their sequences from the
 # iteration before (see :func:`_scan_loop`).
 _prefetch = False
-# Whether the program being rewritten joins slab increments of zeros (see
+# Whether the program being rewritten joins chains of slab increments (see
 # :func:`slab_join`).
 _slab_join = False
 _tracing_gradient_scan = False
@@ -276,7 +276,7 @@ def scan_unroll(steps: tuple[int, int]):
 
 @contextlib.contextmanager
 def slab_join(enabled: bool):
-    """Rewrite chains of slab increments of zeros into joins inside this block.
+    """Rewrite chains of slab increments into joins inside this block.
 
     The block must hold both the rewriting of the program and its
     translation to JAX, where the scans' inner graphs are rewritten.
@@ -639,7 +639,8 @@ def _make_join_rewriter():
         if base.owner is not None and isinstance(base.owner.op, Alloc):
             value, *shape = base.owner.inputs
             if value.type.broadcastable == (True,) * value.ndim and _constant(value) == 0:
-                return True, [d if _constant(d) is None else _constant(d) for d in shape]
+                known = [_constant(d) for d in shape]
+                return True, [d if n is None else n for d, n in zip(shape, known)]
         if isinstance(base, Constant) and not np.any(base.data):
             return True, list(base.data.shape)
         return False, [base.shape[d] if n is None else n for d, n in enumerate(base.type.shape)]
@@ -675,7 +676,9 @@ def _make_join_rewriter():
         for k in sorted(range(len(chain)), key=lambda k: slabs[k][1]):
             _, start, stop = slabs[k]
             if start < at or (start > at and not zeros):
-                return None  # overlapping slabs, or a gap an addition would not skip
+                # Overlapping slabs; or a gap in an accumulator, which the
+                # addition would rewrite whole for slabs that cover only part.
+                return None
             if start > at:
                 pieces.append(filler(start - at))
             y = chain[k].inputs[1]
