@@ -373,7 +373,7 @@ def install_fixes() -> None:
         scan = plain_funcify_scan(op, node=node, **kwargs)
         gradient = op.info.n_mit_mot > 0
         back_to_front = ((), ())
-        if node is not None and gradient:
+        if node is not None:
             back_to_front = _reversed_sequences(op, node)
 
         def traced_scan(*args):

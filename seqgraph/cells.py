@@ -146,8 +146,8 @@ class Cell(Module, metaclass=abc.ABCMeta):
         """Parameters the step uses besides the projected input."""
         return [self._params[name] for name in self.recurrent_names]
 
-    def project(self, x, W_in=None, b=None):
-        """``x @ W_in + b`` over the last axis of ``x``.
+    def project(self, x, W_in=None, b=None, bias=True):
+        """``x @ W_in + b`` over the last axis of ``x`` (``x @ W_in`` if not ``bias``).
 
         An integer ``x`` holds ids of one-hot inputs: the projection is then
         the row lookup ``W_in[x] + b``, which is the same product without
@@ -156,9 +156,8 @@ class Cell(Module, metaclass=abc.ABCMeta):
         W_in = self.W_in if W_in is None else W_in
         b = self.b if b is None else b
         x = pt.as_tensor_variable(x)
-        if x.dtype.startswith(("int", "uint")):
-            return W_in[x] + b
-        return pt.dot(x, W_in) + b
+        xw = W_in[x] if x.dtype.startswith(("int", "uint")) else pt.dot(x, W_in)
+        return xw + b if bias else xw
 
     # -- the step -------------------------------------------------------------
     def step(self, x_t, *args):

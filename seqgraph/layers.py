@@ -313,7 +313,11 @@ class Recurrent(Module):
 
         if self.dropout and not deterministic:
             x_tm = dropout(x_tm, self.dropout, self._srng, shape=(1, batch, self.num_inputs))
-        if self.precompute_input:
+        fused = self._fused_bptt(with_hid_mask=bool(self.recurrent_dropout and not deterministic))
+        if fused:
+            # The bias is added inside the loop (see seqgraph._bptt).
+            sequences.append(cell.project(x_tm, bias=False))
+        elif self.precompute_input:
             sequences.append(cell.project(x_tm))
         else:
             sequences.append(x_tm)
@@ -354,16 +358,30 @@ class Recurrent(Module):
                 new = [pt.switch(m[:, None], s_new, s) for s_new, s in zip(new, states)]
             return new
 
-        outputs, _ = scan(
-            step,
-            sequences=sequences,
-            outputs_info=outputs_info,
-            non_sequences=non_sequences,
-            go_backwards=self.go_backwards,
-            truncate_gradient=self.truncate_gradient,
-            strict=True,
-            name=f"{type(cell).__name__}_scan",
-        )
+        if fused:
+            from seqgraph._bptt import recurrent_sequence
+
+            outputs = recurrent_sequence(
+                cell,
+                sequences[0],
+                cell.b,
+                mask_tm,
+                outputs_info,
+                cell.recurrent_params,
+                grad_clipping=self.grad_clipping,
+                go_backwards=self.go_backwards,
+            )
+        else:
+            outputs, _ = scan(
+                step,
+                sequences=sequences,
+                outputs_info=outputs_info,
+                non_sequences=non_sequences,
+                go_backwards=self.go_backwards,
+                truncate_gradient=self.truncate_gradient,
+                strict=True,
+                name=f"{type(cell).__name__}_scan",
+            )
         if self.only_return_final:
             return [out[-1] for out in outputs]
         if self.go_backwards:
@@ -371,6 +389,30 @@ class Recurrent(Module):
         if not self.time_major:
             outputs = [out.dimshuffle(1, 0, 2) for out in outputs]
         return outputs
+
+    def _fused_bptt(self, with_hid_mask) -> bool:
+        """Whether this call runs the cell with its written-out gradient (:mod:`seqgraph._bptt`).
+
+        Plain LSTMs (no peepholes, default nonlinearities) and GRUs, with the
+        input projected outside the loop, full backpropagation and no
+        recurrent dropout; other configurations take the scan gradient.
+        """
+        from seqgraph._bptt import fused_bptt_enabled
+
+        cell = self.cell
+        plain_lstm = (
+            isinstance(cell, LSTMCell)
+            and not cell.peepholes
+            and cell._nonlinearity_args
+            == dict(gate_nonlinearity="sigmoid", cell_nonlinearity="tanh", hid_nonlinearity="tanh")
+        )
+        return (
+            (plain_lstm or isinstance(cell, GRUCell))
+            and self.precompute_input
+            and self.truncate_gradient == -1
+            and not with_hid_mask
+            and fused_bptt_enabled()
+        )
 
     def _initial_states(self, initial_states, batch, dtype):
         names = self.cell.state_names
