@@ -189,8 +189,9 @@ def _scan_loop(plain_scan, f, init, xs, length, read_back, write_back, prefetch,
     Two independent changes, each giving the same values as a plain scan:
 
     Back to front (``read_back``, ``write_back``).  PyTensor's scan gradient
-    loops over reversed views of the forward sequences (``x[::-1]``) and
-    reverses the per-step gradients it stacks (``dx[::-1]``); JAX materialises
+    (and the written-out gradients of :mod:`seqgraph._bptt`, scans that go
+    backwards) loops over reversed views of the forward sequences (``x[::-1]``)
+    and reverses the per-step gradients it stacks (``dx[::-1]``); JAX materialises
     each reversal as a copy (250 MiB for the input projection of the medium
     LSTM over 1000 steps, and as much for its gradient).  Here a sequence
     flagged in ``read_back`` is read as ``flip(seq)[n - 1 - i]`` at step

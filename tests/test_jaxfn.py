@@ -547,8 +547,9 @@ def test_scan_unroll_setting(tmp_path, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def _compiled_lstm_step(monkeypatch, in_place):
-    """Loss, gradients and XLA's optimised HLO of a masked, truncated LSTM's gradient."""
+def _compiled_lstm_step(monkeypatch, in_place, **options):
+    """Loss, gradients and the number of reversals in XLA's optimised HLO of a masked LSTM's
+    gradient (truncated, with peepholes: PyTensor's scan gradient, unless ``options``)."""
     import re
 
     from seqgraph import _jax
@@ -557,7 +558,7 @@ def _compiled_lstm_step(monkeypatch, in_place):
         monkeypatch.setattr(_jax, "_reversed_sequences", lambda op, node: ((), ()))
     x = pt.tensor3("x", dtype="float32")
     mask = pt.matrix("mask", dtype="float32")
-    layer = LSTM(3, 6, seed=1, truncate_gradient=5, peepholes=True)
+    layer = LSTM(3, 6, seed=1, **(options or dict(truncate_gradient=5, peepholes=True)))
     loss = (layer(x, mask=mask) ** 2).mean()
     grads = pytensor.grad(loss, layer.params)
     fn = seqgraph.function([x, mask], [loss, *grads], backend="jax")
@@ -616,3 +617,15 @@ def test_digest_of_symbolic_ops():
 
     assert digest(1) == digest(1)
     assert digest(1) != digest(0)
+
+
+def test_written_out_gradient_reads_its_reversed_sequences_in_place(monkeypatch):
+    # The written-out gradient's backward scan (a plain scan, go_backwards) reads
+    # the forward outputs reversed and its outputs are read reversed: no copies.
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
+    with monkeypatch.context() as patch:
+        plain, plain_reversals = _compiled_lstm_step(patch, in_place=False, learn_init=True)
+    in_place, reversals = _compiled_lstm_step(monkeypatch, in_place=True, learn_init=True)
+    for a, b in zip(in_place, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    assert reversals < plain_reversals
