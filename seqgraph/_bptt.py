@@ -24,12 +24,13 @@ which would be one more pass over a ``(time, batch, k * units)`` array.
 from __future__ import annotations
 
 import functools
-import os
 
 import pytensor.tensor as pt
 from pytensor.compile.builders import OpFromGraph
 from pytensor.gradient import DisconnectedType, disconnected_type
 
+from seqgraph._jax import _switch
+from seqgraph.cells import GRUCell
 from seqgraph.scan import scan
 
 __all__ = ["fused_bptt_enabled", "recurrent_sequence"]
@@ -43,10 +44,7 @@ def fused_bptt_enabled() -> bool:
     ValueError
         If ``$SEQGRAPH_FUSED_BPTT`` is set to anything but ``0`` or ``1``.
     """
-    text = os.environ.get("SEQGRAPH_FUSED_BPTT", "").strip()
-    if text not in ("", "0", "1"):
-        raise ValueError(f"SEQGRAPH_FUSED_BPTT must be 0 or 1; got {text!r}.")
-    return text != "0"
+    return _switch("SEQGRAPH_FUSED_BPTT", True)
 
 
 def _clip(grad, clip):
@@ -358,8 +356,6 @@ def recurrent_sequence(
     list of TensorVariable
         Each state's sequence, ``(time, batch, num_units)``.
     """
-    from seqgraph.cells import GRUCell
-
     clip = float(grad_clipping)
     n = int(cell.num_units)
     kind = _GRU(n, clip, cell.reset_after) if isinstance(cell, GRUCell) else _LSTM(n, clip)

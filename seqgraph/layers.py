@@ -29,6 +29,7 @@ import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
 from pytensor.raise_op import Assert
 
+from seqgraph._bptt import fused_bptt_enabled, recurrent_sequence
 from seqgraph.cells import Cell, ElmanCell, GRUCell, LSTMCell, get_nonlinearity
 from seqgraph.init import Glorot, Normal, as_initializer, as_rng
 from seqgraph.params import Module
@@ -359,8 +360,6 @@ class Recurrent(Module):
             return new
 
         if fused:
-            from seqgraph._bptt import recurrent_sequence
-
             outputs = recurrent_sequence(
                 cell,
                 sequences[0],
@@ -397,8 +396,6 @@ class Recurrent(Module):
         input projected outside the loop, full backpropagation and no
         recurrent dropout; other configurations take the scan gradient.
         """
-        from seqgraph._bptt import fused_bptt_enabled
-
         cell = self.cell
         plain_lstm = (
             isinstance(cell, LSTMCell)
