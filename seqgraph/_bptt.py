@@ -30,7 +30,7 @@ from pytensor.compile.builders import OpFromGraph
 from pytensor.gradient import DisconnectedType, disconnected_type
 
 from seqgraph._jax import _switch
-from seqgraph.cells import GRUCell
+from seqgraph.cells import GRUCell, gate_blocks
 from seqgraph.scan import scan
 
 __all__ = ["fused_bptt_enabled", "recurrent_sequence"]
@@ -50,10 +50,6 @@ def fused_bptt_enabled() -> bool:
 def _clip(grad, clip):
     """Gradient clipping (Graves, 2013) in the backward pass; the forward pass has none."""
     return pt.clip(grad, -clip, clip) if clip else grad
-
-
-def _blocks(value, n, k):
-    return [value[:, i * n : (i + 1) * n] for i in range(k)]
 
 
 def _sigmoid_grad(y):
@@ -108,7 +104,7 @@ class _LSTM(_Kind):
     def forward(self, xw_t, h, c, W, b):
         n = self.n
         a = xw_t + pt.dot(h, W) + b
-        a_i, a_f, a_g, a_o = _blocks(a, n, 4)
+        a_i, a_f, a_g, a_o = gate_blocks(a, n, 4)
         i, f, g, o = pt.sigmoid(a_i), pt.sigmoid(a_f), pt.tanh(a_g), pt.sigmoid(a_o)
         c_new = f * c + i * g
         return [o * pt.tanh(c_new), c_new], pt.concatenate([i, f, g, o], axis=1)
@@ -121,13 +117,13 @@ class _LSTM(_Kind):
         """Gradients into one step: ``(per-step outputs, [dh_prev, dc_prev])``."""
         n = self.n
         (c_prev,) = saved
-        i, f, g, o = _blocks(stash, n, 4)
+        i, f, g, o = gate_blocks(stash, n, 4)
         tc = pt.tanh(f * c_prev + i * g)
         do = dh * tc
         dc = dc + dh * o * _tanh_grad(tc)
         di, df, dg = dc * g, dc * c_prev, dc * i
         if dstash is not None:
-            di, df, dg, do = (d + e for d, e in zip((di, df, dg, do), _blocks(dstash, n, 4)))
+            di, df, dg, do = (d + e for d, e in zip((di, df, dg, do), gate_blocks(dstash, n, 4)))
         da = pt.concatenate(
             [
                 di * _sigmoid_grad(i),
@@ -183,10 +179,10 @@ class _GRU(_Kind):
     def backward(self, stash, saved, dh, dstash, W):
         n = self.n
         (h_prev,) = saved
-        r, z, cand = _blocks(stash, n, 3)
+        r, z, cand = gate_blocks(stash, n, 3)
         d_cand, dz, dh_prev = dh * (1.0 - z), dh * (h_prev - cand), dh * z
         if dstash is not None:
-            dr_extra, dz_extra, dc_extra = _blocks(dstash, n, 3)
+            dr_extra, dz_extra, dc_extra = gate_blocks(dstash, n, 3)
             d_cand, dz = d_cand + dc_extra, dz + dz_extra
         da_n = _clip(d_cand * _tanh_grad(cand), self.clip)
         if self.reset_after:

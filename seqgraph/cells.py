@@ -190,8 +190,12 @@ class Cell(Module, metaclass=abc.ABCMeta):
         """A new cell of the same configuration with newly drawn weights."""
 
     def _split(self, z):
-        n = self.num_units
-        return [z[:, i * n : (i + 1) * n] for i in range(self.num_gates)]
+        return gate_blocks(z, self.num_units, self.num_gates)
+
+
+def gate_blocks(z, n, k):
+    """The ``k`` blocks of ``n`` columns of a fused ``(batch, k * n)`` array, in order."""
+    return [z[:, i * n : (i + 1) * n] for i in range(k)]
 
 
 def _masked(h, hid_mask):
