@@ -386,6 +386,8 @@ class JaxProgram:
         import jax
         from pytensor.graph.replace import graph_replace
 
+        from seqgraph import _jax
+
         position = {v: i for i, v in enumerate(shared)}
         # The program returns the new values of the shared variables first, in
         # the order of their arguments, then the outputs.  JAX gives each result
@@ -407,6 +409,7 @@ class JaxProgram:
         self.device = device
         self._on_default_device = device == jax.devices()[0]
         self.platform = _export_platform(device)
+        self._options = _jax.compiler_options_for(self.platform)
         self.from_cache = False
         self.cache_path = None
         self._exported = None
@@ -424,7 +427,9 @@ class JaxProgram:
         if self._exported is None:
             self._build(mode)
         if self._exported is not None:
-            self._fn = jax.jit(self._exported.call, donate_argnums=self.donate)
+            self._fn = jax.jit(
+                self._exported.call, donate_argnums=self.donate, compiler_options=self._options
+            )
 
     # -- building ----------------------------------------------------------------
 
@@ -483,7 +488,7 @@ class JaxProgram:
             with _jax.scan_unroll(unroll), _jax.scan_prefetch(prefetch):
                 return funcified(*args)
 
-        jitted = jax.jit(program, donate_argnums=self.donate)
+        jitted = jax.jit(program, donate_argnums=self.donate, compiler_options=self._options)
         try:
             exported = jax.export.export(jitted, platforms=[self.platform])(*self._avals)
             payload = exported.serialize()

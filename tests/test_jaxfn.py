@@ -629,3 +629,51 @@ def test_written_out_gradient_reads_its_reversed_sequences_in_place(monkeypatch)
     for a, b in zip(in_place, plain):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
     assert reversals < plain_reversals
+
+
+def _loop_copies(monkeypatch, analysis):
+    """Loss and gradients of a masked LSTM, and the copies in XLA's loop bodies."""
+    import re
+
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
+    monkeypatch.setenv("SEQGRAPH_CPU_COPY_ANALYSIS", "1" if analysis else "0")
+    x = pt.tensor3("x", dtype="float32")
+    mask = pt.matrix("mask", dtype="float32")
+    layer = LSTM(3, 6, seed=1)
+    loss = (layer(x, mask=mask) ** 2).mean()
+    fn = seqgraph.function([x, mask], [loss, *pytensor.grad(loss, layer.params)], backend="jax")
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(2, 9, 3)).astype("float32")
+    keep = np.ones((2, 9), "float32")
+    keep[0, 5:] = 0
+    values = fn(data, keep)
+    [program] = _programs(fn)
+    text = program._fn.lower(data, keep, *fn._shared_values()).compile().as_text()
+    bodies = set(re.findall(r" while\(.*?body=%?([\w.-]+)", text))
+    computations = re.split(r"\n(?=%|ENTRY)", text)
+    copies = sum(
+        len(re.findall(r" copy\(", c))
+        for c in computations
+        if c.split(" ")[0].lstrip("%") in bodies
+    )
+    return values, len(bodies), copies
+
+
+def test_cpu_loops_copy_no_carried_values(monkeypatch):
+    from seqgraph import _jax
+
+    assert _jax.compiler_options_for("cpu") == {"xla_cpu_copy_insertion_use_region_analysis": True}
+    assert _jax.compiler_options_for("cuda") is None
+    # The forward and the written-out backward loop: without the analysis XLA
+    # copies carried values in every iteration, with it none; same results.
+    plain, loops, plain_copies = _loop_copies(monkeypatch, analysis=False)
+    analysed, loops_analysed, copies = _loop_copies(monkeypatch, analysis=True)
+    assert loops == loops_analysed == 2
+    assert plain_copies > 0 and copies == 0
+    for a, b in zip(analysed, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    monkeypatch.setenv("SEQGRAPH_CPU_COPY_ANALYSIS", "0")
+    assert _jax.compiler_options_for("cpu") is None
+    monkeypatch.setenv("SEQGRAPH_CPU_COPY_ANALYSIS", "on")
+    with pytest.raises(ValueError, match="SEQGRAPH_CPU_COPY_ANALYSIS must be 0 or 1"):
+        _jax.compiler_options_for("cpu")

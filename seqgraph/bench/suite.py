@@ -10,8 +10,12 @@ Method
   first training step); a mismatch is reported and the implementation is not
   timed.
 * Then ``warmup`` calls, and ``repeats`` rounds in which every
-  implementation runs once, in turn; the median per implementation is
-  reported.  JAX results are waited for (``block_until_ready``), PyTorch on a
+  implementation runs twice in turn, the second call timed; the median per
+  implementation is reported.  The untimed call takes what the previous
+  implementation left behind: PyTorch's OpenMP threads keep spinning for a few
+  milliseconds after a call returns, and on a 2-core machine whatever runs
+  next in that time was measured 15-30% slower (a training loop calls its
+  own step back to back).  JAX results are waited for (``block_until_ready``), PyTorch on a
   GPU is synchronised.  Ratios are to the fastest peer (PyTorch, plain JAX,
   NumPy) of the same row, from these interleaved rounds.
 * Peak memory: on the CPU the growth of the process's peak RSS during one
@@ -206,6 +210,7 @@ def run_case(spec, backends, peers, device, repeats, warmup, log, gpu_only=False
     times = {id(row): [] for row, _ in ready}
     for _ in range(repeats):
         for row, impl in ready:
+            impl.run()  # untimed: see "Method" above
             start = time.perf_counter()
             impl.run()
             times[id(row)].append(time.perf_counter() - start)

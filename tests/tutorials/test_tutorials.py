@@ -19,6 +19,22 @@ def test_rnnslu_quick_reaches_a_useful_f1(capsys):
     assert "test: F1" in capsys.readouterr().out
 
 
+def test_rnnslu_validation_error_counts_real_words_that_predict_gets_wrong():
+    from seqgraph.models import RNNSLU
+
+    model = RNNSLU(20, 5, emb_dim=4, num_hidden=6, win=3, seed=0)
+    _, valid_error, predict = rnnslu.compile_functions(model, 0.1, "jax")
+    rng = np.random.default_rng(0)
+    words = rng.integers(0, 20, size=(3, 6))
+    mask = np.ones((3, 6), "float32")
+    mask[1, 4:] = 0
+    labels = np.asarray(predict(words, mask)).copy()
+    assert valid_error(words, mask, labels) == 0.0
+    labels[0, 1] = (labels[0, 1] + 1) % 5  # a real word
+    labels[1, 5] = (labels[1, 5] + 1) % 5  # padding: not counted
+    assert valid_error(words, mask, labels) == pytest.approx(1 / mask.sum())
+
+
 def test_lstm_quick_tells_sentences_from_shuffled_ones():
     result = lstm.main(["--quick", "--no-progress"])
     assert result["test"] < 25  # error rate in %, chance is 50
