@@ -547,18 +547,11 @@ def test_scan_unroll_setting(tmp_path, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
-def _compiled_lstm_step(monkeypatch, in_place, **options):
-    """Loss, gradients and the number of reversals in XLA's optimised HLO of a masked LSTM's
-    gradient (truncated, with peepholes: PyTensor's scan gradient, unless ``options``)."""
-    import re
-
-    from seqgraph import _jax
-
-    if not in_place:
-        monkeypatch.setattr(_jax, "_reversed_sequences", lambda op, node: ((), ()))
+def _lstm_gradient_hlo(**options):
+    """Loss and gradients of a masked LSTM on the JAX backend, and XLA's optimised HLO."""
     x = pt.tensor3("x", dtype="float32")
     mask = pt.matrix("mask", dtype="float32")
-    layer = LSTM(3, 6, seed=1, **(options or dict(truncate_gradient=5, peepholes=True)))
+    layer = LSTM(3, 6, seed=1, **options)
     loss = (layer(x, mask=mask) ** 2).mean()
     grads = pytensor.grad(loss, layer.params)
     fn = seqgraph.function([x, mask], [loss, *grads], backend="jax")
@@ -568,7 +561,19 @@ def _compiled_lstm_step(monkeypatch, in_place, **options):
     keep[1, 6:] = 0
     values = fn(data, keep)
     [program] = _programs(fn)
-    text = program._fn.lower(data, keep, *fn._shared_values()).compile().as_text()
+    return values, program._fn.lower(data, keep, *fn._shared_values()).compile().as_text()
+
+
+def _compiled_lstm_step(monkeypatch, in_place, **options):
+    """Loss, gradients and the number of reversals in XLA's optimised HLO of a masked LSTM's
+    gradient (truncated, with peepholes: PyTensor's scan gradient, unless ``options``)."""
+    import re
+
+    from seqgraph import _jax
+
+    if not in_place:
+        monkeypatch.setattr(_jax, "_reversed_sequences", lambda op, node: ((), ()))
+    values, text = _lstm_gradient_hlo(**(options or dict(truncate_gradient=5, peepholes=True)))
     return values, len(re.findall(r" reverse\(", text))
 
 
@@ -632,23 +637,12 @@ def test_written_out_gradient_reads_its_reversed_sequences_in_place(monkeypatch)
 
 
 def _loop_copies(monkeypatch, analysis):
-    """Loss and gradients of a masked LSTM, and the copies in XLA's loop bodies."""
+    """Loss and gradients of a masked LSTM, its loops, and the copies in their bodies."""
     import re
 
     monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
     monkeypatch.setenv("SEQGRAPH_CPU_COPY_ANALYSIS", "1" if analysis else "0")
-    x = pt.tensor3("x", dtype="float32")
-    mask = pt.matrix("mask", dtype="float32")
-    layer = LSTM(3, 6, seed=1)
-    loss = (layer(x, mask=mask) ** 2).mean()
-    fn = seqgraph.function([x, mask], [loss, *pytensor.grad(loss, layer.params)], backend="jax")
-    rng = np.random.default_rng(3)
-    data = rng.normal(size=(2, 9, 3)).astype("float32")
-    keep = np.ones((2, 9), "float32")
-    keep[0, 5:] = 0
-    values = fn(data, keep)
-    [program] = _programs(fn)
-    text = program._fn.lower(data, keep, *fn._shared_values()).compile().as_text()
+    values, text = _lstm_gradient_hlo()
     bodies = set(re.findall(r" while\(.*?body=%?([\w.-]+)", text))
     computations = re.split(r"\n(?=%|ENTRY)", text)
     copies = sum(

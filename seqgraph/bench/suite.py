@@ -15,8 +15,8 @@ Method
   implementation left behind: PyTorch's OpenMP threads keep spinning for a few
   milliseconds after a call returns, and on a 2-core machine whatever runs
   next in that time was measured 15-30% slower (a training loop calls its
-  own step back to back).  JAX results are waited for (``block_until_ready``), PyTorch on a
-  GPU is synchronised.  Ratios are to the fastest peer (PyTorch, plain JAX,
+  own step back to back).  JAX results are waited for
+  (``block_until_ready``), PyTorch on a GPU is synchronised.  Ratios are to the fastest peer (PyTorch, plain JAX,
   NumPy) of the same row, from these interleaved rounds.
 * Peak memory: on the CPU the growth of the process's peak RSS during one
   call (the peak is reset through ``/proc/self/clear_refs``; memory a library
