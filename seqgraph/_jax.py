@@ -175,8 +175,9 @@ def compiler_options_for(platform: str) -> dict | None:
     loop, 11 of the 26 of its written-out backward loop) because it cannot
     prove the old value dead when the new one is written; each copy is a
     separate operation, which costs most at small sizes.  The analysis finds
-    every one of them unnecessary.  ``$SEQGRAPH_CPU_COPY_ANALYSIS`` (``1`` or
-    ``0``) overrides the default; off elsewhere, where it was not measured.
+    every one of them unnecessary.  ``$SEQGRAPH_CPU_COPY_ANALYSIS=0`` turns it
+    off.  Other platforms get no options (XLA's GPU counterpart was not
+    measured).
 
     Raises
     ------
