@@ -6,7 +6,9 @@ Importing seqgraph
   ``blas__ldflags`` is configured by the user), and
 * makes ``float32`` the default ``floatX`` (unless ``PYTENSOR_FLAGS`` or
   ``SEQGRAPH_FLOATX`` says otherwise), the precision recurrent networks are
-  trained in and the one GPUs are fast at.
+  trained in and the one GPUs are fast at, and
+* gives PyTensor's softmax and log-softmax a direct shape inference (see
+  :mod:`seqgraph._pytensor_fixes`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import os as _os
 
 import pytensor as _pytensor
 
+from seqgraph import _pytensor_fixes
 from seqgraph._blas import configure_blas as _configure_blas
 
 BLAS_SOURCE = _configure_blas()
+_pytensor_fixes.install()
 
 if "SEQGRAPH_FLOATX" in _os.environ:
     _pytensor.config.floatX = _os.environ["SEQGRAPH_FLOATX"]

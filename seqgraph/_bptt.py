@@ -1,4 +1,4 @@
-"""LSTM and GRU sequences whose gradient is written out: stored gates, no recomputation.
+"""Elman, LSTM and GRU sequences whose gradient is written out: stored gates, no recomputation.
 
 ``pytensor.grad`` of a scan builds a backward scan that recomputes each step
 of the forward one from its saved states: for an LSTM that is one more
@@ -19,6 +19,10 @@ memory of training stays about the same (the medium LSTM over 1000 steps:
 
 The bias is added inside the loop rather than to the whole projection first,
 which would be one more pass over a ``(time, batch, k * units)`` array.
+
+An Elman cell has no gates to store: its backward pass reads the state
+sequence itself (the derivative of ``tanh``, ``sigmoid`` and ``relu`` is a
+function of their output), so its forward scan is the plain one.
 """
 
 from __future__ import annotations
@@ -30,10 +34,10 @@ from pytensor.compile.builders import OpFromGraph
 from pytensor.gradient import DisconnectedType, disconnected_type
 
 from seqgraph._jax import _switch
-from seqgraph.cells import GRUCell, gate_blocks
+from seqgraph.cells import ElmanCell, GRUCell, gate_blocks
 from seqgraph.scan import scan
 
-__all__ = ["fused_bptt_enabled", "recurrent_sequence"]
+__all__ = ["ELMAN_NONLINEARITIES", "fused_bptt_enabled", "recurrent_sequence"]
 
 
 def fused_bptt_enabled() -> bool:
@@ -81,6 +85,7 @@ class _Kind:
     states: tuple[str, ...]
     n_params: int  # parameters after the initial states: W_hid, b[, b_hn]
     n_per_step = 1  # per-step outputs of the backward scan
+    stashes = True  # whether the forward scan emits a stash sequence
 
     def _config(self):
         return (type(self), *sorted(vars(self).items()))
@@ -90,6 +95,51 @@ class _Kind:
 
     def __hash__(self):
         return hash(self._config())
+
+
+# The derivative of each nonlinearity written as a function of its output.
+_OUTPUT_GRADS = {
+    "tanh": _tanh_grad,
+    "sigmoid": _sigmoid_grad,
+    "relu": lambda y: pt.gt(y, 0).astype(y.dtype),
+    "linear": None,
+}
+#: The Elman nonlinearities (by name) that take the written-out gradient.
+ELMAN_NONLINEARITIES = frozenset(_OUTPUT_GRADS)
+
+
+class _Elman(_Kind):
+    """One block; state h; no stash: the backward pass reads each step's h."""
+
+    states = ("h",)
+    stashes = False
+
+    def __init__(self, n, clip, nonlinearity):
+        self.n, self.clip, self.nonlinearity = n, clip, nonlinearity
+        self.n_params = 2
+
+    def forward(self, xw_t, h, W, b):
+        a = xw_t + pt.dot(h, W) + b
+        if self.nonlinearity == "relu":
+            return [pt.maximum(a, 0)], None
+        if self.nonlinearity == "linear":
+            return [a], None
+        return [getattr(pt, self.nonlinearity)(a)], None
+
+    def saved(self, initial, state_seqs):
+        """Each step's output (the derivative is read from it)."""
+        return [state_seqs[0]]
+
+    def backward(self, stash, saved, dh, dstash, W):
+        (h,) = saved
+        grad = _OUTPUT_GRADS[self.nonlinearity]
+        da = _clip(dh if grad is None else dh * grad(h), self.clip)
+        return [da], [pt.dot(da, W.T)]
+
+    def param_grads(self, initial, state_seqs, stash, outputs):
+        (da,) = outputs
+        h_prev = _previous(initial[0], state_seqs[0])
+        return da, [_weight_grad(h_prev, da, self.n, self.n), da.sum(axis=(0, 1))]
 
 
 class _LSTM(_Kind):
@@ -235,7 +285,7 @@ def _make_op(cell, types):
 
     Inputs: ``xw`` (time, batch, k * units), the mask (time, batch) if
     present, the initial states, then the parameters. Outputs: each state's
-    sequence, then the stash.
+    sequence, then the stash (if the cell has one).
     """
     n_states = len(cell.states)
     masked = len(types) == 1 + 1 + n_states + cell.n_params
@@ -251,33 +301,35 @@ def _make_op(cell, types):
         new, stash = cell.forward(xw_t, *states, *params)
         if masked:
             new = [pt.switch(m_t[:, None], s_new, s) for s_new, s in zip(new, states)]
-        return [*new, stash]
+        return [*new, stash] if cell.stashes else new
 
-    *state_seqs, stash = scan(
+    forward_outputs = scan(
         forward_step,
         sequences=sequences,
-        outputs_info=[*initial, None],
+        outputs_info=[*initial, None] if cell.stashes else list(initial),
         non_sequences=params,
         strict=True,
         name=f"{type(cell).__name__[1:]}Cell_scan",
     )[0]
+    n_outputs = len(forward_outputs)
 
     def pullback(inputs, outputs, output_grads):
         mask = inputs[1] if masked else None
         initial = inputs[1 + masked : 1 + masked + n_states]
         W = inputs[1 + masked + n_states]
-        state_seqs, stash = outputs[:n_states], outputs[n_states]
+        state_seqs = outputs[:n_states]
+        stash = outputs[n_states] if cell.stashes else None
         grads = [g if _connected(g) else None for g in output_grads]
-        given = [g is not None for g in grads]
+        given = [g is not None for g in grads] + [False] * (n_states + 1 - n_outputs)
         saved = cell.saved(initial, state_seqs)
-        sequences = [stash, *saved] + ([mask] if masked else [])
+        sequences = ([stash] if cell.stashes else []) + saved + ([mask] if masked else [])
         sequences += [g for g in grads if g is not None]
         n_saved = len(saved)
 
         def backward_step(*args):
             args = list(args)
-            stash_t, saved_t = args[0], args[1 : 1 + n_saved]
-            args = args[1 + n_saved :]
+            stash_t = args.pop(0) if cell.stashes else None
+            saved_t, args = args[:n_saved], args[n_saved:]
             m_t = args.pop(0) if masked else None
             incoming = [args.pop(0) if g else None for g in given]
             carried, W = args[:n_states], args[n_states]
@@ -306,12 +358,12 @@ def _make_op(cell, types):
         return [dxw] + ([disconnected_type()] if masked else []) + d_initial + d_params
 
     # The mask selects steps: it has no gradient.
-    connection_pattern = [[True] * (n_states + 1) for _ in inputs]
+    connection_pattern = [[True] * n_outputs for _ in inputs]
     if masked:
-        connection_pattern[1] = [False] * (n_states + 1)
+        connection_pattern[1] = [False] * n_outputs
     return OpFromGraph(
         inputs,
-        [*state_seqs, stash],
+        forward_outputs,
         inline=True,
         pullback=pullback,
         connection_pattern=connection_pattern,
@@ -322,13 +374,14 @@ def _make_op(cell, types):
 def recurrent_sequence(
     cell, xw, b, mask, initial, recurrent, grad_clipping=0.0, go_backwards=False
 ):
-    """Run a plain LSTM or GRU cell over projected inputs, with the written-out gradient.
+    """Run a plain Elman, LSTM or GRU cell over projected inputs, with the written-out gradient.
 
     Parameters
     ----------
-    cell : LSTMCell or GRUCell
-        An LSTM without peepholes and with its default nonlinearities, or a
-        GRU of either form.
+    cell : ElmanCell, LSTMCell or GRUCell
+        An Elman cell whose nonlinearity is one of :data:`ELMAN_NONLINEARITIES`
+        (by name), an LSTM without peepholes and with its default
+        nonlinearities, or a GRU of either form.
     xw : TensorVariable
         ``(time, batch, k * num_units)``: each step's ``x_t @ W_in`` (no bias).
     b : TensorVariable
@@ -354,7 +407,12 @@ def recurrent_sequence(
     """
     clip = float(grad_clipping)
     n = int(cell.num_units)
-    kind = _GRU(n, clip, cell.reset_after) if isinstance(cell, GRUCell) else _LSTM(n, clip)
+    if isinstance(cell, GRUCell):
+        kind = _GRU(n, clip, cell.reset_after)
+    elif isinstance(cell, ElmanCell):
+        kind = _Elman(n, clip, cell.nonlinearity_name)
+    else:
+        kind = _LSTM(n, clip)
     if go_backwards:
         xw = xw[::-1]
         mask = None if mask is None else mask[::-1]
@@ -362,4 +420,7 @@ def recurrent_sequence(
     args += [*initial, recurrent[0], b, *recurrent[1:]]
     args = [pt.as_tensor_variable(a) for a in args]
     op = _make_op(kind, tuple(a.type for a in args))
-    return op(*args)[: len(kind.states)]
+    outputs = op(*args)
+    if not isinstance(outputs, (list, tuple)):  # an Op of one output returns it bare
+        outputs = [outputs]
+    return list(outputs[: len(kind.states)])

@@ -424,6 +424,19 @@ def install_fixes() -> None:
         ("seqgraph_jax_inc_subtensor_chain_to_join", _make_join_rewriter, 48.8),
     ):
         optdb.register(name, in2out(make(), name=name), "jax", position=position)
+    # The scans of an inlined written-out gradient (seqgraph._bptt) were built
+    # for the gradient's generic types; inlining feeds them outer values whose
+    # static shapes are known (a batch of 1), and a scan rewrite that rebuilds
+    # such a node fails PyTensor's broadcast check (the rewrite is skipped
+    # with a printed traceback).  Give the inner inputs their outer shapes
+    # before each group of scan rewrites too.
+    for name, position in (
+        ("seqgraph_jax_static_scan_shapes_before_scan_eqopt1", 0.04),
+        ("seqgraph_jax_static_scan_shapes_before_scan_eqopt2", 1.59),
+    ):
+        optdb.register(
+            name, in2out(_make_static_shape_rewriter(), name=name), "jax", position=position
+        )
     # Once shapes are static, a gradient scan's step counts are equal constants
     # that PyTensor's scan rewrites (which ran before) saw as different values,
     # so outputs computing the same thing were not merged: the LSTM's gradient

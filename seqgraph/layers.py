@@ -29,7 +29,7 @@ import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
 from pytensor.raise_op import Assert
 
-from seqgraph._bptt import fused_bptt_enabled, recurrent_sequence
+from seqgraph._bptt import ELMAN_NONLINEARITIES, fused_bptt_enabled, recurrent_sequence
 from seqgraph.cells import Cell, ElmanCell, GRUCell, LSTMCell, get_nonlinearity
 from seqgraph.init import Glorot, Normal, as_initializer, as_rng
 from seqgraph.params import Module
@@ -392,11 +392,18 @@ class Recurrent(Module):
     def _fused_bptt(self, with_hid_mask) -> bool:
         """Whether this call runs the cell with its written-out gradient (:mod:`seqgraph._bptt`).
 
-        Plain LSTMs (no peepholes, default nonlinearities) and GRUs, with the
-        input projected outside the loop, full backpropagation and no
-        recurrent dropout; other configurations take the scan gradient.
+        Elman cells with a nonlinearity named in
+        :data:`~seqgraph._bptt.ELMAN_NONLINEARITIES`, plain LSTMs (no
+        peepholes, default nonlinearities) and GRUs, with the input projected
+        outside the loop, full backpropagation and no recurrent dropout; other
+        configurations take the scan gradient.
         """
         cell = self.cell
+        plain_elman = (
+            isinstance(cell, ElmanCell)
+            and isinstance(cell.nonlinearity_name, str)
+            and cell.nonlinearity_name in ELMAN_NONLINEARITIES
+        )
         plain_lstm = (
             isinstance(cell, LSTMCell)
             and not cell.peepholes
@@ -404,7 +411,7 @@ class Recurrent(Module):
             == dict(gate_nonlinearity="sigmoid", cell_nonlinearity="tanh", hid_nonlinearity="tanh")
         )
         return (
-            (plain_lstm or isinstance(cell, GRUCell))
+            (plain_elman or plain_lstm or isinstance(cell, GRUCell))
             and self.precompute_input
             and self.truncate_gradient == -1
             and not with_hid_mask

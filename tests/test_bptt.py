@@ -1,4 +1,4 @@
-"""The written-out LSTM and GRU gradients against the scan gradient they replace."""
+"""The written-out Elman, LSTM and GRU gradients against the scan gradient they replace."""
 
 from __future__ import annotations
 
@@ -13,11 +13,15 @@ from pytensor.tensor.math import Dot
 
 import seqgraph
 from seqgraph._bptt import fused_bptt_enabled
-from seqgraph.layers import GRU, LSTM
+from seqgraph.layers import GRU, LSTM, Elman
 
 N_IN, N = 3, 4
 
 CELLS = {
+    "elman_tanh": lambda **kw: Elman(N_IN, N, seed=0, **kw),
+    "elman_sigmoid": lambda **kw: Elman(N_IN, N, "sigmoid", seed=0, **kw),
+    "elman_relu": lambda **kw: Elman(N_IN, N, "relu", seed=0, **kw),
+    "elman_linear": lambda **kw: Elman(N_IN, N, "linear", seed=0, **kw),
     "lstm": lambda **kw: LSTM(N_IN, N, seed=0, **kw),
     "gru": lambda **kw: GRU(N_IN, N, seed=0, **kw),
     "gru_reset_after": lambda **kw: GRU(N_IN, N, reset_after=True, seed=0, **kw),
@@ -97,7 +101,7 @@ def test_clipped_gradient_equals_scan_gradient(kind, float64, monkeypatch):
     assert not np.allclose(got[1], free[1])
 
 
-@pytest.mark.parametrize("kind", ["lstm", "gru_reset_after"])
+@pytest.mark.parametrize("kind", ["elman_sigmoid", "lstm", "gru_reset_after"])
 def test_jax_gradient_equals_c(kind, monkeypatch):
     pytest.importorskip("jax")
     rng = np.random.default_rng
@@ -120,7 +124,8 @@ def n_dots(op):
 
 
 @pytest.mark.parametrize(
-    ("kind", "forward_dots"), [("lstm", 1), ("gru", 2), ("gru_reset_after", 1)]
+    ("kind", "forward_dots"),
+    [("elman_tanh", 1), ("lstm", 1), ("gru", 2), ("gru_reset_after", 1)],
 )
 def test_backward_loop_does_not_recompute_the_forward_product(kind, forward_dots, monkeypatch):
     monkeypatch.setenv("SEQGRAPH_FUSED_BPTT", "1")
@@ -132,7 +137,7 @@ def test_backward_loop_does_not_recompute_the_forward_product(kind, forward_dots
     fgraph = pytensor.graph.FunctionGraph(outputs=grads, clone=True)
     pytensor.compile.optdb.query("+inline_ofg_expansion").rewrite(fgraph)
     found = scans(fgraph.outputs)
-    name = "LSTMCell" if kind == "lstm" else "GRUCell"
+    name = {"elman": "ElmanCell", "lstm": "LSTMCell", "gru": "GRUCell"}[kind.split("_")[0]]
     assert set(found) == {f"{name}_scan", f"{name}_bptt"}
     assert n_dots(found[f"{name}_scan"]) == forward_dots
     # Only the products that carry the gradient back one step: none recomputes h @ W_hid.
@@ -179,3 +184,25 @@ def test_switch(monkeypatch):
         fused_bptt_enabled()
     monkeypatch.delenv("SEQGRAPH_FUSED_BPTT")
     assert fused_bptt_enabled()
+
+
+def test_elman_with_a_callable_or_hard_nonlinearity_takes_the_scan_gradient(monkeypatch):
+    monkeypatch.delenv("SEQGRAPH_FUSED_BPTT", raising=False)
+    x = pt.tensor3("x")
+    for nonlinearity in (pt.softplus, "hard_sigmoid"):
+        h = Elman(N_IN, N, nonlinearity, seed=0)(x)
+        assert not any(isinstance(v.owner.op, OpFromGraph) for v in ancestors([h]) if v.owner)
+    h = Elman(N_IN, N, "sigmoid", seed=0)(x)
+    assert any(isinstance(v.owner.op, OpFromGraph) for v in ancestors([h]) if v.owner)
+
+
+def test_elman_forward_scan_stores_nothing_but_the_state(monkeypatch):
+    monkeypatch.setenv("SEQGRAPH_FUSED_BPTT", "1")
+    layer = CELLS["elman_tanh"]()
+    x = pt.tensor3("x")
+    h = layer(x)
+    fgraph = pytensor.graph.FunctionGraph(outputs=pytensor.grad((h**2).sum(), layer.params))
+    pytensor.compile.optdb.query("+inline_ofg_expansion").rewrite(fgraph)
+    forward = scans(fgraph.outputs)["ElmanCell_scan"]
+    # h alone: the backward loop reads the derivative from it (no stash output).
+    assert (forward.info.n_sit_sot, forward.info.n_nit_sot) == (1, 0)

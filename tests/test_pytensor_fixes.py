@@ -1,0 +1,45 @@
+"""PyTensor corrections installed with seqgraph: softmax shapes without the inner-graph inference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+from pytensor.compile import builders
+from pytensor.graph.fg import FunctionGraph
+from pytensor.tensor.rewriting.shape import ShapeFeature
+from pytensor.tensor.special import log_softmax, softmax
+
+import seqgraph  # installs the corrections
+
+
+@pytest.mark.parametrize("op", [softmax, log_softmax], ids=["softmax", "log_softmax"])
+def test_softmax_shape_is_its_input_shape_without_inner_inference(op, monkeypatch):
+    calls = []
+    generic = builders.infer_shape
+    monkeypatch.setattr(
+        builders, "infer_shape", lambda *a: calls.append(a) or generic(*a), raising=True
+    )
+    x = pt.tensor3("x")
+    # A recurrence in front, as in a tagger: the generic inference would
+    # import the scan's whole shape graph again.
+    [h], _ = seqgraph.scan(lambda x_t, h: pt.tanh(x_t + h), sequences=x, outputs_info=x[0])
+    y = op(h, axis=-1)
+    feature = ShapeFeature()
+    fgraph = FunctionGraph([x], [y], features=[feature], clone=False)
+    shape = pytensor.function([x], feature.shape_of[fgraph.outputs[0]], mode="FAST_COMPILE")
+    assert not calls
+    value = np.zeros((5, 3, 4), dtype=x.dtype)
+    assert [int(s) for s in shape(value)] == [5, 3, 4]
+
+
+def test_softmax_values_unchanged():
+    x = pt.matrix("x")
+    f = pytensor.function([x], [softmax(x, axis=-1), log_softmax(x, axis=-1)])
+    value = np.random.default_rng(0).normal(size=(4, 6)).astype(x.dtype)
+    sm, lsm = f(value)
+    expected = np.exp(value - value.max(1, keepdims=True))
+    expected /= expected.sum(1, keepdims=True)
+    np.testing.assert_allclose(sm, expected, rtol=1e-5)
+    np.testing.assert_allclose(lsm, np.log(expected), rtol=1e-5, atol=1e-6)
