@@ -671,3 +671,43 @@ def test_cpu_loops_copy_no_carried_values(monkeypatch):
     monkeypatch.setenv("SEQGRAPH_CPU_COPY_ANALYSIS", "on")
     with pytest.raises(ValueError, match="SEQGRAPH_CPU_COPY_ANALYSIS must be 0 or 1"):
         _jax.compiler_options_for("cpu")
+
+
+def test_written_out_gradient_of_a_batch_of_one_rewrites_without_failures(monkeypatch, capfd):
+    # A tagger trained one sentence at a time: the gradient reaching the
+    # written-out backward scan has a static batch of 1 while the scan was
+    # built for any batch.  PyTensor's scan rewrites then failed its
+    # broadcast check (each failure printed and the rewrite skipped).
+    import logging
+
+    from seqgraph.models import RNNSLU
+    from seqgraph.training import compile_train
+
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
+    monkeypatch.delenv("SEQGRAPH_FUSED_BPTT", raising=False)
+    failures = []
+
+    class Catch(logging.Handler):
+        def emit(self, record):
+            failures.append(record.getMessage())
+
+    handler = Catch(level=logging.ERROR)
+    logging.getLogger("pytensor").addHandler(handler)
+    try:
+        model = RNNSLU(20, 5, emb_dim=4, num_hidden=6, win=3, seed=0)
+        words, mask, labels = pt.lmatrix("words"), pt.matrix("mask"), pt.lmatrix("labels")
+        nll = model.nll(words, labels, mask)
+        step = compile_train([words, mask, labels], nll, model, "sgd", 0.1, backend="jax")
+        rng = np.random.default_rng(0)
+        batch = (
+            rng.integers(0, 20, (1, 8)),
+            np.ones((1, 8), "float32"),
+            rng.integers(0, 5, (1, 8)),
+        )
+        first = float(np.asarray(step(*batch)[0]))
+        assert np.isfinite(first) and float(np.asarray(step(*batch)[0])) < first
+    finally:
+        logging.getLogger("pytensor").removeHandler(handler)
+    printed = capfd.readouterr()
+    assert not failures
+    assert "Rewrite failure" not in printed.err + printed.out
