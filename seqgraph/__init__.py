@@ -3,22 +3,30 @@
 Importing seqgraph
 
 * links PyTensor's C backend to the OpenBLAS that seqgraph installs (unless
-  ``blas__ldflags`` is configured by the user), and
+  ``blas__ldflags`` is configured by the user),
 * makes ``float32`` the default ``floatX`` (unless ``PYTENSOR_FLAGS`` or
   ``SEQGRAPH_FLOATX`` says otherwise), the precision recurrent networks are
-  trained in and the one GPUs are fast at, and
+  trained in and the one GPUs are fast at,
 * gives PyTensor's softmax and log-softmax a direct shape inference (see
-  :mod:`seqgraph._pytensor_fixes`).
+  :mod:`seqgraph._pytensor_fixes`), and
+* on Linux, sets glibc's ``malloc`` to keep large freed blocks for reuse, so
+  that XLA's per-call temporaries are not faulted in anew on every call (see
+  :mod:`seqgraph._malloc`; ``SEQGRAPH_MALLOC_TUNING=0`` leaves it alone).
 """
 
 from __future__ import annotations
 
 import os as _os
 
-import pytensor as _pytensor
+from seqgraph import _malloc
 
-from seqgraph import _pytensor_fixes
-from seqgraph._blas import configure_blas as _configure_blas
+# First, before libraries start the threads whose allocations it concerns.
+_malloc.keep_freed_memory()
+
+import pytensor as _pytensor  # noqa: E402
+
+from seqgraph import _pytensor_fixes  # noqa: E402
+from seqgraph._blas import configure_blas as _configure_blas  # noqa: E402
 
 BLAS_SOURCE = _configure_blas()
 _pytensor_fixes.install()

@@ -308,8 +308,13 @@ print(json.dumps(suite._peak_memory(impl, "cpu")))
 
 # Every allocation of 64 KiB or more gets its own mapping, returned to the OS
 # when freed; otherwise glibc keeps freed memory for reuse and a call's peak
-# depends on what earlier calls left behind.
-_MEMORY_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
+# depends on what earlier calls left behind.  seqgraph's own malloc setting,
+# which keeps freed blocks for speed (seqgraph._malloc), is left off here.
+_MEMORY_ENV = {
+    "MALLOC_MMAP_THRESHOLD_": "65536",
+    "MALLOC_TRIM_THRESHOLD_": "0",
+    "SEQGRAPH_MALLOC_TUNING": "0",
+}
 
 
 def isolated_memory(spec, backends, peers, threads, log):
