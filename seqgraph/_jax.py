@@ -331,9 +331,10 @@ _configured = False
 def configure() -> None:
     """Enable float64 and the persistent compilation cache in JAX (idempotent).
 
-    Cheap: it imports JAX but not PyTensor's JAX dispatch (which imports
-    ``jax.experimental.sparse`` and SciPy), so that a function found in the
-    function cache starts without it.
+    Also runs CPU programs on the calling thread, where glibc reuses their
+    temporaries (see :mod:`seqgraph._malloc`).  Cheap: it imports JAX but not
+    PyTensor's JAX dispatch (which imports ``jax.experimental.sparse`` and
+    SciPy), so that a function found in the function cache starts without it.
     """
     global _configured
     import jax
@@ -342,7 +343,11 @@ def configure() -> None:
         if not jax.config.jax_enable_x64:  # importing PyTensor's JAX dispatch turns it off
             jax.config.update("jax_enable_x64", True)
         return
+    from seqgraph import _malloc
+
     jax.config.update("jax_enable_x64", True)
+    for name, value in _malloc.jax_dispatch_settings().items():
+        jax.config.update(name, value)
     _enable_persistent_cache(jax)
     _configured = True
 

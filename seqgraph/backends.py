@@ -176,6 +176,9 @@ def jax_device(device: str):
     """
     import jax
 
+    from seqgraph import _jax
+
+    _jax.configure()  # before JAX starts its clients (see seqgraph._malloc)
     try:
         devices = jax.devices(device)
     except RuntimeError:

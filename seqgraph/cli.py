@@ -28,6 +28,9 @@ def _info(argv) -> int:
     if "jax" in backends.available_backends():
         import jax
 
+        from seqgraph import _jax
+
+        _jax.configure()  # before JAX starts its clients (see seqgraph._malloc)
         print(f"JAX devices: {', '.join(str(d) for d in jax.devices())}")
     return 0
 

@@ -387,6 +387,9 @@ def environment(threads):
     try:
         import jax
 
+        from seqgraph import _jax
+
+        _jax.configure()  # before JAX starts its clients (see seqgraph._malloc)
         env["jax_devices"] = [str(d) for d in jax.devices()]
     except ImportError:
         pass
