@@ -34,7 +34,7 @@ from pytensor.compile.builders import OpFromGraph
 from pytensor.gradient import DisconnectedType, disconnected_type
 
 from seqgraph._jax import _switch
-from seqgraph.cells import ElmanCell, GRUCell, gate_blocks
+from seqgraph.cells import ElmanCell, GRUCell, gate_blocks, get_nonlinearity
 from seqgraph.scan import scan
 
 __all__ = ["ELMAN_NONLINEARITIES", "fused_bptt_enabled", "recurrent_sequence"]
@@ -119,12 +119,7 @@ class _Elman(_Kind):
         self.n_params = 2
 
     def forward(self, xw_t, h, W, b):
-        a = xw_t + pt.dot(h, W) + b
-        if self.nonlinearity == "relu":
-            return [pt.maximum(a, 0)], None
-        if self.nonlinearity == "linear":
-            return [a], None
-        return [getattr(pt, self.nonlinearity)(a)], None
+        return [get_nonlinearity(self.nonlinearity)(xw_t + pt.dot(h, W) + b)], None
 
     def saved(self, initial, state_seqs):
         """Each step's output (the derivative is read from it)."""

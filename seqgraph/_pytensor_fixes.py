@@ -7,8 +7,8 @@ inference (``pytensor.compile.builders.infer_shape``) starts by importing the
 *whole ancestry* of the input's shape into a fresh graph with its own
 ``ShapeFeature``, so each softmax over a recurrent layer's output infers the
 shapes of every scan before it once more.  In the RNNSLU tutorial's training
-function that was half of PyTensor's rewriting time (about 1.3 s of the
-cold compile).  Both ops keep the shape of their input, which is what they
+function that was half of PyTensor's rewriting time (its rewrites took
+2.29 s with it, 1.26 s without).  Both ops keep the shape of their input, which is what they
 are given here.
 """
 
