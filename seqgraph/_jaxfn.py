@@ -551,8 +551,16 @@ def _is_random(var) -> bool:
 
 
 def random_state(typified):
-    """A PyTensor-JAX generator state with every leaf a JAX array."""
+    """A PyTensor-JAX generator state with every leaf a strongly typed JAX array.
+
+    The state PyTensor's JAX backend makes holds Python integers (the bit
+    generator's counters).  ``jnp.asarray`` would make them *weakly* typed
+    scalars, while the state the program returns is strongly typed, so the
+    second call would present JAX with other argument types and compile the
+    whole program again.  Each leaf goes through NumPy first, which has no
+    weak types.
+    """
     import jax
     import jax.numpy as jnp
 
-    return jax.tree.map(jnp.asarray, typified)
+    return jax.tree.map(lambda leaf: jnp.asarray(np.asarray(leaf)), typified)
