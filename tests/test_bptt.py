@@ -210,3 +210,23 @@ def test_elman_forward_scan_stores_nothing_but_the_state(monkeypatch):
     forward = scans(fgraph.outputs)["ElmanCell_scan"]
     # h alone: the backward loop reads the derivative from it (no stash output).
     assert (forward.info.n_sit_sot, forward.info.n_nit_sot) == (1, 0)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "elman_tanh"])
+def test_building_the_gradient_infers_no_scan_shapes(kind, monkeypatch):
+    # The backward scan takes its length from the projected inputs; taken from
+    # the forward scan's outputs, PyTensor's static shape inference (run when
+    # scan allocates its buffers) inferred the forward scan's shapes again.
+    from seqgraph import _bptt
+
+    monkeypatch.setenv("SEQGRAPH_FUSED_BPTT", "1")
+    _bptt._make_op.cache_clear()  # a fresh op: its gradient graph is built below
+    layer = CELLS[kind]()
+    h = layer(pt.tensor3("x"))
+    calls = []
+    generic = Scan.infer_shape
+    monkeypatch.setattr(
+        Scan, "infer_shape", lambda self, *a: calls.append(self) or generic(self, *a)
+    )
+    pytensor.grad((h**2).sum(), layer.params)
+    assert not calls
