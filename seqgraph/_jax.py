@@ -165,6 +165,21 @@ def slab_join_for(platform: str) -> bool:
     return _switch("SEQGRAPH_SLAB_JOIN", platform == "cpu")
 
 
+def chunked_updates_for(platform: str) -> bool:
+    """Whether programs for ``platform`` compute large multi-output updates block by block.
+
+    On by default on the CPU, where XLA computes each output of an elementwise
+    computation in its own pass (:mod:`seqgraph._chunked`); off elsewhere.
+    ``$SEQGRAPH_CHUNKED_UPDATES`` (``1`` or ``0``) overrides the default.
+
+    Raises
+    ------
+    ValueError
+        If ``$SEQGRAPH_CHUNKED_UPDATES`` is not ``0`` or ``1``.
+    """
+    return _switch("SEQGRAPH_CHUNKED_UPDATES", platform == "cpu")
+
+
 def compiler_options_for(platform: str) -> dict | None:
     """XLA compiler options for the programs seqgraph compiles for ``platform``.
 
@@ -451,6 +466,12 @@ def install_fixes() -> None:
     from pytensor.scan.rewriting.io import scan_remove_unused
     from pytensor.scan.rewriting.merge import scan_merge_inouts
 
+    # Large multi-output updates computed block by block (only inside
+    # _chunked.chunked_updates, which JaxProgram enters on the CPU).
+    from seqgraph import _chunked
+
+    _chunked.register_jax_dispatch()
+    optdb.register("seqgraph_jax_chunked_updates", _chunked.ChunkedUpdates(), "jax", position=48.9)
     optdb.register(
         "seqgraph_jax_merge_scan_outputs",
         SequentialGraphRewriter(

@@ -225,7 +225,7 @@ def _environment_sig(platform: str) -> str:
 
     here = os.path.dirname(os.path.abspath(__file__))
     sources = hashlib.sha256()
-    for name in ("_jax.py", "_jaxfn.py", "function.py"):
+    for name in ("_jax.py", "_jaxfn.py", "_chunked.py", "function.py"):
         with open(os.path.join(here, name), "rb") as handle:
             sources.update(handle.read())
     return json.dumps(
@@ -238,6 +238,7 @@ def _environment_sig(platform: str) -> str:
             _jax.unroll_for(platform),
             _jax.prefetch_for(platform),
             _jax.slab_join_for(platform),
+            _jax.chunked_updates_for(platform),
             bool(jax.config.jax_enable_x64),
             pytensor.config.floatX,
         ]
@@ -460,7 +461,7 @@ class JaxProgram:
         from pytensor.graph.features import PreserveVariableAttributes
         from pytensor.graph.fg import FunctionGraph
 
-        from seqgraph import _jax
+        from seqgraph import _chunked, _jax
 
         _jax.install_fixes()
         fgraph = FunctionGraph(self.inputs, self.outputs, clone=True)
@@ -476,7 +477,16 @@ class JaxProgram:
         # thousands of nodes the rewrites create (a third of the time otherwise).
         limit = pytensor.config.traceback__compile_limit
         slab_join = _jax.slab_join(_jax.slab_join_for(self.platform))
-        with pytensor.config.change_flags(mode=mode, traceback__limit=limit), slab_join:
+        # Output i < len(update_slots) is the new value of argument n_in + update_slots[i].
+        chunked = _chunked.chunked_updates(
+            _jax.chunked_updates_for(self.platform),
+            {i: self.n_in + slot for i, slot in enumerate(self.update_slots)},
+        )
+        with (
+            pytensor.config.change_flags(mode=mode, traceback__limit=limit),
+            slab_join,
+            chunked,
+        ):
             mode.optimizer(fgraph)
             with _jax.funcifying(fgraph):
                 funcified = self._funcify(fgraph)
