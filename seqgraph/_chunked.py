@@ -266,6 +266,7 @@ class ChunkedUpdates(GraphRewriter):
 
 def _chunked_node(members, outputs, shape, replaced_by, shapes):
     """The outputs of a :class:`ChunkedElemwise` computing ``outputs``, or None."""
+    from pytensor.graph.traversal import applys_between
     from pytensor.tensor.type import TensorType
 
     from seqgraph._jax import _rebuild
@@ -274,11 +275,11 @@ def _chunked_node(members, outputs, shape, replaced_by, shapes):
     rows = max(1, BLOCK_ELEMENTS // max(1, math.prod(shape[1:])))
     if rows >= n_rows:
         return None  # one block: nothing gained
-    inputs, sliced = [], []
+    inputs, sliced, position = [], [], {}
     member_set = set(members)
     for node in members:
         for inp in node.inputs:
-            if inp in inputs or isinstance(inp, Constant):
+            if inp in position or isinstance(inp, Constant):
                 continue
             if inp.owner is not None and inp.owner in member_set:
                 continue
@@ -287,18 +288,20 @@ def _chunked_node(members, outputs, shape, replaced_by, shapes):
             # time), so a length not known statically is the number of rows.
             first = shapes.get(inp, tuple(inp.type.shape))[0] if inp.type.ndim else 1
             sliced.append(first != 1)
+            position[inp] = len(inputs)
             inputs.append(inp)
     inner_inputs = [
         TensorType(x.type.dtype, shape=(None, *x.type.shape[1:]))(name=x.name) if s else x.type()
         for x, s in zip(inputs, sliced)
     ]
     inner_outputs = _rebuild(inputs, outputs, dict(zip(inputs, inner_inputs)))
-    if any(o.type.shape[:1] != (None,) for o in inner_outputs):
-        return None  # an output not computed from a block of rows
+    inner_nodes = applys_between(inner_inputs, inner_outputs)
+    if any(o.type.shape[0] is not None for n in inner_nodes for o in n.outputs):
+        return None  # a value not computed from a block of rows (constants only)
     carriers, taken = [], set()
     for out in outputs:
         source = replaced_by.get(out)
-        k = inputs.index(source) if source in inputs else -1
+        k = position.get(source, -1)
         if (
             k < 0
             or k in taken
