@@ -577,8 +577,32 @@ def main(argv=None):
         help="skip the models x sizes matrix (run only --scaling, --overhead, --memory, "
         "--tutorials, --cold)",
     )
+    p.add_argument(
+        "--ab",
+        metavar="VAR=A,B",
+        help="compare two values of one of seqgraph's build-time switches (SEQGRAPH_...) in "
+        "one process, on seqgraph alone: the matrix's cases and, with --tutorials, the "
+        "tutorials' steps, each built under both values and called alternately",
+    )
+    p.add_argument(
+        "--pairs", type=int, default=30, help="with --ab: alternating pairs of calls per case"
+    )
     p.add_argument("--out", default="bench-results", help="folder for the JSON and PNG")
     o = p.parse_args(argv)
+    ab_setting = None
+    if o.ab is not None:
+        from seqgraph.bench import ab
+
+        try:
+            ab_setting = ab.parse(o.ab)
+        except ValueError as err:
+            p.error(str(err))
+        if o.cold or o.memory or o.overhead or o.scaling or o.quick:
+            p.error(
+                "--ab compares steps only; leave out --cold, --memory, --overhead, --scaling, --quick"
+            )
+        if o.pairs < 1:
+            p.error(f"--pairs must be >= 1; got {o.pairs}")
     _set_threads(o.threads)
     import seqgraph
 
@@ -598,6 +622,20 @@ def main(argv=None):
         f"seqgraph bench: models {models}, sizes {sizes}, backends {backends}, peers {o.peers}, "
         f"device {o.device}, {o.threads} threads, {repeats} rounds"
     )
+    if ab_setting is not None:
+        name, a, b = ab_setting
+        specs = [
+            impls.Spec(model, *impls.SIZES[size], task)
+            for model in ([] if o.no_matrix else models)
+            for size in sizes
+            for task in o.tasks
+        ]
+        from seqgraph.bench import tutorials
+
+        names = list(tutorials.TUTORIALS) if o.tutorials else []
+        log(f"A/B in one process: {name}={a} against {name}={b}, {o.pairs} pairs per case")
+        results["ab"] = ab.run(name, a, b, specs, names, backends, o.pairs, log)
+        return _write(results, o.out, log)
     for model in [] if o.no_matrix else models:
         for size in sizes:
             for task in o.tasks:
@@ -674,11 +712,16 @@ def main(argv=None):
                     f"(before it: building the graph {graph:.2f} s; the process's first, "
                     f"trivial function {cold_start:.2f} s cold, {warm_start:.2f} s warm)"
                 )
-    os.makedirs(o.out, exist_ok=True)
+    return _write(results, o.out, log)
+
+
+def _write(results, out, log):
+    """Write ``results`` as JSON (and the plot, if there is anything to plot) under ``out``."""
+    os.makedirs(out, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    json_path = os.path.join(o.out, f"bench-{stamp}.json")
+    json_path = os.path.join(out, f"bench-{stamp}.json")
     with open(json_path, "w") as handle:
         json.dump(results, handle, indent=1, default=float)
-    png = plot(results, os.path.join(o.out, f"bench-{stamp}.png"))
+    png = plot(results, os.path.join(out, f"bench-{stamp}.png"))
     log(f"wrote {json_path}" + (f" and {png}" if png else ""))
     return 0
