@@ -46,13 +46,17 @@ _unroll = (1, 1)
 # Whether the scans being traced carry each step of their sequences from the
 # iteration before (see :func:`_scan_loop`).
 _prefetch = False
+# Whether gradient scans write an output over a sequence they read (see
+# :func:`_scan_loop`, ``overwrite``).
+_overwrite = False
 # Whether the program being rewritten joins chains of slab increments (see
 # :func:`slab_join`).
 _slab_join = False
 _tracing_gradient_scan = False
-# For the scan being traced: which of its sequences are reversed views, and
-# which of its stacked outputs (``lax.scan``'s ``ys``) are only read reversed.
-_back_to_front: tuple = ((), ())
+# For the scan being traced: which of its sequences are reversed views, which
+# of its stacked outputs (``lax.scan``'s ``ys``) are only read reversed, and
+# which of those are written over a sequence (see ``_reversed_sequences``).
+_back_to_front: tuple = ((), (), ())
 # The clients of the graph being turned into a JAX function (see
 # ``funcifying``): which nodes read each variable.
 _clients: dict = {}
@@ -69,13 +73,18 @@ def funcifying(fgraph):
         _clients = previous
 
 
-def _reversed_sequences(op, node) -> tuple[tuple, tuple]:
-    """``(read_back, write_back)`` flags of a scan node; see :func:`_scan_loop`.
+def _reversed_sequences(op, node) -> tuple[tuple, tuple, tuple]:
+    """``(read_back, write_back, overwrite)`` of a scan node; see :func:`_scan_loop`.
 
     A sequence is read back to front when it is a reversed view ``x[a:b:-1]``.
     A stacked output (traced mit-sot, sit-sot, then nit-sot, as PyTensor's JAX
     scan orders them) is written back to front when it is a nit-sot output
-    that only reversed views read.
+    that only reversed views read.  ``overwrite`` pairs ``(output, sequence)``:
+    an output written back to front over a sequence read back to front, of
+    the same type, that nothing else reads (neither the view nor the array it
+    views): step ``i`` reads the sequence's row before it writes the output's,
+    so the output can take the sequence's buffer (the written-out gradient's
+    stored gate activations and the gate gradients that replace them).
     """
     read_back = tuple(_reversed_view(v) for v in op.outer_seqs(node.inputs))
     info = op.info
@@ -91,7 +100,38 @@ def _reversed_sequences(op, node) -> tuple[tuple, tuple]:
             and _reversed_view(client.outputs[0])
             for client, _ in clients
         )
-    return read_back, tuple(write_back)
+    overwrite = []
+    sequences = op.outer_seqs(node.inputs)
+    taken = set()
+    for k, out in enumerate(op.outer_nitsot_outs(node.outputs)):
+        if not write_back[n_traced + k]:
+            continue
+        for s, seq in enumerate(sequences):
+            if (
+                s not in taken
+                and read_back[s]
+                and seq.type.dtype == out.type.dtype
+                and seq.type.ndim == out.type.ndim  # (shapes: checked when traced)
+                and _only_read_by(seq, node)
+            ):
+                taken.add(s)
+                overwrite.append((n_traced + k, s))
+                break
+    return read_back, tuple(write_back), tuple(overwrite)
+
+
+def _only_read_by(view, node) -> bool:
+    """Whether ``view`` (``x[a:b:-1]``) and the computed ``x`` it views are read by ``node`` alone."""
+    base = view.owner.inputs[0]
+    view_clients = _clients.get(view, ())
+    base_clients = _clients.get(base, ())
+    return (
+        base.owner is not None  # computed in the program, not an argument
+        and len(view_clients) == 1
+        and view_clients[0][0] is node
+        and len(base_clients) == 1
+        and base_clients[0][0] is view.owner
+    )
 
 
 # The defaults per platform, (forward, gradient), chosen by measurement
@@ -148,6 +188,22 @@ def prefetch_for(platform: str) -> bool:
         If ``$SEQGRAPH_SCAN_PREFETCH`` is not ``0`` or ``1``.
     """
     return _switch("SEQGRAPH_SCAN_PREFETCH", platform == "cpu")
+
+
+def scan_overwrite_for(platform: str) -> bool:
+    """Whether scans traced for ``platform`` write stacked outputs over sequences they read.
+
+    On by default on the CPU (the written-out gradient's gate gradients take
+    the buffer of the gate activations they replace, see :func:`_scan_loop`);
+    off elsewhere, where it was not measured.  ``$SEQGRAPH_SCAN_OVERWRITE``
+    (``1`` or ``0``) overrides the default.
+
+    Raises
+    ------
+    ValueError
+        If ``$SEQGRAPH_SCAN_OVERWRITE`` is not ``0`` or ``1``.
+    """
+    return _switch("SEQGRAPH_SCAN_OVERWRITE", platform == "cpu")
 
 
 def slab_join_for(platform: str) -> bool:
@@ -222,7 +278,9 @@ def _reversed_view(var) -> bool:
         return False
 
 
-def _scan_loop(plain_scan, f, init, xs, length, read_back, write_back, prefetch, kwargs):
+def _scan_loop(
+    plain_scan, f, init, xs, length, read_back, write_back, prefetch, kwargs, overwrite=()
+):
     """``lax.scan(f, init, xs)`` with the sequence steps read the way XLA's CPU code wants.
 
     Two independent changes, each giving the same values as a plain scan:
@@ -248,6 +306,15 @@ def _scan_loop(plain_scan, f, init, xs, length, read_back, write_back, prefetch,
     With ``prefetch`` the loop carries the current step of every sequence and
     copies the next one at the end of each iteration, so the step's
     arithmetic reads plain buffers.
+
+    Overwriting (``overwrite``, pairs ``(output, sequence)``, both back to
+    front).  The output's buffer starts as the sequence and the sequence's
+    rows are read from that buffer: step ``i`` reads row ``n - 1 - i`` (and
+    with prefetching ``n - 2 - i``) before it writes row ``n - 1 - i``, so
+    every row is read before it is written over.  XLA then updates the
+    sequence's buffer in place, where it would otherwise fill a new buffer
+    with zeros (and copy one such zero buffer for each other loop that starts
+    from one: it merges equal fills).
     """
     import jax
     import jax.numpy as jnp
@@ -260,27 +327,40 @@ def _scan_loop(plain_scan, f, init, xs, length, read_back, write_back, prefetch,
         return plain_scan(f, init, xs, length=length, **kwargs)
     read_back = tuple(read_back) or (False,) * len(xs)
     sources = [jnp.flip(x, axis=0) if back else x for x, back in zip(xs, read_back)]
+    # Sequence -> the stacked output whose buffer it starts (see ``overwrite``).
+    over = {}
 
-    def inputs_at(i):
+    def inputs_at(i, stacks):
         return [
-            lax.dynamic_index_in_dim(x, steps - 1 - i if back else i, keepdims=False)
-            for x, back in zip(sources, read_back)
+            lax.dynamic_index_in_dim(
+                stacks[over[k]] if k in over else x, steps - 1 - i if back else i, keepdims=False
+            )
+            for k, (x, back) in enumerate(zip(sources, read_back))
         ]
 
     zero = jnp.zeros((), "int64" if jax.config.jax_enable_x64 else "int32")
     stacked = any(write_back)
     if stacked:
-        ys_types = jax.eval_shape(lambda c, x: f(c, x)[1], init, inputs_at(zero))
+        ys_types = jax.eval_shape(lambda c, x: f(c, x)[1], init, inputs_at(zero, []))
         if len(ys_types) != len(write_back):
             stacked = False
     buffers = [jnp.zeros((steps, *y.shape), y.dtype) for y in ys_types] if stacked else []
+    for j, k in overwrite if stacked else ():
+        if (
+            write_back[j]
+            and read_back[k]
+            and sources[k].shape == buffers[j].shape
+            and sources[k].dtype == buffers[j].dtype
+        ):
+            buffers[j] = sources[k]
+            over[k] = j
 
     def step(state, i):
         carry, stacks, ahead = state  # ahead: step i's inputs when prefetching, else []
         if prefetch:
-            current, ahead = ahead, inputs_at(jnp.minimum(i + 1, steps - 1))
+            current, ahead = ahead, inputs_at(jnp.minimum(i + 1, steps - 1), stacks)
         else:
-            current = inputs_at(i)
+            current = inputs_at(i, stacks)
         carry, ys = f(carry, current)
         if not stacked:
             return (carry, stacks, ahead), ys
@@ -290,7 +370,7 @@ def _scan_loop(plain_scan, f, init, xs, length, read_back, write_back, prefetch,
         ]
         return (carry, stacks, ahead), None
 
-    first = inputs_at(zero) if prefetch else []
+    first = inputs_at(zero, buffers) if prefetch else []
     (carry, stacks, _), ys = plain_scan(step, (init, buffers, first), jnp.arange(steps), **kwargs)
     if not stacked:
         return carry, ys
@@ -327,6 +407,17 @@ def slab_join(enabled: bool):
         yield
     finally:
         _slab_join = previous
+
+
+@contextlib.contextmanager
+def scan_overwrite(enabled: bool):
+    """Let scans traced inside this block write outputs over the sequences they read."""
+    global _overwrite
+    previous, _overwrite = _overwrite, bool(enabled)
+    try:
+        yield
+    finally:
+        _overwrite = previous
 
 
 @contextlib.contextmanager
@@ -400,7 +491,8 @@ def install_fixes() -> None:
         steps = _unroll[1] if _tracing_gradient_scan else _unroll[0]
         if steps > 1:
             kwargs.setdefault("unroll", steps)
-        read_back, write_back = _back_to_front
+        read_back, write_back, overwrite = _back_to_front
+        overwrite = overwrite if _overwrite else ()
         prefetch = _prefetch
         if (
             (prefetch or any(read_back) or any(write_back))
@@ -409,7 +501,7 @@ def install_fixes() -> None:
             and "reverse" not in kwargs
         ):
             return _scan_loop(
-                plain_scan, f, init, xs, length, read_back, write_back, prefetch, kwargs
+                plain_scan, f, init, xs, length, read_back, write_back, prefetch, kwargs, overwrite
             )
         return plain_scan(f, init, xs, length=length, **kwargs)
 
@@ -417,7 +509,7 @@ def install_fixes() -> None:
     def _scan_knowing_its_kind(op, node=None, **kwargs):
         scan = plain_funcify_scan(op, node=node, **kwargs)
         gradient = op.info.n_mit_mot > 0
-        back_to_front = ((), ())
+        back_to_front = ((), (), ())
         if node is not None:
             back_to_front = _reversed_sequences(op, node)
 

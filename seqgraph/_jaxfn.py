@@ -237,6 +237,7 @@ def _environment_sig(platform: str) -> str:
             platform,
             _jax.unroll_for(platform),
             _jax.prefetch_for(platform),
+            _jax.scan_overwrite_for(platform),
             _jax.slab_join_for(platform),
             _jax.chunked_updates_for(platform),
             bool(jax.config.jax_enable_x64),
@@ -492,10 +493,15 @@ class JaxProgram:
                 funcified = self._funcify(fgraph)
         unroll = _jax.unroll_for(self.platform)
         prefetch = _jax.prefetch_for(self.platform)
+        overwrite = _jax.scan_overwrite_for(self.platform)
 
         def program(*args):
             # JAX traces the scans here.
-            with _jax.scan_unroll(unroll), _jax.scan_prefetch(prefetch):
+            with (
+                _jax.scan_unroll(unroll),
+                _jax.scan_prefetch(prefetch),
+                _jax.scan_overwrite(overwrite),
+            ):
                 return funcified(*args)
 
         jitted = jax.jit(program, donate_argnums=self.donate, compiler_options=self._options)

@@ -577,7 +577,7 @@ def _compiled_lstm_step(monkeypatch, in_place, **options):
     from seqgraph import _jax
 
     if not in_place:
-        monkeypatch.setattr(_jax, "_reversed_sequences", lambda op, node: ((), ()))
+        monkeypatch.setattr(_jax, "_reversed_sequences", lambda op, node: ((), (), ()))
     values, text = _lstm_gradient_hlo(**(options or dict(truncate_gradient=5, peepholes=True)))
     return values, len(re.findall(r" reverse\(", text))
 
@@ -639,6 +639,46 @@ def test_written_out_gradient_reads_its_reversed_sequences_in_place(monkeypatch)
     for a, b in zip(in_place, plain):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
     assert reversals < plain_reversals
+
+
+def _overwrite_step(monkeypatch, enabled):
+    """Loss, gradients and XLA's temporaries of the written-out LSTM gradient."""
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
+    monkeypatch.setenv("SEQGRAPH_SCAN_OVERWRITE", "1" if enabled else "0")
+    x = pt.tensor3("x", dtype="float32")
+    mask = pt.matrix("mask", dtype="float32")
+    layer = LSTM(3, 6, seed=1, learn_init=True)
+    loss = (layer(x, mask=mask) ** 2).mean()
+    fn = seqgraph.function([x, mask], [loss, *pytensor.grad(loss, layer.params)], backend="jax")
+    rng = np.random.default_rng(2)
+    data = rng.normal(size=(2, 9, 3)).astype("float32")
+    keep = np.ones((2, 9), "float32")
+    keep[1, 6:] = 0
+    values = fn(data, keep)
+    [program] = _programs(fn)
+    compiled = program._fn.lower(data, keep, *fn._shared_values()).compile()
+    return values, compiled.memory_analysis().temp_size_in_bytes
+
+
+def test_gate_gradients_take_the_buffer_of_the_gate_activations(monkeypatch):
+    # The backward scan reads the stored activations (9 x 2 x 24) back to front
+    # and writes the gate gradients of the same shape back to front: it writes
+    # them over the activations instead of filling a new buffer with zeros.
+    plain, plain_temp = _overwrite_step(monkeypatch, False)
+    over, temp = _overwrite_step(monkeypatch, True)
+    for a, b in zip(over, plain, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
+    assert plain_temp - temp >= 9 * 2 * 24 * 4
+
+
+def test_scan_overwrite_setting(monkeypatch):
+    from seqgraph import _jax
+
+    monkeypatch.delenv("SEQGRAPH_SCAN_OVERWRITE", raising=False)
+    assert _jax.scan_overwrite_for("cpu") and not _jax.scan_overwrite_for("cuda")
+    monkeypatch.setenv("SEQGRAPH_SCAN_OVERWRITE", "2")
+    with pytest.raises(ValueError, match="SEQGRAPH_SCAN_OVERWRITE must be 0 or 1"):
+        _jax.scan_overwrite_for("cpu")
 
 
 def _loop_copies(monkeypatch, analysis):
