@@ -554,6 +554,12 @@ def test_scan_unroll_setting(tmp_path, monkeypatch):
 
 def _lstm_gradient_hlo(**options):
     """Loss and gradients of a masked LSTM on the JAX backend, and XLA's optimised HLO."""
+    values, compiled = _lstm_gradient_compiled(**options)
+    return values, compiled.as_text()
+
+
+def _lstm_gradient_compiled(**options):
+    """Loss and gradients of a masked LSTM on the JAX backend, and XLA's compiled program."""
     x = pt.tensor3("x", dtype="float32")
     mask = pt.matrix("mask", dtype="float32")
     layer = LSTM(3, 6, seed=1, **options)
@@ -566,7 +572,7 @@ def _lstm_gradient_hlo(**options):
     keep[1, 6:] = 0
     values = fn(data, keep)
     [program] = _programs(fn)
-    return values, program._fn.lower(data, keep, *fn._shared_values()).compile().as_text()
+    return values, program._fn.lower(data, keep, *fn._shared_values()).compile()
 
 
 def _compiled_lstm_step(monkeypatch, in_place, **options):
@@ -645,18 +651,7 @@ def _overwrite_step(monkeypatch, enabled):
     """Loss, gradients and XLA's temporaries of the written-out LSTM gradient."""
     monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
     monkeypatch.setenv("SEQGRAPH_SCAN_OVERWRITE", "1" if enabled else "0")
-    x = pt.tensor3("x", dtype="float32")
-    mask = pt.matrix("mask", dtype="float32")
-    layer = LSTM(3, 6, seed=1, learn_init=True)
-    loss = (layer(x, mask=mask) ** 2).mean()
-    fn = seqgraph.function([x, mask], [loss, *pytensor.grad(loss, layer.params)], backend="jax")
-    rng = np.random.default_rng(2)
-    data = rng.normal(size=(2, 9, 3)).astype("float32")
-    keep = np.ones((2, 9), "float32")
-    keep[1, 6:] = 0
-    values = fn(data, keep)
-    [program] = _programs(fn)
-    compiled = program._fn.lower(data, keep, *fn._shared_values()).compile()
+    values, compiled = _lstm_gradient_compiled(learn_init=True)
     return values, compiled.memory_analysis().temp_size_in_bytes
 
 
