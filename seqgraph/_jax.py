@@ -345,13 +345,10 @@ def _scan_loop(
         if len(ys_types) != len(write_back):
             stacked = False
     buffers = [jnp.zeros((steps, *y.shape), y.dtype) for y in ys_types] if stacked else []
+    # (_reversed_sequences paired outputs written and sequences read back to
+    # front; the shapes, not all static then, are checked here.)
     for j, k in overwrite if stacked else ():
-        if (
-            write_back[j]
-            and read_back[k]
-            and sources[k].shape == buffers[j].shape
-            and sources[k].dtype == buffers[j].dtype
-        ):
+        if sources[k].shape == buffers[j].shape and sources[k].dtype == buffers[j].dtype:
             buffers[j] = sources[k]
             over[k] = j
 
