@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import os
 import subprocess
@@ -149,6 +150,60 @@ def test_jax_keeps_parameters_on_the_device_and_c_still_reads_them():
 
 
 @pytest.mark.skipif(not HAS_JAX, reason="jax is not installed")
+def _record_collector_state(monkeypatch):
+    """Record whether the cyclic collector is on inside each compile."""
+    module = sys.modules["seqgraph.function"]
+    seen = []
+    for name in ("_compile", "_specialise"):
+        original = getattr(module.Function, name)
+
+        def wrapped(self, *args, _original=original, **kwargs):
+            seen.append(gc.isenabled())
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(module.Function, name, wrapped)
+    return seen
+
+
+def test_compiles_run_with_the_collector_paused(backend, monkeypatch):
+    monkeypatch.delenv("SEQGRAPH_GC_PAUSE", raising=False)
+    seen = _record_collector_state(monkeypatch)
+    x = pt.vector("x", dtype="float64")
+    f = seqgraph.function([x], 2 * x, backend=backend)
+    np.testing.assert_allclose(f(np.arange(3.0)), [0.0, 2.0, 4.0])
+    assert seen and not any(seen)
+    assert gc.isenabled()
+
+
+def test_collector_pause_setting(monkeypatch):
+    seen = _record_collector_state(monkeypatch)
+    x = pt.vector("x", dtype="float64")
+    monkeypatch.setenv("SEQGRAPH_GC_PAUSE", "0")
+    seqgraph.function([x], x + 1, backend="c")
+    assert seen == [True]
+    monkeypatch.setenv("SEQGRAPH_GC_PAUSE", "yes")
+    with pytest.raises(ValueError, match="SEQGRAPH_GC_PAUSE must be 0 or 1"):
+        seqgraph.function([x], x + 1, backend="c")
+    assert gc.isenabled()
+
+
+def test_the_collector_is_left_as_the_caller_set_it(monkeypatch):
+    monkeypatch.delenv("SEQGRAPH_GC_PAUSE", raising=False)
+    paused = sys.modules["seqgraph.function"]._collector_paused
+    with pytest.raises(RuntimeError, match="compile failed"):
+        with paused():
+            assert not gc.isenabled()
+            raise RuntimeError("compile failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_jax_compiles_once_per_shape_signature():
     x = pt.matrix("x", dtype="float64")
     f = seqgraph.function([x], pt.zeros((x.shape[1],)) + x.sum(0), backend="jax")

@@ -10,6 +10,7 @@ with SGD at ``LEARNING_RATE``.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -336,9 +337,19 @@ def build_jax(spec, layer, x, mask, device="cpu"):
 # -- PyTorch --------------------------------------------------------------------------
 
 
-def build_torch(spec, layer, x, mask, device="cpu"):
+def build_torch(spec, layer, x, mask, device="cpu", onednn=True):
+    """PyTorch's ``nn.RNN``/``nn.GRU``/``nn.LSTM`` with the layer's weights.
+
+    ``onednn=False`` (CPU only) runs every call with oneDNN turned off, so that
+    ``nn.LSTM`` uses PyTorch's own loop of ATen ops rather than oneDNN's fused
+    LSTM kernel.
+    """
     if spec.model == "lstm_peep_mask":
         return None  # nn.LSTM has no peepholes
+    if not onednn and device != "cpu":
+        raise ValueError(f"onednn=False is for the CPU; got device={device!r}.")
+    import contextlib
+
     import torch
 
     from seqgraph.torch_io import torch_state_dict
@@ -350,11 +361,23 @@ def build_torch(spec, layer, x, mask, device="cpu"):
     module = module.to(dev)
     x_t = torch.from_numpy(x).to(dev)
     sync = torch.cuda.synchronize if device == "gpu" else (lambda: None)
+
+    @contextlib.contextmanager
+    def backend_flags():
+        if onednn:
+            yield
+            return
+        with warnings.catch_warnings():
+            # Setting the flags warns about TF32 on Intel GPUs, which we do not use.
+            warnings.simplefilter("ignore", UserWarning)
+            with torch.backends.mkldnn.flags(enabled=False):
+                yield
+
     start = time.perf_counter()
     if spec.task == "forward":
 
         def run():
-            with torch.no_grad():
+            with torch.no_grad(), backend_flags():
                 out = module(x_t)[0]
             sync()
             return out
@@ -364,9 +387,10 @@ def build_torch(spec, layer, x, mask, device="cpu"):
         params = list(module.parameters())
 
         def run():
-            out = module(x_t)[0]
-            loss = (out**2).mean()
-            loss.backward()
+            with backend_flags():
+                out = module(x_t)[0]
+                loss = (out**2).mean()
+                loss.backward()
             with torch.no_grad():
                 for p in params:
                     p -= LEARNING_RATE * p.grad
@@ -376,5 +400,5 @@ def build_torch(spec, layer, x, mask, device="cpu"):
 
         first = run().item()
     seconds = time.perf_counter() - start
-    name = "torch" + ("-cudnn" if device == "gpu" else "")
+    name = "torch" + ("-cudnn" if device == "gpu" else "" if onednn else "-native")
     return Impl(name, run, np.asarray(first), seconds)

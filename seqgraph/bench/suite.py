@@ -18,6 +18,10 @@ Method
   own step back to back).  JAX results are waited for
   (``block_until_ready``), PyTorch on a GPU is synchronised.  Ratios are to the fastest peer (PyTorch, plain JAX,
   NumPy) of the same row, from these interleaved rounds.
+* ``--peers torch-native`` (not a default) adds PyTorch on the CPU with
+  oneDNN turned off: ``nn.LSTM`` then runs PyTorch's own loop of ATen ops
+  instead of oneDNN's fused LSTM kernel, which shows how much of PyTorch's
+  LSTM time that kernel saves.  It counts as a peer in the ratios.
 * Peak memory: on the CPU the growth of the process's peak RSS during one
   call (the peak is reset through ``/proc/self/clear_refs``; memory a library
   keeps pooled from earlier calls is not counted again); on a GPU JAX's or
@@ -45,6 +49,8 @@ import numpy as np
 from seqgraph.bench import impls
 
 PEERS = ("torch", "jax", "numpy")
+#: Peers run only when named in ``--peers``.
+EXTRA_PEERS = ("torch-native",)
 BACKENDS = ("c", "numba", "jax")
 
 
@@ -164,6 +170,8 @@ def run_case(spec, backends, peers, device, repeats, warmup, log, gpu_only=False
         builders.append(("torch", impls.build_torch, {}))
         if device == "gpu":
             builders.append(("torch-cudnn", impls.build_torch, {"device": "gpu"}))
+    if "torch-native" in peers:
+        builders.append(("torch-native", impls.build_torch, {"onednn": False}))
     if "jax" in peers:
         builders.append(("jax-lax.scan", impls.build_jax, {}))
         if device == "gpu":
@@ -536,7 +544,13 @@ def main(argv=None):
     p.add_argument("--models", nargs="+", choices=impls.MODELS)
     p.add_argument("--sizes", nargs="+", choices=list(impls.SIZES))
     p.add_argument("--backends", nargs="+", choices=BACKENDS, help="seqgraph backends")
-    p.add_argument("--peers", nargs="*", choices=PEERS, default=list(PEERS))
+    p.add_argument(
+        "--peers",
+        nargs="*",
+        choices=PEERS + EXTRA_PEERS,
+        default=list(PEERS),
+        help="peers to time (default: %(default)s); torch-native is PyTorch without oneDNN",
+    )
     p.add_argument("--tasks", nargs="+", choices=["forward", "train"], default=["forward", "train"])
     p.add_argument(
         "--device",

@@ -29,6 +29,40 @@ def test_training_step_rows_and_ratios():
     assert all("time_ms" in r for r in rows)
 
 
+@pytest.mark.parametrize("task", ["forward", "train"])
+def test_pytorch_without_onednn_is_an_extra_peer(task):
+    torch = pytest.importorskip("torch")
+    spec = impls.Spec("lstm", 3, 6, 4, 5, task)
+    rows = suite.run_case(spec, [], ["torch", "torch-native"], "cpu", 2, 1, print)
+    assert [r["impl"] for r in rows] == ["torch", "torch-native"]
+    for r in rows:
+        assert "mismatch" not in r and "error" not in r, r
+        assert r["time_ms"] > 0
+    # The flag is set only during the calls.
+    assert torch.backends.mkldnn.enabled
+    assert "torch-native" not in suite.PEERS  # not run unless asked for
+
+
+def test_pytorch_without_onednn_turns_it_off_during_the_call(monkeypatch):
+    torch = pytest.importorskip("torch")
+    spec = impls.Spec("lstm", 3, 6, 4, 5, "forward")
+    x, mask = impls.make_data(spec)
+    seen = []
+    forward = torch.nn.LSTM.forward
+
+    def recording(self, *args, **kwargs):
+        seen.append(torch.backends.mkldnn.enabled)
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.LSTM, "forward", recording)
+    native = impls.build_torch(spec, impls.make_layer(spec), x, mask, onednn=False)
+    impls.build_torch(spec, impls.make_layer(spec), x, mask)
+    assert native.name == "torch-native"
+    assert seen == [False, True]
+    with pytest.raises(ValueError, match="onednn=False is for the CPU"):
+        impls.build_torch(spec, impls.make_layer(spec), x, mask, device="gpu", onednn=False)
+
+
 def test_a_mismatch_is_reported_not_timed(monkeypatch):
     real = impls.build_numpy
 
