@@ -73,13 +73,17 @@ def funcifying(fgraph):
         _clients = previous
 
 
-def _reversed_sequences(op, node) -> tuple[tuple, tuple, tuple]:
+def _reversed_sequences(op, node, overwriting=False) -> tuple[tuple, tuple, tuple]:
     """``(read_back, write_back, overwrite)`` of a scan node; see :func:`_scan_loop`.
 
     A sequence is read back to front when it is a reversed view ``x[a:b:-1]``.
     A stacked output (traced mit-sot, sit-sot, then nit-sot, as PyTensor's JAX
     scan orders them) is written back to front when it is a nit-sot output
-    that only reversed views read.  ``overwrite`` pairs ``(output, sequence)``:
+    that only reversed views read, unless each of those views is a sequence
+    that a later scan overwrites (see below; with ``overwriting``): that scan
+    starts its output from ``flip(view)``, which is the output itself when it
+    is written front to back, and a copy XLA must make when it is written back
+    to front and flipped.  ``overwrite`` pairs ``(output, sequence)``:
     an output written back to front over a sequence read back to front, of
     the same type, that nothing else reads (neither the view nor the array it
     views): step ``i`` reads the sequence's row before it writes the output's,
@@ -92,13 +96,17 @@ def _reversed_sequences(op, node) -> tuple[tuple, tuple, tuple]:
     write_back = [False] * (n_traced + info.n_nit_sot)
     for k, out in enumerate(op.outer_nitsot_outs(node.outputs)):
         clients = _clients.get(out, ())
-        write_back[n_traced + k] = bool(clients) and all(
-            # (a graph output is read as it is: a client that is a string or an
-            # output marker without outputs of its own)
-            not isinstance(client, str)
-            and bool(client.outputs)
-            and _reversed_view(client.outputs[0])
-            for client, _ in clients
+        write_back[n_traced + k] = (
+            bool(clients)
+            and all(
+                # (a graph output is read as it is: a client that is a string or an
+                # output marker without outputs of its own)
+                not isinstance(client, str)
+                and bool(client.outputs)
+                and _reversed_view(client.outputs[0])
+                for client, _ in clients
+            )
+            and not (overwriting and all(_overwritten(client.outputs[0]) for client, _ in clients))
         )
     overwrite = []
     sequences = op.outer_seqs(node.inputs)
@@ -118,6 +126,21 @@ def _reversed_sequences(op, node) -> tuple[tuple, tuple, tuple]:
                 overwrite.append((n_traced + k, s))
                 break
     return read_back, tuple(write_back), tuple(overwrite)
+
+
+def _overwritten(view) -> bool:
+    """Whether every reader of ``view`` is a scan that writes an output over it."""
+    from pytensor.scan.op import Scan
+
+    clients = _clients.get(view, ())
+    for client, _ in clients:
+        if isinstance(client, str) or not isinstance(getattr(client, "op", None), Scan):
+            return False
+        sequences = client.op.outer_seqs(client.inputs)
+        pairs = _reversed_sequences(client.op, client, overwriting=True)[2]
+        if not any(sequences[s] is view for _, s in pairs):
+            return False
+    return bool(clients)
 
 
 def _only_read_by(view, node) -> bool:
@@ -506,14 +529,15 @@ def install_fixes() -> None:
     def _scan_knowing_its_kind(op, node=None, **kwargs):
         scan = plain_funcify_scan(op, node=node, **kwargs)
         gradient = op.info.n_mit_mot > 0
-        back_to_front = ((), (), ())
+        # (Both ways: whether scans overwrite is known when they are traced.)
+        back_to_front = {False: ((), (), ()), True: ((), (), ())}
         if node is not None:
-            back_to_front = _reversed_sequences(op, node)
+            back_to_front = {way: _reversed_sequences(op, node, way) for way in (False, True)}
 
         def traced_scan(*args):
             global _tracing_gradient_scan, _back_to_front
             outer = _tracing_gradient_scan, _back_to_front
-            _tracing_gradient_scan, _back_to_front = gradient, back_to_front
+            _tracing_gradient_scan, _back_to_front = gradient, back_to_front[_overwrite]
             try:
                 return scan(*args)
             finally:

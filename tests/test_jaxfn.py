@@ -583,7 +583,9 @@ def _compiled_lstm_step(monkeypatch, in_place, **options):
     from seqgraph import _jax
 
     if not in_place:
-        monkeypatch.setattr(_jax, "_reversed_sequences", lambda op, node: ((), (), ()))
+        monkeypatch.setattr(
+            _jax, "_reversed_sequences", lambda op, node, overwriting=False: ((), (), ())
+        )
     values, text = _lstm_gradient_hlo(**(options or dict(truncate_gradient=5, peepholes=True)))
     return values, len(re.findall(r" reverse\(", text))
 
@@ -664,6 +666,35 @@ def test_gate_gradients_take_the_buffer_of_the_gate_activations(monkeypatch):
     for a, b in zip(over, plain, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
     assert plain_temp - temp >= 9 * 2 * 24 * 4
+
+
+def test_gate_activations_overwritten_later_are_stored_front_to_back(monkeypatch):
+    # The forward scan stores the gate activations front to back when the only
+    # reader of their reversed view is the backward scan that writes the gate
+    # gradients over them: written back to front, XLA had to copy them flipped
+    # to start the gradients' buffer.
+    import re
+
+    from seqgraph import _jax
+
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
+    monkeypatch.setenv("SEQGRAPH_SCAN_OVERWRITE", "1")
+    with monkeypatch.context() as patch:
+        patch.setattr(_jax, "_overwritten", lambda view: False)
+        before, before_compiled = _lstm_gradient_compiled(learn_init=True)
+    after, after_compiled = _lstm_gradient_compiled(learn_init=True)
+    for a, b in zip(after, before, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
+    reversals = [
+        len(re.findall(r" reverse\(", compiled.as_text()))
+        for compiled in (before_compiled, after_compiled)
+    ]
+    assert reversals[1] == reversals[0] - 1
+    temps = [
+        compiled.memory_analysis().temp_size_in_bytes
+        for compiled in (before_compiled, after_compiled)
+    ]
+    assert temps[1] <= temps[0]
 
 
 def test_scan_overwrite_setting(monkeypatch):
