@@ -29,7 +29,6 @@ copied through the host at each call.
 from __future__ import annotations
 
 import gc
-import os
 import time
 import warnings
 from collections import OrderedDict
@@ -143,7 +142,6 @@ def _is_random_type(var) -> bool:
     return isinstance(var.type, RandomType)
 
 
-# Keywords the pure JAX program honours itself; others go to pytensor.function.
 def collector_paused_for_compiles() -> bool:
     """Whether compiles run with Python's cyclic garbage collector paused.
 
@@ -154,10 +152,9 @@ def collector_paused_for_compiles() -> bool:
     ValueError
         If ``$SEQGRAPH_GC_PAUSE`` is not ``0`` or ``1``.
     """
-    text = os.environ.get("SEQGRAPH_GC_PAUSE", "").strip()
-    if text not in ("", "0", "1"):
-        raise ValueError(f"SEQGRAPH_GC_PAUSE must be 0 or 1; got {text!r}.")
-    return text != "0"
+    from seqgraph._jax import _switch
+
+    return _switch("SEQGRAPH_GC_PAUSE", True)
 
 
 @contextmanager
@@ -183,6 +180,7 @@ def _collector_paused():
         gc.enable()
 
 
+# Keywords the pure JAX program honours itself; others go to pytensor.function.
 _PROGRAM_KWARGS = {"allow_input_downcast", "name", "on_unused_input", "no_default_updates"}
 
 
