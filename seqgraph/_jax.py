@@ -112,15 +112,14 @@ def _reversed_sequences(op, node, overwriting=False) -> tuple[tuple, tuple, tupl
     sequences = op.outer_seqs(node.inputs)
     taken = set()
     for k, out in enumerate(op.outer_nitsot_outs(node.outputs)):
-        if not write_back[n_traced + k]:
-            continue
+        back = write_back[n_traced + k]
         for s, seq in enumerate(sequences):
             if (
                 s not in taken
-                and read_back[s]
+                and read_back[s] == back
                 and seq.type.dtype == out.type.dtype
                 and seq.type.ndim == out.type.ndim  # (shapes: checked when traced)
-                and _only_read_by(seq, node)
+                and (_only_read_by(seq, node) if back else _read_only_by(seq, node, out))
             ):
                 taken.add(s)
                 overwrite.append((n_traced + k, s))
@@ -141,6 +140,34 @@ def _overwritten(view) -> bool:
         if not any(sequences[s] is view for _, s in pairs):
             return False
     return bool(clients)
+
+
+# Operations whose output XLA keeps in its input's buffer (a view or a bitcast).
+_VIEWS = ("Reshape", "Subtensor", "DimShuffle", "SpecifyShape")
+
+
+def _read_only_by(seq, node, out) -> bool:
+    """Whether ``out`` can be written over ``seq``: a computed sequence ``node`` alone reads.
+
+    ``seq`` may be a view (a reshape, a slice, a transposition) of another
+    computed array; each array along the chain must have that one reader, so
+    that nothing reads the buffer once ``node`` has written over it.  Static
+    lengths of ``seq`` and ``out`` that differ rule the pair out (the others
+    are compared when the scan is traced).
+    """
+    if any(
+        a is not None and b is not None and a != b for a, b in zip(seq.type.shape, out.type.shape)
+    ):
+        return False
+    var = seq
+    readers = _clients.get(var, ())
+    if len(readers) != 1 or readers[0][0] is not node:
+        return False
+    while var.owner is not None and type(var.owner.op).__name__ in _VIEWS:
+        var = var.owner.inputs[0]
+        if len(_clients.get(var, ())) != 1:
+            return False
+    return var.owner is not None  # computed in the program, not an argument
 
 
 def _only_read_by(view, node) -> bool:
@@ -362,7 +389,7 @@ def _scan_loop(
         ]
 
     zero = jnp.zeros((), "int64" if jax.config.jax_enable_x64 else "int32")
-    stacked = any(write_back)
+    stacked = any(write_back) or bool(overwrite)
     if stacked:
         ys_types = jax.eval_shape(lambda c, x: f(c, x)[1], init, inputs_at(zero, []))
         if len(ys_types) != len(write_back):
@@ -515,7 +542,7 @@ def install_fixes() -> None:
         overwrite = overwrite if _overwrite else ()
         prefetch = _prefetch
         if (
-            (prefetch or any(read_back) or any(write_back))
+            (prefetch or any(read_back) or any(write_back) or overwrite)
             and isinstance(xs, list)
             and len(xs) == len(read_back or xs)
             and "reverse" not in kwargs

@@ -697,6 +697,86 @@ def test_gate_activations_overwritten_later_are_stored_front_to_back(monkeypatch
     assert temps[1] <= temps[0]
 
 
+def test_gate_activations_take_the_buffer_of_the_input_projection(monkeypatch):
+    # The forward scan reads step i of the input projection (9 x 2 x 24, read by
+    # nothing else) before it writes step i of the gate activations, of the same
+    # shape: it writes them over the projection instead of filling a new buffer.
+    import re
+
+    from seqgraph import _jax
+
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
+    monkeypatch.setenv("SEQGRAPH_SCAN_OVERWRITE", "1")
+    pairs = []
+    real = _jax._read_only_by
+
+    def spy(seq, node, out):
+        taken = real(seq, node, out)
+        pairs.append(taken)
+        return taken
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_jax, "_read_only_by", lambda seq, node, out: False)
+        before, before_compiled = _lstm_gradient_compiled(learn_init=True)
+    monkeypatch.setattr(_jax, "_read_only_by", spy)
+    after, after_compiled = _lstm_gradient_compiled(learn_init=True)
+    assert any(pairs)
+    for a, b in zip(after, before, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
+    # (a fill: a fusion of a constant alone, here of the activations' shape)
+    fills = [
+        len(re.findall(r"f32\[9,2,24\]\{[0-9,]*\} fusion\(%constant[.0-9]*\)", compiled.as_text()))
+        for compiled in (before_compiled, after_compiled)
+    ]
+    assert fills[1] == fills[0] - 1
+    temps = [
+        compiled.memory_analysis().temp_size_in_bytes
+        for compiled in (before_compiled, after_compiled)
+    ]
+    assert temps[1] < temps[0]
+
+
+@pytest.mark.parametrize("projection_is_read_elsewhere", [False, True])
+def test_outputs_written_over_a_sequence_keep_their_values(
+    monkeypatch, projection_is_read_elsewhere
+):
+    # Step i reads row i (and, prefetching, row i + 1) of the sequence before it
+    # writes row i of the output over it; a sequence another node also reads is
+    # left alone.
+    from seqgraph import _jax
+
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
+    monkeypatch.setenv("SEQGRAPH_SCAN_OVERWRITE", "1")
+    taken = []
+    real = _jax._read_only_by
+    monkeypatch.setattr(_jax, "_read_only_by", lambda *args: taken.append(real(*args)) or taken[-1])
+    x = pt.tensor3("x", dtype="float32")
+    w = pt.matrix("w", dtype="float32")
+    projected = pt.tanh(x)
+
+    def step(p, h):
+        h = pt.tanh(p + h @ w)
+        return h, p * h  # (nothing to move out of the loop: one sequence)
+
+    [_, out], _ = seqgraph.scan(
+        step, sequences=projected, outputs_info=[pt.zeros((2, 3), "float32"), None]
+    )
+    # (a sort, which no rewrite moves an elementwise operation past)
+    outputs = [out, pt.sort(projected, axis=0)] if projection_is_read_elsewhere else [out]
+    fn = seqgraph.function([x, w], outputs, backend="jax")
+    data = np.random.default_rng(0).normal(size=(5, 2, 3)).astype("float32")
+    weights = (0.5 * np.eye(3) + 0.1).astype("float32")
+    values = fn(data, weights)
+    h, expected = np.zeros((2, 3), "float32"), []
+    for p in np.tanh(data):
+        h = np.tanh(p + h @ weights)
+        expected.append(p * h)
+    np.testing.assert_allclose(values[0], np.stack(expected), rtol=1e-5, atol=1e-6)
+    if projection_is_read_elsewhere:
+        np.testing.assert_allclose(values[1], np.sort(np.tanh(data), axis=0), rtol=1e-6)
+    assert taken and any(taken) is not projection_is_read_elsewhere
+
+
 def test_scan_overwrite_setting(monkeypatch):
     from seqgraph import _jax
 
