@@ -83,12 +83,15 @@ def _reversed_sequences(op, node, overwriting=False) -> tuple[tuple, tuple, tupl
     that a later scan overwrites (see below; with ``overwriting``): that scan
     starts its output from ``flip(view)``, which is the output itself when it
     is written front to back, and a copy XLA must make when it is written back
-    to front and flipped.  ``overwrite`` pairs ``(output, sequence)``:
-    an output written back to front over a sequence read back to front, of
-    the same type, that nothing else reads (neither the view nor the array it
-    views): step ``i`` reads the sequence's row before it writes the output's,
-    so the output can take the sequence's buffer (the written-out gradient's
-    stored gate activations and the gate gradients that replace them).
+    to front and flipped.  ``overwrite`` pairs ``(output, sequence)`` of the
+    same type that nothing else reads, both taken in the same direction: an
+    output written back to front over a sequence read back to front (neither
+    the view nor the array it views read elsewhere; the written-out
+    gradient's stored gate activations and the gate gradients that replace
+    them), or one written front to back over a computed sequence read front to
+    back (:func:`_read_only_by`; the LSTM's gate activations over its input
+    projection).  Step ``i`` reads the sequence's row before it writes the
+    output's, so the output can take the sequence's buffer.
     """
     read_back = tuple(_reversed_view(v) for v in op.outer_seqs(node.inputs))
     info = op.info
@@ -244,7 +247,8 @@ def scan_overwrite_for(platform: str) -> bool:
     """Whether scans traced for ``platform`` write stacked outputs over sequences they read.
 
     On by default on the CPU (the written-out gradient's gate gradients take
-    the buffer of the gate activations they replace, see :func:`_scan_loop`);
+    the buffer of the gate activations they replace, and the LSTM's gate
+    activations that of its input projection, see :func:`_scan_loop`);
     off elsewhere, where it was not measured.  ``$SEQGRAPH_SCAN_OVERWRITE``
     (``1`` or ``0``) overrides the default.
 
@@ -358,10 +362,11 @@ def _scan_loop(
     arithmetic reads plain buffers.
 
     Overwriting (``overwrite``, pairs ``(output, sequence)``, both back to
-    front).  The output's buffer starts as the sequence and the sequence's
-    rows are read from that buffer: step ``i`` reads row ``n - 1 - i`` (and
-    with prefetching ``n - 2 - i``) before it writes row ``n - 1 - i``, so
-    every row is read before it is written over.  XLA then updates the
+    front or both front to back).  The output's buffer starts as the sequence
+    and the sequence's rows are read from that buffer: step ``i`` reads row
+    ``n - 1 - i`` (and with prefetching ``n - 2 - i``) before it writes row
+    ``n - 1 - i`` (front to back: rows ``i`` and ``i + 1``, then row ``i``),
+    so every row is read before it is written over.  XLA then updates the
     sequence's buffer in place, where it would otherwise fill a new buffer
     with zeros (and copy one such zero buffer for each other loop that starts
     from one: it merges equal fills).
