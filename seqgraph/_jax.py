@@ -585,6 +585,7 @@ def install_fixes() -> None:
     # Positions: after PyTensor's specialisation, before its elementwise fusion.
     for name, make, position in (
         ("seqgraph_jax_pad_nit_sot", _make_pad_rewriter, 48.5),
+        ("seqgraph_jax_reduce_all_before_transpose", _make_transpose_reduce_rewriter, 48.55),
         ("seqgraph_jax_static_scan_shapes", _make_static_shape_rewriter, 48.6),
         ("seqgraph_jax_inc_subtensor_chain_to_join", _make_join_rewriter, 48.8),
     ):
@@ -773,6 +774,48 @@ def _make_pad_rewriter():
         return replacements
 
     return pad_short_nit_sot
+
+
+def _make_transpose_reduce_rewriter():
+    from pytensor.graph.rewriting.basic import node_rewriter
+    from pytensor.tensor.elemwise import CAReduce, DimShuffle, Elemwise
+
+    @node_rewriter([CAReduce])
+    def reduce_all_before_transpose(fgraph, node):
+        """``reduce(f(x.transpose(...)))`` over every axis -> ``reduce(f(x))``.
+
+        ``f`` is a chain of one-input elementwise operations (none of them
+        read elsewhere).  A reduction over all axes does not depend on their
+        order (nor on length-1 axes added or dropped), but XLA's CPU code for
+        a transposed input is slow: ``mean(x.transpose(1, 0, 2) ** 2)`` of a
+        64x100x256 array took 8.3 ms against 0.23 ms untransposed, and a
+        training loss over a recurrent layer's batch-major output is exactly
+        that (the layer computes time-major).
+        """
+        [x] = node.inputs
+        op = node.op
+        if op.axis is not None and set(op.axis) != set(range(x.type.ndim)):
+            return None
+        chain, var = [], x
+        while (
+            var.owner is not None
+            and isinstance(var.owner.op, Elemwise)
+            and len(var.owner.inputs) == 1
+            and len(var.owner.outputs) == 1
+            and len(fgraph.clients[var]) == 1
+        ):
+            chain.append(var.owner.op)
+            var = var.owner.inputs[0]
+        if not (var.owner is not None and isinstance(var.owner.op, DimShuffle)):
+            return None
+        [source] = var.owner.inputs
+        if source.type.ndim == 0:
+            return None
+        for elementwise in reversed(chain):
+            source = elementwise(source)
+        return [op.clone(axis=None)(source)]
+
+    return reduce_all_before_transpose
 
 
 def _slab(node, length_of):

@@ -862,3 +862,31 @@ def test_written_out_gradient_of_a_batch_of_one_rewrites_without_failures(monkey
     printed = capfd.readouterr()
     assert not failures
     assert "Rewrite failure" not in printed.err + printed.out
+
+
+@pytest.mark.parametrize(
+    "reduce, transposed",
+    [
+        (lambda y: (y**2).mean(), False),  # over every axis: reduced untransposed
+        (lambda y: pt.exp(-pt.abs(y)).max(), False),  # a chain of one-input operations
+        (lambda y: (y**2).sum(axis=(0, 1, 2)), False),  # every axis, named
+        (lambda y: (y**2).sum(axis=0), True),  # not every axis: left alone
+    ],
+)
+def test_reductions_over_every_axis_skip_the_transposition(monkeypatch, reduce, transposed):
+    from pytensor.tensor.elemwise import DimShuffle
+
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
+    graphs = []
+    funcify = _jaxfn.JaxProgram._funcify
+    monkeypatch.setattr(
+        _jaxfn.JaxProgram, "_funcify", staticmethod(lambda fg: graphs.append(fg) or funcify(fg))
+    )
+    x = pt.tensor3("x", dtype="float32")
+    fn = seqgraph.function([x], reduce(x.transpose(1, 0, 2)), backend="jax")
+    data = np.random.default_rng(0).normal(size=(4, 3, 5)).astype("float32")
+    expected = pytensor.function([x], reduce(x.transpose(1, 0, 2)), mode="FAST_COMPILE")(data)
+    np.testing.assert_allclose(fn(data), expected, rtol=1e-5)
+    [graph] = graphs
+    shuffles = [n for n in graph.apply_nodes if isinstance(n.op, DimShuffle)]
+    assert bool(shuffles) is transposed
