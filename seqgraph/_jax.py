@@ -145,10 +145,6 @@ def _overwritten(view) -> bool:
     return bool(clients)
 
 
-# Operations whose output XLA keeps in its input's buffer (a view or a bitcast).
-_VIEWS = ("Reshape", "Subtensor", "DimShuffle", "SpecifyShape")
-
-
 def _read_only_by(seq, node, out) -> bool:
     """Whether ``out`` can be written over ``seq``: a computed sequence ``node`` alone reads.
 
@@ -162,11 +158,17 @@ def _read_only_by(seq, node, out) -> bool:
         a is not None and b is not None and a != b for a, b in zip(seq.type.shape, out.type.shape)
     ):
         return False
+    from pytensor.tensor.elemwise import DimShuffle
+    from pytensor.tensor.shape import Reshape, SpecifyShape
+    from pytensor.tensor.subtensor import Subtensor
+
+    # (operations whose output XLA keeps in its input's buffer: views, bitcasts)
+    views = (Reshape, Subtensor, DimShuffle, SpecifyShape)
     var = seq
     readers = _clients.get(var, ())
     if len(readers) != 1 or readers[0][0] is not node:
         return False
-    while var.owner is not None and type(var.owner.op).__name__ in _VIEWS:
+    while var.owner is not None and isinstance(var.owner.op, views):
         var = var.owner.inputs[0]
         if len(_clients.get(var, ())) != 1:
             return False

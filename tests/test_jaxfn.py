@@ -649,6 +649,11 @@ def test_written_out_gradient_reads_its_reversed_sequences_in_place(monkeypatch)
     assert reversals < plain_reversals
 
 
+def _temp_bytes(*compiled):
+    """XLA's temporaries of each compiled program, in bytes."""
+    return [program.memory_analysis().temp_size_in_bytes for program in compiled]
+
+
 def _overwrite_step(monkeypatch, enabled):
     """Loss, gradients and XLA's temporaries of the written-out LSTM gradient."""
     monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
@@ -690,10 +695,7 @@ def test_gate_activations_overwritten_later_are_stored_front_to_back(monkeypatch
         for compiled in (before_compiled, after_compiled)
     ]
     assert reversals[1] == reversals[0] - 1
-    temps = [
-        compiled.memory_analysis().temp_size_in_bytes
-        for compiled in (before_compiled, after_compiled)
-    ]
+    temps = _temp_bytes(before_compiled, after_compiled)
     assert temps[1] <= temps[0]
 
 
@@ -729,10 +731,7 @@ def test_gate_activations_take_the_buffer_of_the_input_projection(monkeypatch):
         for compiled in (before_compiled, after_compiled)
     ]
     assert fills[1] == fills[0] - 1
-    temps = [
-        compiled.memory_analysis().temp_size_in_bytes
-        for compiled in (before_compiled, after_compiled)
-    ]
+    temps = _temp_bytes(before_compiled, after_compiled)
     assert temps[1] < temps[0]
 
 
