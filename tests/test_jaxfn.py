@@ -649,6 +649,29 @@ def test_written_out_gradient_reads_its_reversed_sequences_in_place(monkeypatch)
     assert reversals < plain_reversals
 
 
+def _overwrite_without(monkeypatch, name, replacement):
+    """XLA's programs of the written-out LSTM gradient with ``seqgraph._jax``'s ``name``
+    replaced, then as it is (overwriting on); checks that their values agree."""
+    from seqgraph import _jax
+
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
+    monkeypatch.setenv("SEQGRAPH_SCAN_OVERWRITE", "1")
+    with monkeypatch.context() as patch:
+        patch.setattr(_jax, name, replacement)
+        before, before_compiled = _lstm_gradient_compiled(learn_init=True)
+    after, after_compiled = _lstm_gradient_compiled(learn_init=True)
+    for a, b in zip(after, before, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
+    return before_compiled, after_compiled
+
+
+def _occurrences(pattern, *compiled):
+    """How often ``pattern`` occurs in each compiled program's optimised HLO."""
+    import re
+
+    return [len(re.findall(pattern, program.as_text())) for program in compiled]
+
+
 def _temp_bytes(*compiled):
     """XLA's temporaries of each compiled program, in bytes."""
     return [program.memory_analysis().temp_size_in_bytes for program in compiled]
@@ -678,24 +701,10 @@ def test_gate_activations_overwritten_later_are_stored_front_to_back(monkeypatch
     # reader of their reversed view is the backward scan that writes the gate
     # gradients over them: written back to front, XLA had to copy them flipped
     # to start the gradients' buffer.
-    import re
-
-    from seqgraph import _jax
-
-    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
-    monkeypatch.setenv("SEQGRAPH_SCAN_OVERWRITE", "1")
-    with monkeypatch.context() as patch:
-        patch.setattr(_jax, "_overwritten", lambda view: False)
-        before, before_compiled = _lstm_gradient_compiled(learn_init=True)
-    after, after_compiled = _lstm_gradient_compiled(learn_init=True)
-    for a, b in zip(after, before, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
-    reversals = [
-        len(re.findall(r" reverse\(", compiled.as_text()))
-        for compiled in (before_compiled, after_compiled)
-    ]
+    compiled = _overwrite_without(monkeypatch, "_overwritten", lambda view: False)
+    reversals = _occurrences(r" reverse\(", *compiled)
     assert reversals[1] == reversals[0] - 1
-    temps = _temp_bytes(before_compiled, after_compiled)
+    temps = _temp_bytes(*compiled)
     assert temps[1] <= temps[0]
 
 
@@ -703,35 +712,22 @@ def test_gate_activations_take_the_buffer_of_the_input_projection(monkeypatch):
     # The forward scan reads step i of the input projection (9 x 2 x 24, read by
     # nothing else) before it writes step i of the gate activations, of the same
     # shape: it writes them over the projection instead of filling a new buffer.
-    import re
-
     from seqgraph import _jax
 
-    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
-    monkeypatch.setenv("SEQGRAPH_SCAN_OVERWRITE", "1")
     pairs = []
     real = _jax._read_only_by
 
     def spy(seq, node, out):
-        taken = real(seq, node, out)
-        pairs.append(taken)
-        return taken
+        pairs.append(real(seq, node, out))
+        return pairs[-1]
 
-    with monkeypatch.context() as patch:
-        patch.setattr(_jax, "_read_only_by", lambda seq, node, out: False)
-        before, before_compiled = _lstm_gradient_compiled(learn_init=True)
     monkeypatch.setattr(_jax, "_read_only_by", spy)
-    after, after_compiled = _lstm_gradient_compiled(learn_init=True)
+    compiled = _overwrite_without(monkeypatch, "_read_only_by", lambda seq, node, out: False)
     assert any(pairs)
-    for a, b in zip(after, before, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
     # (a fill: a fusion of a constant alone, here of the activations' shape)
-    fills = [
-        len(re.findall(r"f32\[9,2,24\]\{[0-9,]*\} fusion\(%constant[.0-9]*\)", compiled.as_text()))
-        for compiled in (before_compiled, after_compiled)
-    ]
+    fills = _occurrences(r"f32\[9,2,24\]\{[0-9,]*\} fusion\(%constant[.0-9]*\)", *compiled)
     assert fills[1] == fills[0] - 1
-    temps = _temp_bytes(before_compiled, after_compiled)
+    temps = _temp_bytes(*compiled)
     assert temps[1] < temps[0]
 
 
