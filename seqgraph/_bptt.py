@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import pytensor.tensor as pt
 from pytensor.compile.builders import OpFromGraph
 from pytensor.gradient import DisconnectedType, disconnected_type
@@ -62,6 +63,19 @@ def _sigmoid_grad(y):
 
 def _tanh_grad(y):
     return 1.0 - y * y
+
+
+def _gate_scales(n, dtype):
+    """``s`` such that ``s * tanh(s * a) + (1 - s)`` is an LSTM's four activations of ``a``.
+
+    ``sigmoid(x) = 0.5 * tanh(0.5 * x) + 0.5``: ``s`` is 0.5 on the i, f and o
+    blocks (sigmoid) and 1 on the g block (tanh). Computed this way the
+    activations are one elementwise operation on the ``(batch, 4 * n)`` block
+    instead of four on its slices followed by a join: XLA's CPU backend makes
+    one loop of it where it made five operations (a loop per block and a copy
+    joining them), each with its own cost in every step of the loop.
+    """
+    return pt.constant(np.repeat(np.array([0.5, 0.5, 1.0, 0.5], dtype=dtype), n))
 
 
 def _previous(initial, seq):
@@ -149,10 +163,13 @@ class _LSTM(_Kind):
     def forward(self, xw_t, h, c, W, b):
         n = self.n
         a = xw_t + pt.dot(h, W) + b
-        a_i, a_f, a_g, a_o = gate_blocks(a, n, 4)
-        i, f, g, o = pt.sigmoid(a_i), pt.sigmoid(a_f), pt.tanh(a_g), pt.sigmoid(a_o)
+        # The four activations in one elementwise pass over the whole block (see
+        # _gate_scales): the stash is that pass's result, not four blocks joined.
+        s = _gate_scales(n, a.dtype)
+        act = s * pt.tanh(s * a) + (1.0 - s)
+        i, f, g, o = gate_blocks(act, n, 4)
         c_new = f * c + i * g
-        return [o * pt.tanh(c_new), c_new], pt.concatenate([i, f, g, o], axis=1)
+        return [o * pt.tanh(c_new), c_new], act
 
     def saved(self, initial, state_seqs):
         """What the backward step reads besides the stash: each step's starting ``c``."""

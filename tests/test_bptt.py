@@ -212,6 +212,42 @@ def test_elman_forward_scan_stores_nothing_but_the_state(monkeypatch):
     assert (forward.info.n_sit_sot, forward.info.n_nit_sot) == (1, 0)
 
 
+def test_lstm_forward_step_computes_its_four_activations_in_one_pass(monkeypatch):
+    # The stash is one elementwise result over the whole (batch, 4 * units)
+    # block, not four blocks (three sigmoids and a tanh) joined.
+    from pytensor.tensor.basic import Join
+    from pytensor.tensor.elemwise import Elemwise
+
+    monkeypatch.setenv("SEQGRAPH_FUSED_BPTT", "1")
+    layer = CELLS["lstm"]()
+    h = layer(pt.tensor3("x"))
+    fgraph = pytensor.graph.FunctionGraph(outputs=pytensor.grad((h**2).sum(), layer.params))
+    pytensor.compile.optdb.query("+inline_ofg_expansion").rewrite(fgraph)
+    forward = scans(fgraph.outputs)["LSTMCell_scan"]
+    assert not any(isinstance(node.op, Join) for node in forward.fgraph.apply_nodes)
+    stash = forward.fgraph.outputs[-1]
+    assert isinstance(stash.owner.op, Elemwise)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gate_scales_give_sigmoid_and_tanh(dtype):
+    from seqgraph._bptt import _gate_scales
+
+    n = 3
+    a = pt.matrix("a", dtype=dtype)
+    s = _gate_scales(n, dtype)
+    f = pytensor.function([a], s * pt.tanh(s * a) + (1.0 - s))
+    values = np.linspace(-40, 40, 5 * 4 * n).reshape(5, 4 * n).astype(dtype)
+    got = f(values)
+    assert got.dtype == dtype
+    sigmoid = 1 / (1 + np.exp(-values.astype("float64")))
+    expected = np.where(
+        (np.arange(4 * n) // n == 2)[None], np.tanh(values.astype("float64")), sigmoid
+    )
+    # Absolute error within a few ulps of 1, including saturated gates.
+    np.testing.assert_allclose(got, expected, rtol=0, atol=4 * np.finfo(dtype).eps)
+
+
 @pytest.mark.parametrize("kind", ["lstm", "gru", "elman_tanh"])
 def test_building_the_gradient_infers_no_scan_shapes(kind, monkeypatch):
     # The backward scan takes its length from the projected inputs; taken from
