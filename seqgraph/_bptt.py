@@ -65,17 +65,18 @@ def _tanh_grad(y):
     return 1.0 - y * y
 
 
-def _gate_scales(n, dtype):
-    """``s`` such that ``s * tanh(s * a) + (1 - s)`` is an LSTM's four activations of ``a``.
+def _lstm_activations(a, n):
+    """An LSTM's four gate activations of pre-activations ``a``, ``(batch, 4 * n)``.
 
-    ``sigmoid(x) = 0.5 * tanh(0.5 * x) + 0.5``: ``s`` is 0.5 on the i, f and o
-    blocks (sigmoid) and 1 on the g block (tanh). Computed this way the
-    activations are one elementwise operation on the ``(batch, 4 * n)`` block
-    instead of four on its slices followed by a join: XLA's CPU backend makes
-    one loop of it where it made five operations (a loop per block and a copy
-    joining them), each with its own cost in every step of the loop.
+    ``sigmoid(x) = 0.5 * tanh(0.5 * x) + 0.5``, so with ``s`` 0.5 on the i, f
+    and o blocks (sigmoid) and 1 on the g block (tanh), ``s * tanh(s * a) + (1
+    - s)`` is all four: one elementwise operation on the whole block instead of
+    four on its slices followed by a join. XLA's CPU backend makes one loop of
+    it where it made five operations (a loop per block and a copy joining
+    them), each with its own cost in every step of the loop.
     """
-    return pt.constant(np.repeat(np.array([0.5, 0.5, 1.0, 0.5], dtype=dtype), n))
+    s = pt.constant(np.repeat(np.array([0.5, 0.5, 1.0, 0.5], dtype=a.dtype), n))
+    return s * pt.tanh(s * a) + (1.0 - s)
 
 
 def _previous(initial, seq):
@@ -163,10 +164,8 @@ class _LSTM(_Kind):
     def forward(self, xw_t, h, c, W, b):
         n = self.n
         a = xw_t + pt.dot(h, W) + b
-        # The four activations in one elementwise pass over the whole block (see
-        # _gate_scales): the stash is that pass's result, not four blocks joined.
-        s = _gate_scales(n, a.dtype)
-        act = s * pt.tanh(s * a) + (1.0 - s)
+        # The stash is one elementwise result, not four blocks joined.
+        act = _lstm_activations(a, n)
         i, f, g, o = gate_blocks(act, n, 4)
         c_new = f * c + i * g
         return [o * pt.tanh(c_new), c_new], act

@@ -230,13 +230,12 @@ def test_lstm_forward_step_computes_its_four_activations_in_one_pass(monkeypatch
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_gate_scales_give_sigmoid_and_tanh(dtype):
-    from seqgraph._bptt import _gate_scales
+def test_lstm_activations_are_sigmoid_and_tanh(dtype):
+    from seqgraph._bptt import _lstm_activations
 
     n = 3
     a = pt.matrix("a", dtype=dtype)
-    s = _gate_scales(n, dtype)
-    f = pytensor.function([a], s * pt.tanh(s * a) + (1.0 - s))
+    f = pytensor.function([a], _lstm_activations(a, n))
     values = np.linspace(-40, 40, 5 * 4 * n).reshape(5, 4 * n).astype(dtype)
     got = f(values)
     assert got.dtype == dtype
