@@ -2,27 +2,23 @@
 
 Usage: ``python ab_one_pass.py WHAT PAIRS`` with WHAT ``small``, ``medium`` (the
 benchmark's LSTM training step) or ``lstm-tutorial`` (``lstm.py``'s step).
-Both versions are built and compiled, then called alternately PAIRS times
-(which goes first swapping at every pair), each timed call after an untimed
-one of the same version; prints the medians and the median of the per-pair
-ratios new/old. ``SWAP=1`` builds the new version first.
+The old step is not a switch of seqgraph's, so ``seqgraph bench --ab`` cannot
+select it; this script runs the same comparison (``seqgraph.bench.ab.compare``:
+both versions built and compiled, then called alternately PAIRS times) with
+the version chosen by a variable of its own that only ``build`` reads.
 """
 
 import os
 import sys
-import time
 
-import numpy as np
+import pytensor.tensor as pt
 
-os.environ["SEQGRAPH_JAX_CACHE"] = ""  # both versions compiled here, not read from disk
-
-import pytensor.tensor as pt  # noqa: E402
-
-from seqgraph import _bptt  # noqa: E402
-from seqgraph.bench import impls, tutorials  # noqa: E402
-from seqgraph.cells import gate_blocks  # noqa: E402
+from seqgraph import _bptt
+from seqgraph.bench import ab, impls, tutorials
+from seqgraph.cells import gate_blocks
 
 NEW_FORWARD = _bptt._LSTM.forward
+VERSION = "AB_LSTM_FORWARD"  # read by build() only
 
 
 def old_forward(self, xw_t, h, c, W, b):
@@ -36,35 +32,23 @@ def old_forward(self, xw_t, h, c, W, b):
 
 
 def build(what):
-    """A no-argument call of the step ``what`` names, compiled and called once."""
-    _bptt._make_op.cache_clear()
-    if what == "lstm-tutorial":
-        step, batch, _ = tutorials.build("lstm", "jax")
-        return lambda: step(*batch)
-    spec = impls.Spec("lstm", *impls.SIZES[what], "train")
-    x, mask = impls.make_data(spec)
-    return impls.build_seqgraph(spec, impls.make_layer(spec), x, mask, "jax").run
-
-
-def main(what, pairs):
-    runs = {}
-    for version in ("new", "old") if os.environ.get("SWAP") else ("old", "new"):
-        _bptt._LSTM.forward = old_forward if version == "old" else NEW_FORWARD
-        runs[version] = build(what)
-    _bptt._LSTM.forward = NEW_FORWARD
-    times = {"old": [], "new": []}
-    for i in range(pairs):
-        for version in ("old", "new") if i % 2 == 0 else ("new", "old"):
-            runs[version]()
-            start = time.perf_counter()
-            runs[version]()
-            times[version].append(time.perf_counter() - start)
-    old, new = np.array(times["old"]), np.array(times["new"])
-    print(
-        f"{what}: old {1e3 * np.median(old):.3f} ms  new {1e3 * np.median(new):.3f} ms  "
-        f"ratio new/old {np.median(new / old):.3f}  swap={os.environ.get('SWAP', '')}"
-    )
+    """A no-argument call of the step ``what`` names, with the forward step ``$AB_LSTM_FORWARD``."""
+    _bptt._LSTM.forward = old_forward if os.environ[VERSION] == "old" else NEW_FORWARD
+    try:
+        if what == "lstm-tutorial":
+            step, batch, _ = tutorials.build("lstm", "jax")
+            return ab._blocking(step, batch)
+        spec = impls.Spec("lstm", *impls.SIZES[what], "train")
+        x, mask = impls.make_data(spec)
+        return impls.build_seqgraph(spec, impls.make_layer(spec), x, mask, "jax").run
+    finally:
+        _bptt._LSTM.forward = NEW_FORWARD
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    what, pairs = sys.argv[1], int(sys.argv[2])
+    row = ab.compare(lambda: build(what), VERSION, "old", "new", pairs)
+    print(
+        f"{what}: old {row['a_ms']:.3f} ms  new {row['b_ms']:.3f} ms  "
+        f"ratio new/old {row['ratio_b_to_a']:.3f} ({pairs} pairs)"
+    )
