@@ -240,6 +240,7 @@ def _environment_sig(platform: str) -> str:
             _jax.scan_overwrite_for(platform),
             _jax.slab_join_for(platform),
             _jax.chunked_updates_for(platform),
+            _jax.transposed_copy_for(platform),
             bool(jax.config.jax_enable_x64),
             pytensor.config.floatX,
         ]
@@ -494,6 +495,7 @@ class JaxProgram:
         unroll = _jax.unroll_for(self.platform)
         prefetch = _jax.prefetch_for(self.platform)
         overwrite = _jax.scan_overwrite_for(self.platform)
+        transposed_copy = _jax.transposed_copy_for(self.platform)
 
         def program(*args):
             # JAX traces the scans here.
@@ -501,6 +503,7 @@ class JaxProgram:
                 _jax.scan_unroll(unroll),
                 _jax.scan_prefetch(prefetch),
                 _jax.scan_overwrite(overwrite),
+                _jax.transposed_copy(transposed_copy),
             ):
                 return funcified(*args)
 

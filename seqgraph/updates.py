@@ -9,6 +9,13 @@ new shared variables named after the parameter they belong to.
 The learning rate may be a shared variable: changing its value (a schedule,
 halving on a plateau) then never recompiles the training function.
 
+The gradient of a row lookup ``W[ids]`` (an embedding) is zero except on the
+rows in ``ids``. Where a rule leaves a parameter unchanged at a zero gradient
+(:func:`sgd`, :func:`adagrad`, :func:`rmsprop`, :func:`adadelta`), it computes
+the parameter's new value on those rows only; its accumulators still decay on
+every row, as the dense formula does, so the result is the same (see
+:func:`row_updates_enabled`).
+
 >>> import numpy as np, pytensor, pytensor.tensor as pt, seqgraph
 >>> w = pytensor.shared(np.array([1.0, -2.0]), name="w")
 >>> loss = (w ** 2).sum()
@@ -27,6 +34,12 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
+from pytensor.tensor.basic import get_underlying_scalar_constant_value
+from pytensor.tensor.exceptions import NotScalarConstantError
+from pytensor.tensor.subtensor import AdvancedIncSubtensor, AdvancedIncSubtensor1
+from pytensor.tensor.type import TensorType
+
+from seqgraph._jax import _switch
 
 __all__ = [
     "adadelta",
@@ -38,6 +51,7 @@ __all__ = [
     "momentum",
     "nesterov_momentum",
     "rmsprop",
+    "row_updates_enabled",
     "sgd",
     "total_norm_constraint",
 ]
@@ -100,12 +114,60 @@ def _const(value, dtype):
     return np.asarray(value, dtype=dtype)
 
 
+def row_updates_enabled() -> bool:
+    """Whether rules update only the looked-up rows of an embedding (``$SEQGRAPH_ROW_UPDATES``, default 1).
+
+    Raises
+    ------
+    ValueError
+        If ``$SEQGRAPH_ROW_UPDATES`` is set to anything but ``0`` or ``1``.
+    """
+    return _switch("SEQGRAPH_ROW_UPDATES", True)
+
+
+def _looked_up_rows(grad):
+    """The row ids of ``grad`` if it is zeros with rows added at integer ids, else None.
+
+    That is how ``pytensor.grad`` writes the gradient of a lookup ``W[ids]``
+    along the first axis: ``inc_subtensor(zeros_like(W)[ids], g_rows)``. The
+    ids are returned flat, in any order and with repeats.
+    """
+    node = grad.owner
+    if node is None or not row_updates_enabled():
+        return None
+    op = node.op
+    if not isinstance(op, AdvancedIncSubtensor | AdvancedIncSubtensor1) or op.set_instead_of_inc:
+        return None
+    # One index, on the first axis (W[ids], not W[:, ids] nor W[ids, 1:]).
+    if len(node.inputs) != 3 or tuple(getattr(op, "idx_list", (0,))) != (0,):
+        return None
+    base, _, ids = node.inputs
+    if not isinstance(ids.type, TensorType) or not ids.dtype.startswith(("int", "uint")):
+        return None
+    try:
+        if get_underlying_scalar_constant_value(base) != 0:
+            return None
+    except NotScalarConstantError:
+        return None
+    return ids.flatten() if ids.ndim != 1 else ids
+
+
+def _decayed(rate, state, rows, value):
+    """``rate * state`` everywhere, then ``value`` on ``rows``."""
+    return pt.set_subtensor((rate * state)[rows], value)
+
+
 def sgd(loss_or_grads, params, learning_rate=0.01):
     """Plain stochastic gradient descent: ``p <- p - lr g``."""
     params, grads = get_or_compute_grads(loss_or_grads, params)
     updates = OrderedDict()
     for p, g in zip(params, grads):
-        updates[p] = p - _rate(learning_rate, "learning_rate", p.dtype) * g
+        lr = _rate(learning_rate, "learning_rate", p.dtype)
+        rows = _looked_up_rows(g)
+        if rows is None:
+            updates[p] = p - lr * g
+        else:
+            updates[p] = pt.set_subtensor(p[rows], p[rows] - lr * g[rows])
     return updates
 
 
@@ -144,10 +206,18 @@ def adagrad(loss_or_grads, params, learning_rate=1.0, epsilon=1e-6):
     updates, state = OrderedDict(), OrderedDict()
     for p, g in zip(params, grads):
         a = _state_like(p, "accu")
-        a_new = a + g**2
         eps = _rate(epsilon, "epsilon", p.dtype)
-        updates[p] = p - _rate(learning_rate, "learning_rate", p.dtype) * g / pt.sqrt(a_new + eps)
-        state[a] = a_new
+        lr = _rate(learning_rate, "learning_rate", p.dtype)
+        rows = _looked_up_rows(g)
+        if rows is None:
+            a_new = a + g**2
+            updates[p] = p - lr * g / pt.sqrt(a_new + eps)
+            state[a] = a_new
+            continue
+        g_rows = g[rows]
+        a_rows = a[rows] + g_rows**2
+        updates[p] = pt.set_subtensor(p[rows], p[rows] - lr * g_rows / pt.sqrt(a_rows + eps))
+        state[a] = pt.set_subtensor(a[rows], a_rows)
     updates.update(state)
     return updates
 
@@ -159,10 +229,19 @@ def rmsprop(loss_or_grads, params, learning_rate=1.0, rho=0.9, epsilon=1e-6):
     updates, state = OrderedDict(), OrderedDict()
     for p, g in zip(params, grads):
         a = _state_like(p, "accu")
-        a_new = _const(rho, p.dtype) * a + _const(1 - rho, p.dtype) * g**2
+        r, one_r = _const(rho, p.dtype), _const(1 - rho, p.dtype)
         eps = _rate(epsilon, "epsilon", p.dtype)
-        updates[p] = p - _rate(learning_rate, "learning_rate", p.dtype) * g / pt.sqrt(a_new + eps)
-        state[a] = a_new
+        lr = _rate(learning_rate, "learning_rate", p.dtype)
+        rows = _looked_up_rows(g)
+        if rows is None:
+            a_new = r * a + one_r * g**2
+            updates[p] = p - lr * g / pt.sqrt(a_new + eps)
+            state[a] = a_new
+            continue
+        g_rows = g[rows]
+        a_rows = r * a[rows] + one_r * g_rows**2
+        updates[p] = pt.set_subtensor(p[rows], p[rows] - lr * g_rows / pt.sqrt(a_rows + eps))
+        state[a] = _decayed(r, a, rows, a_rows)
     updates.update(state)
     return updates
 
@@ -180,11 +259,21 @@ def adadelta(loss_or_grads, params, learning_rate=1.0, rho=0.95, epsilon=1e-6):
         a, d = _state_like(p, "accu"), _state_like(p, "delta_accu")
         r, one_r = _const(rho, p.dtype), _const(1 - rho, p.dtype)
         eps = _rate(epsilon, "epsilon", p.dtype)
-        a_new = r * a + one_r * g**2
-        step = g * pt.sqrt(d + eps) / pt.sqrt(a_new + eps)
-        updates[p] = p - _rate(learning_rate, "learning_rate", p.dtype) * step
-        state[a] = a_new
-        state[d] = r * d + one_r * step**2
+        lr = _rate(learning_rate, "learning_rate", p.dtype)
+        rows = _looked_up_rows(g)
+        if rows is None:
+            a_new = r * a + one_r * g**2
+            step = g * pt.sqrt(d + eps) / pt.sqrt(a_new + eps)
+            updates[p] = p - lr * step
+            state[a] = a_new
+            state[d] = r * d + one_r * step**2
+            continue
+        g_rows, d_rows = g[rows], d[rows]
+        a_rows = r * a[rows] + one_r * g_rows**2
+        step = g_rows * pt.sqrt(d_rows + eps) / pt.sqrt(a_rows + eps)
+        updates[p] = pt.set_subtensor(p[rows], p[rows] - lr * step)
+        state[a] = _decayed(r, a, rows, a_rows)
+        state[d] = _decayed(r, d, rows, r * d_rows + one_r * step**2)
     updates.update(state)
     return updates
 

@@ -885,3 +885,47 @@ def test_reductions_over_every_axis_skip_the_transposition(monkeypatch, reduce, 
     [graph] = graphs
     shuffles = [n for n in graph.apply_nodes if isinstance(n.op, DimShuffle)]
     assert bool(shuffles) is transposed
+
+
+def _weight_gradient_hlo(monkeypatch, setting, rows):
+    """``X.T @ G`` for ``X`` of ``rows`` rows: its value and XLA's optimised HLO."""
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
+    monkeypatch.setenv("SEQGRAPH_TRANSPOSED_COPY", setting)
+    x, g = pt.matrix("x", dtype="float32"), pt.matrix("g", dtype="float32")
+    fn = seqgraph.function([x, g], pt.dot(x.T, g), backend="jax")
+    rng = np.random.default_rng(3)
+    xv = rng.normal(size=(rows, 128)).astype("float32")
+    gv = rng.normal(size=(rows, 64)).astype("float32")
+    value = fn(xv, gv)
+    [program] = _programs(fn)
+    return value, xv.T @ gv, program._fn.lower(xv, gv).compile().as_text()
+
+
+@pytest.mark.parametrize("setting", ["0", "1"])
+def test_large_transposed_left_operand_is_copied_on_the_cpu(monkeypatch, setting):
+    import re
+
+    value, want, text = _weight_gradient_hlo(monkeypatch, setting, rows=1024)
+    np.testing.assert_allclose(value, want, rtol=1e-4, atol=1e-3)
+    # Copied: the product reads a row-major (128, 1024) operand, contracting its
+    # second axis; otherwise XLA contracts the first axis of the (1024, 128) input.
+    copied = re.search(r"f32\[128,1024\]\{1,0\} (copy|transpose|fusion)", text) is not None
+    contracts_rows = re.search(r"lhs_contracting_dims=\{0\}", text) is not None
+    assert copied == (setting == "1")
+    assert contracts_rows == (setting == "0")
+
+
+def test_small_transposed_left_operand_is_not_copied(monkeypatch):
+    value, want, text = _weight_gradient_hlo(monkeypatch, "1", rows=16)
+    np.testing.assert_allclose(value, want, rtol=1e-4, atol=1e-4)
+    assert "lhs_contracting_dims={0}" in text
+
+
+def test_transposed_copy_setting(monkeypatch):
+    from seqgraph import _jax
+
+    monkeypatch.delenv("SEQGRAPH_TRANSPOSED_COPY", raising=False)
+    assert _jax.transposed_copy_for("cpu") and not _jax.transposed_copy_for("cuda")
+    monkeypatch.setenv("SEQGRAPH_TRANSPOSED_COPY", "yes")
+    with pytest.raises(ValueError, match="SEQGRAPH_TRANSPOSED_COPY must be 0 or 1"):
+        _jax.transposed_copy_for("cpu")

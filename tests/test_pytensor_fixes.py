@@ -43,3 +43,32 @@ def test_softmax_values_unchanged():
     expected /= expected.sum(1, keepdims=True)
     np.testing.assert_allclose(sm, expected, rtol=1e-5)
     np.testing.assert_allclose(lsm, np.log(expected), rtol=1e-5, atol=1e-6)
+
+
+def test_setting_repeated_rows_to_themselves_plus_a_value_sets_them_once():
+    a, ids = pt.vector("a"), pt.lvector("ids")
+    f = pytensor.function([a, ids], pt.set_subtensor(a[ids], a[ids] + 1.0))
+    value = np.arange(4, dtype=a.dtype)
+    want = value.copy()
+    rows = np.array([0, 0, 2, 0])
+    want[rows] = value[rows] + 1.0  # NumPy: each row written once
+    np.testing.assert_array_equal(f(value, rows), want)
+
+
+def test_set_to_increment_still_applies_to_constant_ids_without_repeats():
+    from pytensor.tensor.rewriting.subtensor import local_set_to_inc_subtensor
+
+    a = pt.vector("a")
+    ids = pt.constant(np.array([3, 1]))
+    out = pt.subtensor.advanced_set_subtensor1(
+        a, pt.subtensor.advanced_subtensor1(a, ids) + 1.0, ids
+    )
+    fgraph = FunctionGraph([a], [out], clone=False)
+    [new] = local_set_to_inc_subtensor.transform(fgraph, out.owner)
+    assert not new.owner.op.set_instead_of_inc
+    repeated = pt.constant(np.array([1, 1]))
+    out = pt.subtensor.advanced_set_subtensor1(
+        a, pt.subtensor.advanced_subtensor1(a, repeated) + 1.0, repeated
+    )
+    fgraph = FunctionGraph([a], [out], clone=False)
+    assert not local_set_to_inc_subtensor.transform(fgraph, out.owner)

@@ -91,3 +91,77 @@ def test_optimizer_errors():
         opt.sgd((p**2).sum(), [])
     with pytest.raises(ValueError, match="max_norm must be > 0"):
         opt.total_norm_constraint([p], 0)
+
+
+ROW_RULES = [
+    ("sgd", 0.1, {}),
+    ("adagrad", 0.5, {"epsilon": 1e-6}),
+    ("rmsprop", 0.01, {"rho": 0.9, "epsilon": 1e-6}),
+    ("adadelta", 1.0, {"rho": 0.95, "epsilon": 1e-6}),
+]
+
+
+def _embedding_step(name, lr, kw, backend, rows_on, monkeypatch):
+    """Two steps of rule ``name`` on an embedding looked up with repeated ids; the values after."""
+    monkeypatch.setenv("SEQGRAPH_ROW_UPDATES", "1" if rows_on else "0")
+    rng = np.random.default_rng(0)
+    table = pytensor.shared(rng.normal(size=(7, 3)), name="table")
+    other = pytensor.shared(rng.normal(size=(3,)), name="other")
+    ids = pt.lmatrix("ids")
+    loss = ((table[ids] * other) ** 2).sum() + (other**2).sum()
+    updates = getattr(opt, name)(loss, [table, other], learning_rate=lr, **kw)
+    step = seqgraph.function([ids], loss, updates=updates, backend=backend)
+    # Rows 0 and 5 are never looked up; 2 is looked up three times in one batch.
+    for batch in ([[2, 1, 2], [4, 2, 6]], [[1, 1, 3], [6, 4, 3]]):
+        step(np.array(batch))
+    return updates, [v.get_value() for v in updates]
+
+
+@pytest.mark.parametrize("name,lr,kw", ROW_RULES, ids=[c[0] for c in ROW_RULES])
+def test_row_updates_equal_the_dense_rule(name, lr, kw, monkeypatch):
+    updates, dense = _embedding_step(name, lr, kw, "c", False, monkeypatch)
+    assert not any(isinstance(u.owner.op, _SET_ROWS) for u in updates.values())
+    updates, rows = _embedding_step(name, lr, kw, "c", True, monkeypatch)
+    table = next(iter(updates))
+    # The table's new value (and its accumulators') is written on the looked-up rows.
+    row_wise = [v for v, u in updates.items() if isinstance(u.owner.op, _SET_ROWS)]
+    assert table in row_wise
+    assert len(row_wise) == {"sgd": 1, "adagrad": 2, "rmsprop": 2, "adadelta": 3}[name]
+    for got, want in zip(rows, dense):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    # Rows never looked up: the parameter unchanged, accumulators decayed.
+    np.testing.assert_array_equal(
+        rows[0][[0, 5]], np.random.default_rng(0).normal(size=(7, 3))[[0, 5]]
+    )
+
+
+@pytest.mark.parametrize("name,lr,kw", ROW_RULES, ids=[c[0] for c in ROW_RULES])
+def test_row_updates_on_jax(name, lr, kw, monkeypatch):
+    pytest.importorskip("jax")
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
+    _, dense = _embedding_step(name, lr, kw, "c", False, monkeypatch)
+    _, rows = _embedding_step(name, lr, kw, "jax", True, monkeypatch)
+    for got, want in zip(rows, dense):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+_SET_ROWS = (pt.subtensor.AdvancedIncSubtensor, pt.subtensor.AdvancedIncSubtensor1)
+
+
+def test_looked_up_rows_only_for_zeros_plus_rows_on_the_first_axis(monkeypatch):
+    monkeypatch.delenv("SEQGRAPH_ROW_UPDATES", raising=False)
+    w = pytensor.shared(np.zeros((5, 4)), name="w")
+    ids = pt.lvector("ids")
+    rows = opt._looked_up_rows(pytensor.grad(w[ids].sum(), w))
+    assert rows is not None and rows.ndim == 1
+    assert opt._looked_up_rows(pytensor.grad(w[pt.lmatrix("m")].sum(), w)).ndim == 1
+    assert opt._looked_up_rows(pytensor.grad(w[:, ids].sum(), w)) is None  # columns
+    assert opt._looked_up_rows(pytensor.grad(w[ids, 1:].sum(), w)) is None  # part of each row
+    assert opt._looked_up_rows(pt.inc_subtensor(pt.ones_like(w)[ids], 1.0)) is None
+    assert opt._looked_up_rows(pt.set_subtensor(pt.zeros_like(w)[ids], 1.0)) is None
+    assert opt._looked_up_rows(pytensor.grad((w**2).sum(), w)) is None
+    monkeypatch.setenv("SEQGRAPH_ROW_UPDATES", "0")
+    assert opt._looked_up_rows(pytensor.grad(w[ids].sum(), w)) is None
+    monkeypatch.setenv("SEQGRAPH_ROW_UPDATES", "on")
+    with pytest.raises(ValueError, match="SEQGRAPH_ROW_UPDATES must be 0 or 1"):
+        opt.row_updates_enabled()
