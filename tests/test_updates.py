@@ -104,6 +104,7 @@ ROW_RULES = [
 def _embedding_step(name, lr, kw, backend, rows_on, monkeypatch):
     """Two steps of rule ``name`` on an embedding looked up with repeated ids; the values after."""
     monkeypatch.setenv("SEQGRAPH_ROW_UPDATES", "1" if rows_on else "0")
+    monkeypatch.setattr(opt, "ROW_UPDATES_MIN", 0)  # a small table, updated row by row
     rng = np.random.default_rng(0)
     table = pytensor.shared(rng.normal(size=(7, 3)), name="table")
     other = pytensor.shared(rng.normal(size=(3,)), name="other")
@@ -150,18 +151,23 @@ _SET_ROWS = (pt.subtensor.AdvancedIncSubtensor, pt.subtensor.AdvancedIncSubtenso
 
 def test_looked_up_rows_only_for_zeros_plus_rows_on_the_first_axis(monkeypatch):
     monkeypatch.delenv("SEQGRAPH_ROW_UPDATES", raising=False)
-    w = pytensor.shared(np.zeros((5, 4)), name="w")
+    w = pytensor.shared(np.zeros((opt.ROW_UPDATES_MIN // 4, 4)), name="w")
     ids = pt.lvector("ids")
-    rows = opt._looked_up_rows(pytensor.grad(w[ids].sum(), w))
-    assert rows is not None and rows.ndim == 1
-    assert opt._looked_up_rows(pytensor.grad(w[pt.lmatrix("m")].sum(), w)).ndim == 1
-    assert opt._looked_up_rows(pytensor.grad(w[:, ids].sum(), w)) is None  # columns
-    assert opt._looked_up_rows(pytensor.grad(w[ids, 1:].sum(), w)) is None  # part of each row
-    assert opt._looked_up_rows(pt.inc_subtensor(pt.ones_like(w)[ids], 1.0)) is None
-    assert opt._looked_up_rows(pt.set_subtensor(pt.zeros_like(w)[ids], 1.0)) is None
-    assert opt._looked_up_rows(pytensor.grad((w**2).sum(), w)) is None
+
+    def rows(grad):
+        return opt._looked_up_rows(grad, w)
+
+    assert rows(pytensor.grad(w[ids].sum(), w)).ndim == 1
+    assert rows(pytensor.grad(w[pt.lmatrix("m")].sum(), w)).ndim == 1
+    assert rows(pytensor.grad(w[:, ids].sum(), w)) is None  # columns
+    assert rows(pytensor.grad(w[ids, 1:].sum(), w)) is None  # part of each row
+    assert rows(pt.inc_subtensor(pt.ones_like(w)[ids], 1.0)) is None
+    assert rows(pt.set_subtensor(pt.zeros_like(w)[ids], 1.0)) is None
+    assert rows(pytensor.grad((w**2).sum(), w)) is None
+    small = pytensor.shared(np.zeros((opt.ROW_UPDATES_MIN // 4 - 1, 4)), name="small")
+    assert opt._looked_up_rows(pytensor.grad(small[ids].sum(), small), small) is None
     monkeypatch.setenv("SEQGRAPH_ROW_UPDATES", "0")
-    assert opt._looked_up_rows(pytensor.grad(w[ids].sum(), w)) is None
+    assert rows(pytensor.grad(w[ids].sum(), w)) is None
     monkeypatch.setenv("SEQGRAPH_ROW_UPDATES", "on")
     with pytest.raises(ValueError, match="SEQGRAPH_ROW_UPDATES must be 0 or 1"):
         opt.row_updates_enabled()
