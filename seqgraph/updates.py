@@ -161,9 +161,26 @@ def _looked_up_rows(grad, param):
     return ids.flatten() if ids.ndim != 1 else ids
 
 
-def _decayed(rate, state, rows, value):
-    """``rate * state`` everywhere, then ``value`` on ``rows``."""
-    return pt.set_subtensor((rate * state)[rows], value)
+def _zero_gradient_rule(rule, p, g, states, decays):
+    """New values of ``p`` and ``states`` by ``rule``, on the looked-up rows only where it can.
+
+    ``rule(p, g, *states)`` returns ``(p_new, [state_new, ...])`` elementwise,
+    and leaves ``p`` unchanged where ``g`` is zero. ``decays`` gives, for each
+    state, what the rule does to it at a zero gradient: ``None`` (unchanged) or
+    a factor. Where ``g`` is the gradient of a lookup (:func:`_looked_up_rows`),
+    the rule runs on the looked-up rows and its results are written over them;
+    every other row of ``p`` stays as it is and of a state is multiplied by its
+    factor, which is what the rule gives there.
+    """
+    rows = _looked_up_rows(g, p)
+    if rows is None:
+        return rule(p, g, *states)
+    p_rows, state_rows = rule(p[rows], g[rows], *(s[rows] for s in states))
+    new_states = [
+        pt.set_subtensor((s if factor is None else factor * s)[rows], value)
+        for s, factor, value in zip(states, decays, state_rows)
+    ]
+    return pt.set_subtensor(p[rows], p_rows), new_states
 
 
 def sgd(loss_or_grads, params, learning_rate=0.01):
@@ -172,11 +189,7 @@ def sgd(loss_or_grads, params, learning_rate=0.01):
     updates = OrderedDict()
     for p, g in zip(params, grads):
         lr = _rate(learning_rate, "learning_rate", p.dtype)
-        rows = _looked_up_rows(g, p)
-        if rows is None:
-            updates[p] = p - lr * g
-        else:
-            updates[p] = pt.set_subtensor(p[rows], p[rows] - lr * g[rows])
+        updates[p], _ = _zero_gradient_rule(lambda p, g, lr=lr: (p - lr * g, []), p, g, [], [])
     return updates
 
 
@@ -217,16 +230,12 @@ def adagrad(loss_or_grads, params, learning_rate=1.0, epsilon=1e-6):
         a = _state_like(p, "accu")
         eps = _rate(epsilon, "epsilon", p.dtype)
         lr = _rate(learning_rate, "learning_rate", p.dtype)
-        rows = _looked_up_rows(g, p)
-        if rows is None:
+
+        def rule(p, g, a, lr=lr, eps=eps):
             a_new = a + g**2
-            updates[p] = p - lr * g / pt.sqrt(a_new + eps)
-            state[a] = a_new
-            continue
-        g_rows = g[rows]
-        a_rows = a[rows] + g_rows**2
-        updates[p] = pt.set_subtensor(p[rows], p[rows] - lr * g_rows / pt.sqrt(a_rows + eps))
-        state[a] = pt.set_subtensor(a[rows], a_rows)
+            return p - lr * g / pt.sqrt(a_new + eps), [a_new]
+
+        updates[p], (state[a],) = _zero_gradient_rule(rule, p, g, [a], [None])
     updates.update(state)
     return updates
 
@@ -241,16 +250,12 @@ def rmsprop(loss_or_grads, params, learning_rate=1.0, rho=0.9, epsilon=1e-6):
         r, one_r = _const(rho, p.dtype), _const(1 - rho, p.dtype)
         eps = _rate(epsilon, "epsilon", p.dtype)
         lr = _rate(learning_rate, "learning_rate", p.dtype)
-        rows = _looked_up_rows(g, p)
-        if rows is None:
+
+        def rule(p, g, a, r=r, one_r=one_r, lr=lr, eps=eps):
             a_new = r * a + one_r * g**2
-            updates[p] = p - lr * g / pt.sqrt(a_new + eps)
-            state[a] = a_new
-            continue
-        g_rows = g[rows]
-        a_rows = r * a[rows] + one_r * g_rows**2
-        updates[p] = pt.set_subtensor(p[rows], p[rows] - lr * g_rows / pt.sqrt(a_rows + eps))
-        state[a] = _decayed(r, a, rows, a_rows)
+            return p - lr * g / pt.sqrt(a_new + eps), [a_new]
+
+        updates[p], (state[a],) = _zero_gradient_rule(rule, p, g, [a], [r])
     updates.update(state)
     return updates
 
@@ -269,20 +274,13 @@ def adadelta(loss_or_grads, params, learning_rate=1.0, rho=0.95, epsilon=1e-6):
         r, one_r = _const(rho, p.dtype), _const(1 - rho, p.dtype)
         eps = _rate(epsilon, "epsilon", p.dtype)
         lr = _rate(learning_rate, "learning_rate", p.dtype)
-        rows = _looked_up_rows(g, p)
-        if rows is None:
+
+        def rule(p, g, a, d, r=r, one_r=one_r, lr=lr, eps=eps):
             a_new = r * a + one_r * g**2
             step = g * pt.sqrt(d + eps) / pt.sqrt(a_new + eps)
-            updates[p] = p - lr * step
-            state[a] = a_new
-            state[d] = r * d + one_r * step**2
-            continue
-        g_rows, d_rows = g[rows], d[rows]
-        a_rows = r * a[rows] + one_r * g_rows**2
-        step = g_rows * pt.sqrt(d_rows + eps) / pt.sqrt(a_rows + eps)
-        updates[p] = pt.set_subtensor(p[rows], p[rows] - lr * step)
-        state[a] = _decayed(r, a, rows, a_rows)
-        state[d] = _decayed(r, d, rows, r * d_rows + one_r * step**2)
+            return p - lr * step, [a_new, r * d + one_r * step**2]
+
+        updates[p], (state[a], state[d]) = _zero_gradient_rule(rule, p, g, [a, d], [r, r])
     updates.update(state)
     return updates
 
