@@ -223,3 +223,210 @@ def test_mrg_normal_truncate_stays_within_two_standard_deviations():
     assert abs(values.mean() - 1.0) < 0.02
     # The standard deviation of a normal truncated at +-2 sigma is 0.880 sigma.
     assert abs(values.std() - 0.880 * 0.5) < 0.01
+
+
+# -- Theano APIs of its tutorials: map / reduce / fold, Python ops, Mode, Out ---------
+
+
+def test_map_reduce_and_folds_match_numpy():
+    theano = seqgraph.theano
+    T = theano.tensor
+    v = T.vector("v")
+    zero = T.constant(np.asarray(0, theano.config.floatX))
+    squares, _ = theano.map(lambda e: e**2, sequences=v)
+    total, _ = theano.reduce(lambda e, acc: acc + e, sequences=v, outputs_info=zero)
+    left, _ = theano.foldl(lambda e, acc: acc * 2 + e, sequences=v, outputs_info=zero)
+    right, _ = theano.foldr(lambda e, acc: acc * 2 + e, sequences=v, outputs_info=zero)
+    both, _ = theano.reduce(
+        lambda e, lo, hi: [T.minimum(lo, e), T.maximum(hi, e)],
+        sequences=v,
+        outputs_info=[v[0], v[0]],
+    )
+    assert squares.ndim == 1 and total.ndim == 0  # one output comes back bare
+    f = theano.function([v], [squares, total, left, right, *both])
+    x = np.array([3.0, -1.0, 4.0, 1.0], theano.config.floatX)
+    sq, tot, lf, rf, lo, hi = f(x)
+
+    def fold(values):
+        acc = 0.0
+        for e in values:
+            acc = acc * 2 + e
+        return acc
+
+    np.testing.assert_allclose(sq, x**2)
+    np.testing.assert_allclose(tot, x.sum())
+    np.testing.assert_allclose(lf, fold(x))
+    np.testing.assert_allclose(rf, fold(x[::-1]))
+    assert (lo, hi) == (-1.0, 4.0)
+
+
+class _Double(seqgraph.theano.Op):
+    """The Python op of Theano's "Creating a new Op" tutorial, as written there."""
+
+    __props__ = ()
+    performed = 0
+
+    def make_node(self, x):
+        x = seqgraph.theano.tensor.as_tensor_variable(x)
+        return seqgraph.theano.Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, output_storage):
+        type(self).performed += 1
+        output_storage[0][0] = inputs[0] * 2
+
+    def infer_shape(self, node, i0_shapes):  # Theano's signature, without fgraph
+        return i0_shapes
+
+    def grad(self, inputs, output_grads):
+        return [output_grads[0] * 2]
+
+    def R_op(self, inputs, eval_points):
+        if eval_points[0] is None:
+            return eval_points
+        return self.grad(inputs, eval_points)
+
+
+class _DoubleTyped(seqgraph.theano.Op):
+    """The same op declared with ``itypes`` / ``otypes`` and Theano's ``L_op``."""
+
+    __props__ = ()
+    itypes = [pt.dmatrix]
+    otypes = [pt.dmatrix]
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = inputs[0] * 2
+
+    def L_op(self, inputs, outputs, output_grads):
+        return [output_grads[0] * 2]
+
+
+def test_theano_python_op_runs_as_written():
+    # filterwarnings=error: PyTensor's deprecation of grad / R_op must not reach users.
+    theano = seqgraph.theano
+    T = theano.tensor
+    x = T.dmatrix("x")
+    y = _Double()(x)
+    _Double.performed = 0
+    shape = theano.function([x], y.shape)(np.ones((5, 4)))
+    assert list(shape) == [5, 4] and _Double.performed == 0  # from infer_shape
+    g = theano.grad(y.sum(), x)
+    rop = theano.gradient.pushforward(y, x, T.ones_like(x), use_op_pushforward=True)
+    out, gx, rx, typed = theano.function([x], [y, g, rop, _DoubleTyped()(x)])(np.eye(2))
+    np.testing.assert_allclose(out, 2 * np.eye(2))
+    np.testing.assert_allclose(gx, 2.0)
+    np.testing.assert_allclose(rx, 2.0)
+    np.testing.assert_allclose(typed, 2 * np.eye(2))
+    rng = np.random.RandomState(0)
+    theano.gradient.verify_grad(_Double(), [rng.rand(3, 2)], rng=rng)
+    theano.gradient.verify_grad(_DoubleTyped(), [rng.rand(3, 2)], rng=rng)
+
+    class NoGrad(theano.Op):
+        __props__ = ()
+        itypes, otypes = [pt.dvector], [pt.dvector]
+
+        def perform(self, node, inputs, output_storage):
+            output_storage[0][0] = inputs[0]
+
+    with pytest.raises(NotImplementedError, match="NoGrad defines no gradient"):
+        v = T.dvector("v")
+        theano.grad(NoGrad()(v).sum(), v)
+
+
+def test_verify_grad_compiles_on_the_theano_backend(monkeypatch):
+    theano = seqgraph.theano
+    seen = {}
+
+    def record(fun, pt_, **kwargs):
+        seen["mode"] = kwargs["mode"]
+
+    monkeypatch.setattr(theano.gradient, "_verify_grad", record)
+    theano.gradient.verify_grad(_Double(), [np.ones((2, 2))])
+    expected = seqgraph.backends.get_mode(theano._BACKEND)
+    assert type(seen["mode"].linker) is type(expected.linker)  # not PyTensor's Numba default
+
+
+def test_as_op_takes_theanos_infer_shape():
+    theano = seqgraph.theano
+    from seqgraph.theano.compile.ops import as_op
+
+    calls = []
+
+    def infer_shape_dot(node, input_shapes):  # Theano's form
+        calls.append(node)
+        return [input_shapes[0][:-1] + input_shapes[1][-1:]]
+
+    @as_op(itypes=[pt.dmatrix, pt.dmatrix], otypes=[pt.dmatrix], infer_shape=infer_shape_dot)
+    def numpy_dot(a, b):
+        return np.dot(a, b)
+
+    a, b = pt.dmatrices("a", "b")
+    prod = numpy_dot(a, b)
+    value, shape = theano.function([a, b], [prod, prod.shape])(np.ones((2, 3)), np.ones((3, 4)))
+    np.testing.assert_allclose(value, 3.0)
+    assert list(shape) == [2, 4] and calls
+
+
+def test_mode_out_and_compile_modules():
+    theano = seqgraph.theano
+    from seqgraph.theano import _mode_backend
+    from seqgraph.theano.compile.mode import get_default_mode, get_mode
+    from seqgraph.theano.compile.sharedvalue import SharedVariable
+    from seqgraph.theano.gof import Apply, Op
+
+    assert _mode_backend(theano.Mode(linker="numba")) == ("numba", "cpu")
+    assert _mode_backend(theano.Mode(linker="cvm")) == _mode_backend(None)
+    assert _mode_backend(get_mode("FAST_COMPILE").excluding("fusion")) == _mode_backend(None)
+    assert isinstance(get_default_mode(), theano.Mode)
+    with pytest.raises(TypeError, match="get_mode takes a mode name"):
+        get_mode(3)
+    assert Op is theano.Op and Apply is theano.Apply
+    w = theano.shared(np.zeros(3))
+    assert isinstance(w, SharedVariable) and isinstance(w, theano.compile.SharedVariable)
+    v = theano.tensor.vector("v")
+    f = theano.function([v], [theano.Out(v * 3, borrow=True), v + 1])
+    tripled, plus = f(np.ones(2, theano.config.floatX))
+    np.testing.assert_allclose(tripled, 3.0)
+    np.testing.assert_allclose(plus, 2.0)
+    single = theano.function([v], theano.Out(v * 2))
+    np.testing.assert_allclose(single(np.ones(2, theano.config.floatX)), 2.0)
+    with pytest.raises(TypeError, match="Out needs a symbolic variable"):
+        theano.Out(3)
+    assert "x" in theano.pp(pt.vector("x") * 2)
+    assert "x" in theano.printing.pprint(pt.vector("x") * 2)
+
+
+def test_gradient_and_nnet_helpers_of_old_code():
+    theano = seqgraph.theano
+    T = theano.tensor
+    x = T.vector("x")
+    g = theano.grad((theano.gradient.consider_constant(x) * x).sum(), x)
+    u = T.vector("u")
+    jv = T.Rop(T.tanh(x), x, u)
+    vj = T.Lop(T.tanh(x), x, u)
+    xs = np.array([0.5, -1.0], theano.config.floatX)
+    us = np.array([1.0, 2.0], theano.config.floatX)
+    gx, jvx, vjx = theano.function([x, u], [g, jv, vj])(xs, us)
+    np.testing.assert_allclose(gx, xs)  # the constant factor gets no gradient
+    np.testing.assert_allclose(jvx, us * (1 - np.tanh(xs) ** 2), rtol=1e-5)
+    np.testing.assert_allclose(vjx, jvx, rtol=1e-5)
+    m, labels = T.matrix("m"), T.ivector("labels")
+    p = T.nnet.softmax(m)
+    loss = T.nnet.crossentropy_categorical_1hot(p, labels)
+    mv = np.array([[1.0, 2.0, 0.5], [0.0, 0.0, 3.0]], theano.config.floatX)
+    got = theano.function([m, labels], loss)(mv, np.array([1, 2], "int32"))
+    probs = np.exp(mv) / np.exp(mv).sum(1, keepdims=True)
+    np.testing.assert_allclose(got, -np.log(probs[[0, 1], [1, 2]]), rtol=1e-5)
+    with pytest.raises(TypeError, match="true_one_of_n must be a vector of int labels"):
+        T.nnet.crossentropy_categorical_1hot(p, m)
+    assert T.NotScalarConstantError is pytensor.tensor.exceptions.NotScalarConstantError
+
+
+def test_theano_documentation_examples_run_unchanged(run_script):
+    got = run_script("docs_examples.py")
+    np.testing.assert_allclose(got["power"], np.arange(5) ** 3)
+    assert float(got["polynomial"]) == 19.0
+    np.testing.assert_array_equal(got["fibonacci"], [1, 2, 3, 5, 8, 13, 21, 34, 55, 89])
+    assert float(got["summed"]) == 10.0
+    np.testing.assert_allclose(got["doubled"], 2 * np.arange(6).reshape(2, 3))
+    np.testing.assert_allclose(got["doubled_grad"], 2.0)
+    np.testing.assert_allclose(got["dot"], 3.0)

@@ -3,9 +3,10 @@
 ``import seqgraph.theano as theano`` gives what Theano scripts import:
 ``shared``, ``function`` (with ``In`` / ``Param`` defaults), ``scan`` with
 Theano's return convention (one output comes back bare, not in a list),
-``config``, ``grad``, ``gradient``, ``printing``, ``ifelse``, ``tensor`` (with
-``nnet``, ``shared_randomstreams``, ``unbroadcast`` ...) and
-``sandbox.rng_mrg.MRG_RandomStreams``.  :func:`install` (or ``seqgraph run
+``map`` / ``reduce`` / ``foldl`` / ``foldr``, ``config``, ``grad``,
+``gradient``, ``printing`` (and ``pp``), ``ifelse``, ``tensor`` (with ``nnet``,
+``shared_randomstreams``, ``unbroadcast`` ...), ``Op`` for ops written in
+Python, ``Mode`` / ``Out`` and ``sandbox.rng_mrg.MRG_RandomStreams``.  :func:`install` (or ``seqgraph run
 script.py``) makes ``import theano`` resolve to this package.
 
 ``THEANO_FLAGS`` and ``.theanorc`` are read on import: ``floatX``, ``mode``,
@@ -22,10 +23,12 @@ import sys
 from collections import OrderedDict
 
 import pytensor
-from pytensor.graph.basic import Variable
+from pytensor.graph.basic import Apply, Constant, Variable
+from pytensor.printing import pp
 
 import seqgraph
 from seqgraph.theano._flags import backend_for, read_flags
+from seqgraph.theano._op import Op
 from seqgraph.theano._removed import TheanoImportError, missing
 
 __version__ = "1.0.5+seqgraph"
@@ -124,6 +127,64 @@ class TheanoFunction:
         return f"<theano function {self.name or ''} via {self.fn!r}>"
 
 
+class Out:
+    """``theano.Out(variable, borrow=False)``: an output and whether it may share memory.
+
+    ``borrow`` let Theano return its internal buffer; seqgraph's functions
+    return arrays that belong to the caller, which is always correct.
+    """
+
+    def __init__(self, variable, borrow=False):
+        if not isinstance(variable, Variable):
+            raise TypeError(f"Out needs a symbolic variable; got {variable!r}.")
+        self.variable = variable
+        self.borrow = borrow
+
+
+class Mode:
+    """``theano.Mode(linker, optimizer)``: picks the backend by its linker.
+
+    A linker naming Numba or JAX compiles on that backend; any other (``"cvm"``,
+    ``"c"``, ``"py"``, ``"vm"``) on the backend ``THEANO_FLAGS`` chose, as a
+    mode given by name (``"FAST_RUN"``) does.  ``optimizer`` and what
+    ``including`` / ``excluding`` / ``requiring`` name are kept on the object but
+    not applied: each backend runs PyTensor's rewrites for it.
+    """
+
+    def __init__(self, linker=None, optimizer="default"):
+        self.linker = linker
+        self.optimizer = optimizer
+        self.tags = ()
+
+    def _with(self, *tags):
+        mode = Mode(self.linker, self.optimizer)
+        mode.tags = self.tags + tags
+        return mode
+
+    def including(self, *tags):
+        return self._with(*(("including", t) for t in tags))
+
+    def excluding(self, *tags):
+        return self._with(*(("excluding", t) for t in tags))
+
+    def requiring(self, *tags):
+        return self._with(*(("requiring", t) for t in tags))
+
+    def __repr__(self) -> str:
+        return f"Mode(linker={self.linker!r}, optimizer={self.optimizer!r})"
+
+
+def _output_variables(outputs):
+    """``theano.function``'s outputs with each ``Out`` replaced by its variable."""
+    if outputs is None:
+        return []
+    if isinstance(outputs, Out):
+        return outputs.variable
+    if isinstance(outputs, (list, tuple)):
+        return [o.variable if isinstance(o, Out) else o for o in outputs]
+    return outputs
+
+
 def _mode_backend(mode):
     if mode is None:
         return _BACKEND, _DEVICE
@@ -152,8 +213,9 @@ def function(
     """``theano.function``, compiled by :func:`seqgraph.function`.
 
     ``updates`` may be a list of pairs, a dict or an OrderedDict; ``inputs``
-    may hold ``In`` / ``Param`` objects with defaults.  The backend follows
-    ``THEANO_FLAGS`` (see the package docstring).
+    may hold ``In`` / ``Param`` objects with defaults, ``outputs`` ``Out``
+    objects.  The backend follows ``THEANO_FLAGS`` (see the package
+    docstring), or ``mode``'s linker (see :class:`Mode`).
     """
     variables, names, defaults = [], [], []
     for item in inputs:
@@ -181,7 +243,7 @@ def function(
     backend, device = _mode_backend(mode)
     fn = seqgraph.function(
         variables,
-        [] if outputs is None else outputs,
+        _output_variables(outputs),
         updates=updates,
         givens=givens,
         backend=backend,
@@ -221,6 +283,71 @@ def scan(
     if len(outputs) == 1 and not return_list:
         return outputs[0], updates
     return outputs, updates
+
+
+def map(  # noqa: A001 - Theano's name
+    fn,
+    sequences,
+    non_sequences=None,
+    truncate_gradient=-1,
+    go_backwards=False,
+    mode=None,
+    name=None,
+):
+    """``theano.map``: ``fn`` applied to each step of ``sequences``; ``(outputs, updates)``.
+
+    One output comes back bare, as from :func:`scan`.
+    """
+    return scan(
+        fn,
+        sequences=sequences,
+        outputs_info=None,
+        non_sequences=non_sequences,
+        truncate_gradient=truncate_gradient,
+        go_backwards=go_backwards,
+        mode=mode,
+        name=name,
+    )
+
+
+def reduce(  # noqa: A001 - Theano's name
+    fn, sequences, outputs_info, non_sequences=None, go_backwards=False, mode=None, name=None
+):
+    """``theano.reduce``: the last step of a scan; ``(result, updates)``.
+
+    ``fn`` gets the sequences' steps, then the running values, then
+    ``non_sequences``; each output's value after the last step is returned
+    (bare when there is one).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import seqgraph.theano as theano
+    >>> v = theano.tensor.vector("v")
+    >>> total, _ = theano.reduce(lambda x, acc: acc + x, sequences=v, outputs_info=v.sum() * 0)
+    >>> float(theano.function([v], total)(np.arange(4, dtype=theano.config.floatX)))
+    6.0
+    """
+    outputs, updates = seqgraph.scan(
+        fn,
+        sequences=sequences,
+        outputs_info=outputs_info,
+        non_sequences=non_sequences,
+        go_backwards=go_backwards,
+        name=name,
+    )
+    last = [out[-1] for out in outputs]
+    return (last[0] if len(last) == 1 else last), updates
+
+
+def foldl(fn, sequences, outputs_info, non_sequences=None, mode=None, name=None):
+    """``theano.foldl``: :func:`reduce` from the first step to the last."""
+    return reduce(fn, sequences, outputs_info, non_sequences, go_backwards=False, name=name)
+
+
+def foldr(fn, sequences, outputs_info, non_sequences=None, mode=None, name=None):
+    """``theano.foldr``: :func:`reduce` from the last step to the first."""
+    return reduce(fn, sequences, outputs_info, non_sequences, go_backwards=True, name=name)
 
 
 def grad(
@@ -265,6 +392,7 @@ def __getattr__(name):
 # Submodules: imported last, they use what is above.
 from seqgraph.theano import (  # noqa: E402
     compile,  # noqa: A004 - Theano's name
+    gof,
     gradient,
     ifelse,
     printing,
@@ -318,18 +446,30 @@ def uninstall():
 
 
 __all__ = [
+    "Apply",
+    "Constant",
     "In",
+    "Mode",
+    "Op",
+    "Out",
     "Param",
+    "Variable",
     "clone",
     "compile",
     "config",
     "dot",
+    "foldl",
+    "foldr",
     "function",
+    "gof",
     "grad",
     "gradient",
     "ifelse",
     "install",
+    "map",
+    "pp",
     "printing",
+    "reduce",
     "sandbox",
     "scan",
     "scan_module",

@@ -8,6 +8,8 @@ REMOVED = {
     "theano.tensor.nnet.conv2d": "pytensor.tensor.conv.conv2d",
     "theano.tensor.nnet.conv.conv2d": "pytensor.tensor.conv.conv2d",
     "theano.tensor.signal": "pytensor.tensor.signal (pooling is not provided)",
+    "theano.tensor.signal.pool": None,
+    "theano.tensor.signal.downsample": None,
     "theano.tensor.nnet.neighbours": None,
     "theano.tensor.nnet.ctc": None,
     "theano.tensor.nnet.bn": None,
@@ -19,7 +21,8 @@ REMOVED = {
     "theano.compile.debugmode": None,
     "theano.compile.nanguardmode": None,
     "theano.misc.pkl_utils": "seqgraph's Module.save / Module.load (.npz, no pickle)",
-    "theano.gof": "pytensor.graph",
+    "theano.gof.graph": "pytensor.graph.basic",
+    "theano.gof.opt": "pytensor.graph.rewriting",
     "theano.scan_module.scan_utils": "pytensor.scan.utils",
 }
 

@@ -1,6 +1,6 @@
-"""``theano.printing``: Print, debugprint, pp, pydotprint."""
+"""``theano.printing``: Print, debugprint, pp, pprint, pydotprint."""
 
-from pytensor.printing import Print, debugprint, pp, pydotprint  # noqa: F401
+from pytensor.printing import Print, debugprint, pp, pprint, pydotprint  # noqa: F401
 
 from seqgraph.theano._removed import missing
 

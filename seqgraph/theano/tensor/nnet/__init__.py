@@ -47,6 +47,17 @@ def categorical_crossentropy(coding_dist, true_dist):
     )
 
 
+def crossentropy_categorical_1hot(coding_dist, true_one_of_n):
+    """``-log coding_dist[i, true_one_of_n[i]]`` per row: int labels only."""
+    true_one_of_n = pt.as_tensor_variable(true_one_of_n)
+    if not true_one_of_n.dtype.startswith(("int", "uint")) or true_one_of_n.ndim != 1:
+        raise TypeError(
+            "crossentropy_categorical_1hot: true_one_of_n must be a vector of int labels; "
+            f"got {true_one_of_n.type}."
+        )
+    return categorical_crossentropy(coding_dist, true_one_of_n)
+
+
 def binary_crossentropy(output, target):
     """``-(t log o + (1 - t) log(1 - o))``, elementwise."""
     return -(target * pt.log(output) + (1.0 - target) * pt.log(1.0 - output))

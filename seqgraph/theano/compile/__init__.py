@@ -1,0 +1,27 @@
+"""``theano.compile``: function, shared, In / Param, Out, Mode, SharedVariable, ``ops.as_op``."""
+
+from pytensor.compile.sharedvalue import SharedVariable
+
+from seqgraph.theano import In, Mode, Out, Param, function, shared
+from seqgraph.theano._removed import missing
+from seqgraph.theano.compile import mode, ops, sharedvalue
+from seqgraph.theano.compile.mode import get_default_mode, get_mode
+
+__all__ = [
+    "In",
+    "Mode",
+    "Out",
+    "Param",
+    "SharedVariable",
+    "function",
+    "get_default_mode",
+    "get_mode",
+    "mode",
+    "ops",
+    "shared",
+    "sharedvalue",
+]
+
+
+def __getattr__(name):
+    raise missing("theano.compile", name)
