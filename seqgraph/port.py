@@ -7,7 +7,13 @@ dictionary methods, ``except X, e``, ``raw_input`` ...  seqgraph then
 * points the Theano imports at :mod:`seqgraph.theano`;
 * turns ``/`` into ``//`` where both operands are visibly integers (integer
   literals, ``len(...)``, ``int(...)``, ``.shape[...]``, ``//`` results), as
-  Python 2 computed them;
+  Python 2 computed them, and where the result is used as only an integer
+  can be: an argument of ``range``, the count of a list, tuple or string
+  repeated with ``*`` (``win / 2 * [-1]`` in the RNNSLU tutorial), a slice
+  bound (Python 3 raises a TypeError for a float in each of these places);
+* leaves alone a ``/`` with an operand built by the Theano tensor module
+  (``x / T.sqrt(...)``): Theano refused ``/`` between integer tensors, so a
+  script that ran divided floats, the same in both Pythons;
 * reports, with line numbers, what it cannot convert: Theano APIs that
   seqgraph does not provide, and every other ``/`` whose operands may be
   integers (true division in Python 3, floor division in Python 2).
@@ -98,13 +104,27 @@ def _py2to3(source, name):
     return new, changes
 
 
-_IMPORT_PATTERNS = [
-    (re.compile(r"^(\s*)import theano\.([\w.]+) as (\w+)"), r"\1import seqgraph.theano.\2 as \3"),
-    (re.compile(r"^(\s*)import theano as (\w+)"), r"\1import seqgraph.theano as \2"),
-    (re.compile(r"^(\s*)import theano\s*$"), r"\1import seqgraph.theano as theano"),
-    (re.compile(r"^(\s*)import theano\.([\w.]+)\s*$"), None),
-    (re.compile(r"^(\s*)from theano(\.[\w.]+)? import "), r"\1from seqgraph.theano\2 import "),
-]
+_IMPORT_LINE = re.compile(
+    r"^(\s*)import\s+([\w.]+(?:\s+as\s+\w+)?(?:\s*,\s*[\w.]+(?:\s+as\s+\w+)?)*)\s*(#.*)?$"
+)
+_IMPORT_ITEM = re.compile(r"^([\w.]+)(?:\s+as\s+(\w+))?$")
+_FROM_THEANO = re.compile(r"^(\s*)from theano(\.[\w.]+)? import ")
+
+
+def _theano_import_item(item):
+    """One name of an ``import`` statement, pointed at seqgraph.theano; ``(text, binds_theano)``.
+
+    ``import theano.tensor`` binds the name ``theano``: the new module path
+    binds ``seqgraph``, so the caller adds ``import seqgraph.theano as theano``.
+    """
+    name, alias = _IMPORT_ITEM.match(item).groups()
+    if name != "theano" and not name.startswith("theano."):
+        return item, False
+    if alias:
+        return f"seqgraph.{name} as {alias}", False
+    if name == "theano":
+        return "seqgraph.theano as theano", False
+    return f"seqgraph.{name}", True
 
 
 def _theano_imports(source):
@@ -113,17 +133,19 @@ def _theano_imports(source):
     needs_theano = False
     for number, line in enumerate(lines, 1):
         new = line
-        for pattern, replacement in _IMPORT_PATTERNS:
-            match = pattern.match(line)
-            if not match:
-                continue
-            if replacement is None:
-                # `import theano.tensor` binds the name `theano`.
-                new = f"{match.group(1)}import seqgraph.theano.{match.group(2)}"
-                needs_theano = True
-            else:
-                new = pattern.sub(replacement, line)
-            break
+        match = _IMPORT_LINE.match(line)
+        if match:
+            indent, names, comment = match.groups()
+            old_items = [item.strip() for item in names.split(",")]
+            new_items = []
+            for item in old_items:
+                text, binds = _theano_import_item(item)
+                new_items.append(text)
+                needs_theano = needs_theano or binds
+            if new_items != old_items:  # otherwise the line stays as written
+                new = f"{indent}import {', '.join(new_items)}" + (f"  {comment}" if comment else "")
+        else:
+            new = _FROM_THEANO.sub(r"\1from seqgraph.theano\2 import ", line)
         if new != line:
             changes.append(("theano import", number, line, new))
         out.append(new)
@@ -200,6 +222,47 @@ def _is_float_expr(node) -> bool:
     return False
 
 
+_SEQUENCE_DISPLAYS = (ast.List, ast.Tuple, ast.ListComp)
+
+
+def _used_as_int(node, parents) -> bool:
+    """Whether the value of ``node`` goes where Python accepts only an integer."""
+    parent = parents.get(node)
+    if isinstance(parent, ast.Call) and node in parent.args:
+        func = parent.func
+        return isinstance(func, ast.Name) and func.id in ("range", "xrange")
+    if isinstance(parent, ast.BinOp) and isinstance(parent.op, ast.Mult):
+        other = parent.right if node is parent.left else parent.left
+        return isinstance(other, _SEQUENCE_DISPLAYS) or (
+            isinstance(other, ast.Constant) and isinstance(other.value, str)
+        )
+    if isinstance(parent, ast.Slice):
+        return node in (parent.lower, parent.upper, parent.step)
+    return False
+
+
+def _tensor_modules(tree) -> set[str]:
+    """Names the script binds to the Theano tensor module (``T``, ``tensor`` ...)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname and alias.name.endswith("theano.tensor"):
+                    names.add(alias.asname)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").endswith("theano"):
+            for alias in node.names:
+                if alias.name == "tensor":
+                    names.add(alias.asname or "tensor")
+    return names
+
+
+def _is_tensor_expr(node, modules) -> bool:
+    """Whether ``node`` is built by the tensor module: ``T.f(...)``, ``T.f(...).g(...)`` ..."""
+    while isinstance(node, (ast.Call, ast.Attribute, ast.Subscript)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return isinstance(node, ast.Name) and node.id in modules
+
+
 def _division(source):
     """Rewrite ``a / b`` with integer operands to ``a // b``; report unknown ones."""
     try:
@@ -208,11 +271,15 @@ def _division(source):
         return source, [], [(exc.lineno or 0, f"the converted code does not parse: {exc.msg}")]
     edits, changes, problems = [], [], []
     lines = source.splitlines()
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    modules = _tensor_modules(tree)
     for node in ast.walk(tree):
         if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)):
             continue
         left, right = node.left, node.right
-        if _is_int_expr(left) and _is_int_expr(right):
+        if _is_tensor_expr(left, modules) or _is_tensor_expr(right, modules):
+            continue
+        if (_is_int_expr(left) and _is_int_expr(right)) or _used_as_int(node, parents):
             # Locate the operator between the operands on the source line.
             if left.end_lineno == right.lineno == node.lineno:
                 line = lines[node.lineno - 1]

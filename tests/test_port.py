@@ -26,7 +26,26 @@ pytest.importorskip("fissix")
         ),
         ("half = len(xs) / 2\n", "half = len(xs) // 2\n", "integer division"),
         ("n = x.shape[0] / 4\n", "n = x.shape[0] // 4\n", "integer division"),
+        ("pad = win / 2 * [-1]\n", "pad = win // 2 * [-1]\n", "integer division"),
+        ("s = '-' * (w / 2)\n", "s = '-' * (w // 2)\n", "integer division"),
+        ("for i in xrange(n / 2): pass\n", "for i in range(n // 2): pass\n", "integer division"),
+        ("h = xs[: n / 2]\n", "h = xs[: n // 2]\n", "integer division"),
         ("import theano\n", "import seqgraph.theano as theano\n", "theano import"),
+        (
+            "import numpy, theano, cPickle\n",
+            "import numpy, seqgraph.theano as theano, pickle\n",
+            "theano import",
+        ),
+        (
+            "import os, theano.tensor as T  # T\n",
+            "import os, seqgraph.theano.tensor as T  # T\n",
+            "theano import",
+        ),
+        (
+            "import theano.tensor\n",
+            "import seqgraph.theano as theano\nimport seqgraph.theano.tensor\n",
+            "theano import",
+        ),
         ("import theano.tensor as T\n", "import seqgraph.theano.tensor as T\n", "theano import"),
         (
             "from theano import tensor as T\n",
@@ -48,6 +67,8 @@ def test_reports_what_it_cannot_convert():
         "y = T.nnet.conv2d(x, w)\n"
         "r = a / b\n"
         "s = a / 2.0\n"
+        "e = emb / T.sqrt((emb ** 2).sum(axis=1)).dimshuffle(0, 'x')\n"
+        "v = d[n / 2]\n"
     )
     report = port_source(old)
     lines = dict(report.problems)
@@ -55,6 +76,8 @@ def test_reports_what_it_cannot_convert():
     assert "conv2d" in lines[3] and "pytensor.tensor.conv.conv2d" in lines[3]
     assert "'a / b' divides with '/'" in lines[4]
     assert 5 not in lines  # a float operand: true division either way
+    assert 6 not in lines  # a Theano tensor: Theano refused `/` between integer tensors
+    assert "'n / 2' divides" in lines[7]  # an index may be a dict's float key
     assert "r = a / b" in report.source  # left as it was, and reported
 
 
