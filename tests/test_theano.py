@@ -416,6 +416,13 @@ def test_gradient_and_nnet_helpers_of_old_code():
     got = theano.function([m, labels], loss)(mv, np.array([1, 2], "int32"))
     probs = np.exp(mv) / np.exp(mv).sum(1, keepdims=True)
     np.testing.assert_allclose(got, -np.log(probs[[0, 1], [1, 2]]), rtol=1e-5)
+    a = np.array([-2.0, -0.5, 0.0, 1.5], theano.config.floatX)
+    elu, selu = theano.function([x], [T.nnet.elu(x, alpha=0.5), T.nnet.selu(x)])(a)
+    expected = np.where(a > 0, a, np.expm1(a))
+    np.testing.assert_allclose(elu, np.where(a > 0, a, 0.5 * np.expm1(a)), rtol=1e-6)
+    np.testing.assert_allclose(
+        selu, 1.0507009873554805 * np.where(a > 0, a, 1.6732632423543772 * expected), rtol=1e-6
+    )
     with pytest.raises(TypeError, match="true_one_of_n must be a vector of int labels"):
         T.nnet.crossentropy_categorical_1hot(p, m)
     assert T.NotScalarConstantError is pytensor.tensor.exceptions.NotScalarConstantError

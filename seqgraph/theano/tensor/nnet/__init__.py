@@ -93,5 +93,22 @@ def relu(x, alpha=0):
     return pt.switch(x > 0, x, np.asarray(alpha, dtype=x.dtype) * x)
 
 
+def elu(x, alpha=1):
+    """``x`` where positive, ``alpha (exp(x) - 1)`` elsewhere."""
+    x = pt.as_tensor_variable(x)
+    return pt.switch(x > 0, x, np.asarray(alpha, dtype=x.dtype) * pt.expm1(x))
+
+
+# The constants of Klambauer et al. (2017), as Theano's selu used them.
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(x):
+    """Scaled exponential linear unit: ``scale * elu(x, alpha)``."""
+    x = pt.as_tensor_variable(x)
+    return np.asarray(_SELU_SCALE, dtype=x.dtype) * elu(x, _SELU_ALPHA)
+
+
 def __getattr__(name):
     raise missing("theano.tensor.nnet", name)
