@@ -586,6 +586,13 @@ def main(argv=None):
         "sizes, against the original Theano's figures",
     )
     p.add_argument(
+        "--theano-python",
+        metavar="PATH",
+        help="with --tutorials: an interpreter with the original Theano 1.0.5 "
+        "(benchmarks/theano-env.sh makes one), which times the tutorials' steps in Theano "
+        "in this run (and, with --cold, Theano's cold compile)",
+    )
+    p.add_argument(
         "--no-matrix",
         action="store_true",
         help="skip the models x sizes matrix (run only --scaling, --overhead, --memory, "
@@ -617,6 +624,13 @@ def main(argv=None):
             )
         if o.pairs < 1:
             p.error(f"--pairs must be >= 1; got {o.pairs}")
+    if o.theano_python is not None:
+        if not o.tutorials or ab_setting is not None:
+            p.error(
+                "--theano-python times the tutorials in Theano: use it with --tutorials, without --ab"
+            )
+        if not (os.path.isfile(o.theano_python) and os.access(o.theano_python, os.X_OK)):
+            p.error(f"--theano-python: {o.theano_python!r} is not an executable file")
     _set_threads(o.threads)
     import seqgraph
 
@@ -693,7 +707,9 @@ def main(argv=None):
         from seqgraph.bench import tutorials
 
         log("tutorials at their original sizes")
-        results["tutorials"] = tutorials.run(backends, repeats, log, o.peers)
+        results["tutorials"] = tutorials.run(
+            backends, repeats, log, o.peers, theano_python=o.theano_python, theano_cold=o.cold
+        )
     if o.memory:
         batch, _, n_in, hidden = impls.SIZES["medium"]
         spec = impls.Spec("lstm", batch, 1000, n_in, hidden, "train")

@@ -33,7 +33,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import statistics
+import subprocess
+import tempfile
 import time
 
 import numpy as np
@@ -179,17 +182,60 @@ def compile_fresh(name, backend):
     return float(cold), float(warm)
 
 
-def run(backends, repeats, log, peers=()):
+def theano_same_run(name, python, repeats, cold):
+    """Original Theano's step for tutorial ``name``, timed now by interpreter ``python``.
+
+    ``python`` runs :mod:`seqgraph.bench.theano_tutorials` (an interpreter
+    with Theano 1.0.5, as ``benchmarks/theano-env.sh`` makes).  With ``cold``
+    Theano compiles in an empty compile folder, and the result's
+    ``compile_s`` is its cold compile; otherwise Theano's own cache is used.
+    Returns the script's JSON object; raises RuntimeError with the last line
+    of its error output when it fails.
+    """
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "theano_tutorials.py")
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory() as cache:
+        if cold:
+            flags = [env.get("THEANO_FLAGS", ""), f"base_compiledir={cache}"]
+            env["THEANO_FLAGS"] = ",".join(f for f in flags if f)
+        done = subprocess.run(
+            [python, script, name, str(repeats)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
+    if done.returncode != 0:
+        last = done.stderr.strip().splitlines()[-1:] or ["no error output"]
+        raise RuntimeError(f"Theano ({python}) failed on {name}: {last[0]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run(backends, repeats, log, peers=(), theano_python=None, theano_cold=False):
     """Time each tutorial's training step and compile on ``backends``; return rows.
 
     With ``"torch"`` in ``peers`` (and PyTorch installed) each row also holds
-    PyTorch's time for the same step.
+    PyTorch's time for the same step.  With ``theano_python`` (an interpreter
+    with Theano 1.0.5) each row also holds original Theano's step timed in
+    this run (:func:`theano_same_run`) and, with ``theano_cold``, its cold
+    compile (two minutes or so per tutorial).
     """
     torch_ms = {}
     if "torch" in peers and importlib.util.find_spec("torch") is not None:
         for name in TUTORIALS:
             torch_ms[name] = _median_ms(*build_torch(name), repeats)
             log(f"{name} in PyTorch: {torch_ms[name]:.2f} ms per step")
+    theano_now = {}
+    if theano_python:
+        for name in TUTORIALS:
+            theano_now[name] = theano_same_run(name, theano_python, repeats, theano_cold)
+            compiled = (
+                f", compile {theano_now[name]['compile_s']:.0f} s cold" if theano_cold else ""
+            )
+            log(
+                f"{name} in Theano {theano_now[name]['theano']} (this run): "
+                f"{theano_now[name]['step_ms']:.2f} ms per step{compiled}"
+            )
     rows = []
     for name in TUTORIALS:
         for backend in backends:
@@ -209,10 +255,19 @@ def run(backends, repeats, log, peers=()):
                 "compile_speedup_cold": theano["compile_s"] / cold,
             }
             peer = ""
+            if name in theano_now:
+                now = theano_now[name]
+                row["theano_same_run"] = now
+                row["step_speedup_same_run"] = now["step_ms"] / step_ms
+                peer += (
+                    f", {row['step_speedup_same_run']:.1f}x Theano's {now['step_ms']:.2f} ms now"
+                )
+                if theano_cold:
+                    row["compile_speedup_cold_same_run"] = now["compile_s"] / cold
             if name in torch_ms:
                 row["torch_step_ms"] = torch_ms[name]
                 row["ratio_to_torch"] = step_ms / torch_ms[name]
-                peer = f", {row['ratio_to_torch']:.2f}x PyTorch's {torch_ms[name]:.2f} ms"
+                peer += f", {row['ratio_to_torch']:.2f}x PyTorch's {torch_ms[name]:.2f} ms"
             log(
                 f"{name} on {backend}: {step_ms:.2f} ms per step "
                 f"({row['step_speedup']:.1f}x faster than Theano's {theano['step_ms']} ms{peer}); "

@@ -73,8 +73,14 @@ class Streams:
         return pt.cast(avg + std * z, dtype)
 
     def binomial(self, size=None, n=1, p=0.5, ndim=None, dtype=None, nstreams=None):
-        draw = self._draw(pt.random.binomial, n, p, size=_size(size, ndim))
-        return pt.cast(draw, dtype or self.binomial_dtype)
+        dtype = dtype or self.binomial_dtype
+        if isinstance(n, (int, np.integer)) and n == 1:
+            # A Bernoulli draw (dropout masks: the only n Theano's MRG streams took)
+            # as a uniform below p, which every backend runs; JAX has no binomial
+            # without NumPyro.
+            u = self._draw(pt.random.uniform, 0.0, 1.0, size=_size(size, ndim))
+            return pt.cast(pt.lt(u, p), dtype)
+        return pt.cast(self._draw(pt.random.binomial, n, p, size=_size(size, ndim)), dtype)
 
     def random_integers(self, size=None, low=0, high=1, ndim=None, dtype="int64"):
         draw = self._draw(pt.random.integers, low, high + 1, size=_size(size, ndim))
