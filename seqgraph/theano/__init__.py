@@ -146,29 +146,23 @@ class Mode:
 
     A linker naming Numba or JAX compiles on that backend; any other (``"cvm"``,
     ``"c"``, ``"py"``, ``"vm"``) on the backend ``THEANO_FLAGS`` chose, as a
-    mode given by name (``"FAST_RUN"``) does.  ``optimizer`` and what
-    ``including`` / ``excluding`` / ``requiring`` name are kept on the object but
-    not applied: each backend runs PyTensor's rewrites for it.
+    mode given by name (``"FAST_RUN"``) does.  ``optimizer`` is kept on the
+    object and ``including`` / ``excluding`` / ``requiring`` return a copy:
+    neither is applied, each backend runs PyTensor's rewrites for it.
     """
 
     def __init__(self, linker=None, optimizer="default"):
         self.linker = linker
         self.optimizer = optimizer
-        self.tags = ()
-
-    def _with(self, *tags):
-        mode = Mode(self.linker, self.optimizer)
-        mode.tags = self.tags + tags
-        return mode
 
     def including(self, *tags):
-        return self._with(*(("including", t) for t in tags))
+        return Mode(self.linker, self.optimizer)
 
     def excluding(self, *tags):
-        return self._with(*(("excluding", t) for t in tags))
+        return Mode(self.linker, self.optimizer)
 
     def requiring(self, *tags):
-        return self._with(*(("requiring", t) for t in tags))
+        return Mode(self.linker, self.optimizer)
 
     def __repr__(self) -> str:
         return f"Mode(linker={self.linker!r}, optimizer={self.optimizer!r})"
@@ -328,13 +322,14 @@ def reduce(  # noqa: A001 - Theano's name
     >>> float(theano.function([v], total)(np.arange(4, dtype=theano.config.floatX)))
     6.0
     """
-    outputs, updates = seqgraph.scan(
+    outputs, updates = scan(
         fn,
         sequences=sequences,
         outputs_info=outputs_info,
         non_sequences=non_sequences,
         go_backwards=go_backwards,
         name=name,
+        return_list=True,
     )
     last = [out[-1] for out in outputs]
     return (last[0] if len(last) == 1 else last), updates
