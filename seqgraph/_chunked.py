@@ -29,6 +29,8 @@ from pytensor.graph.basic import Apply, Constant
 from pytensor.graph.op import Op
 from pytensor.graph.rewriting.basic import GraphRewriter
 
+from seqgraph._compat import with_infer_shape
+
 __all__ = ["ChunkedElemwise", "ChunkedUpdates", "chunked_updates"]
 
 # The least number of elements of an output for its computation to be chunked:
@@ -63,6 +65,7 @@ def chunked_updates(enabled: bool, pairs=None):
         _pairs = previous
 
 
+@with_infer_shape
 class ChunkedElemwise(Op):
     """An elementwise graph with several outputs, computed over blocks of rows.
 
@@ -103,7 +106,7 @@ class ChunkedElemwise(Op):
             )
         return Apply(self, inputs, [t() for t in self.out_types])
 
-    def infer_shape(self, fgraph, node, input_shapes):
+    def infer_shape(self, node, input_shapes):
         return [tuple(t.shape) for t in self.out_types]
 
     def perform(self, node, inputs, output_storage):

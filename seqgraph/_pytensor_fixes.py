@@ -25,7 +25,7 @@ from __future__ import annotations
 _installed = False
 
 
-def _same_shape_as_input(self, fgraph, node, input_shapes):
+def _same_shape_as_input(self, node, input_shapes):
     """An elementwise-shaped op's output shape: its input's."""
     return [input_shapes[0]]
 
@@ -56,12 +56,14 @@ def install() -> None:
         return
     from pytensor.tensor import special
 
+    from seqgraph._compat import infer_shape_function
+
     for name in ("Softmax", "LogSoftmax"):
         op_class = getattr(special, name, None)
         # Only where the op infers its shape through its inner graph (the
         # class itself defines no infer_shape); older PyTensor versions'
         # COps have their own.
         if op_class is not None and "infer_shape" not in vars(op_class):
-            op_class.infer_shape = _same_shape_as_input
+            op_class.infer_shape = infer_shape_function(_same_shape_as_input)
     _guard_set_to_inc_subtensor()
     _installed = True

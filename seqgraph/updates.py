@@ -36,9 +36,9 @@ from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
 from pytensor.tensor.basic import get_underlying_scalar_constant_value
 from pytensor.tensor.exceptions import NotScalarConstantError
-from pytensor.tensor.subtensor import AdvancedIncSubtensor, AdvancedIncSubtensor1
 from pytensor.tensor.type import TensorType
 
+from seqgraph._compat import INCREMENT_OPS
 from seqgraph._jax import _switch
 
 __all__ = [
@@ -145,7 +145,7 @@ def _looked_up_rows(grad, param):
     if np.size(param.get_value(borrow=True)) < ROW_UPDATES_MIN:
         return None
     op = node.op
-    if not isinstance(op, AdvancedIncSubtensor | AdvancedIncSubtensor1) or op.set_instead_of_inc:
+    if not isinstance(op, INCREMENT_OPS) or op.set_instead_of_inc:
         return None
     # One index, on the first axis (W[ids], not W[:, ids] nor W[ids, 1:]).
     if len(node.inputs) != 3 or tuple(getattr(op, "idx_list", (0,))) != (0,):

@@ -358,7 +358,10 @@ def _traced_scans(steps=(1, 1), prefetch=False):
         for eqn in inner.eqns:
             if eqn.primitive.name == "scan":
                 params = eqn.params
-                xs = len(eqn.invars) - params["num_consts"] - params["num_carry"]
+                if "ft_in" in params:  # JAX 0.12: the operands as (consts, carry, xs)
+                    xs = len(list(params["ft_in"].elts[2].vals))
+                else:
+                    xs = len(eqn.invars) - params["num_consts"] - params["num_carry"]
                 found.append((params["unroll"], xs))
             for param in eqn.params.values():
                 sub = getattr(param, "jaxpr", None)

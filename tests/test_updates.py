@@ -9,6 +9,7 @@ import pytest
 
 import seqgraph
 from seqgraph import updates as opt
+from seqgraph._compat import INCREMENT_OPS
 from tests import reference as ref
 
 A = np.array([[1.0, 3.0], [0.5, 2.0]])
@@ -146,7 +147,7 @@ def test_row_updates_on_jax(name, lr, kw, monkeypatch):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
-_SET_ROWS = (pt.subtensor.AdvancedIncSubtensor, pt.subtensor.AdvancedIncSubtensor1)
+_SET_ROWS = INCREMENT_OPS
 
 
 def test_looked_up_rows_only_for_zeros_plus_rows_on_the_first_axis(monkeypatch):

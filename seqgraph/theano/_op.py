@@ -4,9 +4,9 @@ A Theano Op written in Python (``make_node`` or ``itypes``/``otypes``,
 ``perform``, ``grad``, ``R_op``, ``__props__``) is nearly a PyTensor Op.  The
 differences :class:`Op` bridges, so that the Theano code runs as written:
 
-* Theano called ``infer_shape(node, input_shapes)``, PyTensor calls
-  ``infer_shape(fgraph, node, input_shapes)``: the two-argument form is
-  wrapped.
+* Theano called ``infer_shape(node, input_shapes)``, PyTensor before 3.3.8
+  calls ``infer_shape(fgraph, node, input_shapes)``: there the two-argument
+  form is wrapped.
 * PyTensor asks an Op for ``pullback`` and ``pushforward``, and warns that
   ``grad`` / ``L_op`` / ``R_op`` are deprecated (a warning the script's user
   cannot act on): :class:`Op` answers both from Theano's methods.
@@ -20,6 +20,8 @@ from __future__ import annotations
 import inspect
 
 from pytensor.graph.op import Op as _PyTensorOp
+
+from seqgraph._compat import infer_shape_function
 
 try:  # PyTensor 3: as_op is deprecated in favour of wrap_py
     from pytensor import wrap_py as _pytensor_as_op
@@ -36,15 +38,6 @@ def _n_params(fn) -> int | None:
     if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
         return None
     return len(params)
-
-
-def _pytensor_infer_shape(theano_infer_shape):
-    def infer_shape(self, fgraph, node, input_shapes):
-        return theano_infer_shape(self, node, input_shapes)
-
-    infer_shape.__doc__ = theano_infer_shape.__doc__
-    infer_shape.__wrapped__ = theano_infer_shape
-    return infer_shape
 
 
 class Op(_PyTensorOp):
@@ -80,7 +73,7 @@ class Op(_PyTensorOp):
         super().__init_subclass__(**kwargs)
         method = cls.__dict__.get("infer_shape")
         if method is not None and _n_params(method) == 3:  # self, node, input_shapes
-            cls.infer_shape = _pytensor_infer_shape(method)
+            cls.infer_shape = infer_shape_function(method)
 
     def pullback(self, inputs, outputs, cotangents):
         """The gradient from Theano's ``L_op(inputs, outputs, grads)`` or ``grad(inputs, grads)``."""
@@ -112,10 +105,12 @@ def as_op(itypes, otypes, infer_shape=None):
     ``infer_shape(node, input_shapes)`` (Theano's form) or PyTensor's
     ``infer_shape(fgraph, node, input_shapes)``.
     """
-    if infer_shape is not None and _n_params(infer_shape) == 2:  # node, input_shapes
-        theano_form = infer_shape
+    if infer_shape is not None:
+        if _n_params(infer_shape) == 3:  # fgraph, node, input_shapes
+            pytensor_form = infer_shape
 
-        def infer_shape(fgraph, node, input_shapes):
-            return theano_form(node, input_shapes)
+            def infer_shape(node, input_shapes):
+                return pytensor_form(None, node, input_shapes)
 
+        infer_shape = infer_shape_function(infer_shape)
     return _pytensor_as_op(itypes, otypes, infer_shape)
