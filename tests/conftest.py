@@ -26,6 +26,26 @@ def backend(request):
     return name
 
 
+@pytest.fixture(
+    params=[
+        pytest.param("c", id="c"),
+        pytest.param("numba", id="numba", marks=pytest.mark.slow),
+        pytest.param("jax", id="jax"),
+    ]
+)
+def lstm_backend(request):
+    """As ``backend``, with Numba marked slow.
+
+    With an empty cache, Numba takes about a minute on 2 cores to compile an
+    LSTM's gradient scan (PyTensor 3.3.8); the Elman and layer tests keep
+    Numba in the default run.
+    """
+    name = request.param
+    if name not in seqgraph.available_backends():
+        pytest.skip(f"backend {name!r} is not installed")
+    return name
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
