@@ -17,13 +17,16 @@ BACKEND_PARAMS = [
 ]
 
 
-@pytest.fixture(params=BACKEND_PARAMS)
-def backend(request):
-    """Each backend seqgraph compiles for; skipped where not installed."""
-    name = request.param
+def _installed(name):
     if name not in seqgraph.available_backends():
         pytest.skip(f"backend {name!r} is not installed")
     return name
+
+
+@pytest.fixture(params=BACKEND_PARAMS)
+def backend(request):
+    """Each backend seqgraph compiles for; skipped where not installed."""
+    return _installed(request.param)
 
 
 @pytest.fixture(
@@ -40,10 +43,7 @@ def lstm_backend(request):
     LSTM's gradient scan (PyTensor 3.3.8); the Elman and layer tests keep
     Numba in the default run.
     """
-    name = request.param
-    if name not in seqgraph.available_backends():
-        pytest.skip(f"backend {name!r} is not installed")
-    return name
+    return _installed(request.param)
 
 
 @pytest.fixture
