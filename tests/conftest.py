@@ -1,11 +1,36 @@
-"""Fixtures shared by the test suite."""
+"""Fixtures shared by the test suite, and the settings it runs under."""
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
+import os
 
-import seqgraph
+# Set before PyTensor and JAX are imported (seqgraph imports both):
+# - The tests run in several processes (pytest-xdist) that may share one GPU; JAX
+#   would give the first of them 75% of its memory.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+# - With an empty cache, compiling PyTensor's C code is most of a first test run:
+#   the tests compile it at -O0 with a precompiled header (tests/c_compile.py),
+#   unless PYTENSOR_FLAGS gives gcc__cxxflags.
+from tests import c_compile  # noqa: E402
+
+QUICK_C = c_compile.set_flags_before_import()
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import seqgraph  # noqa: E402
+
+if QUICK_C:
+    c_compile.use_precompiled_header()
+
+# At most this many test processes with ``-n auto`` (the default, pyproject.toml):
+# each holds PyTensor and JAX, a gigabyte or more.
+MAX_WORKERS = 8
+
+
+def pytest_xdist_auto_num_workers(config):
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
+
 
 # Theano-style scripts that tests run with `seqgraph run`, not test modules.
 collect_ignore = ["theano_scripts"]
@@ -36,12 +61,12 @@ def backend(request):
         pytest.param("jax", id="jax"),
     ]
 )
-def lstm_backend(request):
+def backend_numba_slow(request):
     """As ``backend``, with Numba marked slow.
 
-    With an empty cache, Numba takes about a minute on 2 cores to compile an
-    LSTM's gradient scan (PyTensor 3.3.8); the Elman and layer tests keep
-    Numba in the default run.
+    For graphs of several LSTM scans or their gradients: with an empty cache,
+    Numba takes about a minute on 2 cores to compile each such test
+    (PyTensor 3.3.8). Smaller Numba tests stay in the default run.
     """
     return _installed(request.param)
 

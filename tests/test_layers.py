@@ -111,14 +111,25 @@ def test_layer_matches_reference(kind, float64, rng):
             np.testing.assert_allclose(got[2 * ns + i][b], want_fwd[i][b, length - 1])
 
 
-def test_every_backend_matches_reference(backend, rng):
+def test_every_backend_matches_reference(backend_numba_slow, rng):
     """One compiled graph per backend: every cell kind, masked, both directions."""
+    check_layers_on(backend_numba_slow, KINDS, [False, True], rng)
+
+
+def test_numba_runs_a_masked_backward_layer(rng):
+    """Numba's share of the test above in the default run: the fullest cell."""
+    if "numba" not in seqgraph.available_backends():
+        pytest.skip("backend 'numba' is not installed")
+    check_layers_on("numba", ["lstm_peepholes"], [True], rng)
+
+
+def check_layers_on(backend, kinds, directions, rng):
     layers, steps = [], []
-    for kind in KINDS:
+    for kind in kinds:
         cell = make_cell(kind)
         randomise(cell, rng)
-        layers += [Recurrent(cell), Recurrent(cell, go_backwards=True)]
-        steps += [reference_step(kind, cell)] * 2
+        layers += [Recurrent(cell, go_backwards=backwards) for backwards in directions]
+        steps += [reference_step(kind, cell)] * len(directions)
     x, mask = pt.tensor3("x"), pt.matrix("mask")
     f = seqgraph.function([x, mask], [layer(x, mask) for layer in layers], backend=backend)
     xv, mv, _ = batch(rng)
@@ -246,7 +257,16 @@ def test_gradient_finite_differences(kind, float64, rng):
     assert directional_check(cost, layer.params, rng) < 1e-6
 
 
-@pytest.mark.parametrize("kind", ["gru", "gru_reset_after", "lstm_peepholes"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        # A GRU's written-out gradient (reset after) is also compared across
+        # the two backends in tests/test_bptt.py; these two run with -m slow.
+        pytest.param("gru", marks=pytest.mark.slow),
+        pytest.param("gru_reset_after", marks=pytest.mark.slow),
+        "lstm_peepholes",
+    ],
+)
 def test_jax_gradient_matches_c(kind, rng):
     pytest.importorskip("jax")
     cell = make_cell(kind)

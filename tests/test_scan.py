@@ -144,8 +144,8 @@ def _lstm_graph(rng, n_in=3, n=4):
     return x, (W, U, b), hs, cs
 
 
-def test_lstm_forward_and_gradient(lstm_backend, rng):
-    backend = lstm_backend
+def test_lstm_forward_and_gradient(backend_numba_slow, rng):
+    backend = backend_numba_slow
     x, params, hs, cs = _lstm_graph(rng)
     loss = (hs**2).sum() + cs.mean()
     grads = pytensor.grad(loss, list(params))
@@ -171,9 +171,9 @@ def test_lstm_forward_and_gradient(lstm_backend, rng):
         np.testing.assert_allclose((grad * direction).sum(), numeric, rtol=1e-6)
 
 
-def test_lstm_float32_training_step_matches_c(lstm_backend, rng):
+def test_lstm_float32_training_step_matches_c(backend_numba_slow, rng):
     """The float32 training step (updates written back) agrees across backends."""
-    backend = lstm_backend
+    backend = backend_numba_slow
     n_in, n = 3, 4
     init = [
         rng.normal(size=s).astype("float32") * 0.5 for s in [(n_in, 4 * n), (n, 4 * n), (4 * n,)]
@@ -378,9 +378,9 @@ def test_output_count_and_shapes(specs, steps):
         np.testing.assert_allclose(value.reshape(steps, -1)[:, 0], expected)
 
 
-def test_masked_lstm_backwards_with_n_steps_from_the_input(lstm_backend, rng):
+def test_masked_lstm_backwards_with_n_steps_from_the_input(backend_numba_slow, rng):
     """Mask, n_steps=x.shape[0], go_backwards and BPTT through both states."""
-    backend = lstm_backend
+    backend = backend_numba_slow
     n_in, n = 3, 4
     x, params, _, _ = _lstm_graph(rng, n_in, n)
     W, U, b = params
