@@ -29,7 +29,8 @@ MAX_WORKERS = 8
 
 
 def pytest_xdist_auto_num_workers(config):
-    return max(1, min(len(os.sched_getaffinity(0)), MAX_WORKERS))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, MAX_WORKERS))
 
 
 # Theano-style scripts that tests run with `seqgraph run`, not test modules.
@@ -69,6 +70,12 @@ def backend_numba_slow(request):
     (PyTensor 3.3.8). Smaller Numba tests stay in the default run.
     """
     return _installed(request.param)
+
+
+@pytest.fixture
+def numba_backend():
+    """``"numba"``; skipped where it is not installed."""
+    return _installed("numba")
 
 
 @pytest.fixture

@@ -116,11 +116,9 @@ def test_every_backend_matches_reference(backend_numba_slow, rng):
     check_layers_on(backend_numba_slow, KINDS, [False, True], rng)
 
 
-def test_numba_runs_a_masked_backward_layer(rng):
+def test_numba_runs_a_masked_backward_layer(numba_backend, rng):
     """Numba's share of the test above in the default run: the fullest cell."""
-    if "numba" not in seqgraph.available_backends():
-        pytest.skip("backend 'numba' is not installed")
-    check_layers_on("numba", ["lstm_peepholes"], [True], rng)
+    check_layers_on(numba_backend, ["lstm_peepholes"], [True], rng)
 
 
 def check_layers_on(backend, kinds, directions, rng):
