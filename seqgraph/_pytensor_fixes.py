@@ -18,11 +18,32 @@ row: the set writes ``x[i] + v`` once, the increment adds ``v`` once per
 repeat (``ids = [0, 0]`` gave ``x[0] + 2 v``). The rewrite now applies only
 to constant ids without repeats, where both are the same; this matters to
 :mod:`seqgraph.updates`, which sets an embedding's looked-up rows.
+
+**Softmax and log-softmax on the C backend.**  Being ``OpFromGraph`` ops,
+they have no C code: the C backend ran each through its ``perform``, which
+compiles the inner graph with PyTensor's *default* mode, Numba. A C function
+with a softmax (RNNSLU's output layer, any classifier) so needed Numba, spent
+seconds in Numba's compiler on a first call with an empty cache (6-12 s for
+the RNNSLU tests' functions) and called into Python for the op on every call. The rewrite :data:`C_INLINE_TAG` puts
+the inner graph (the stabilised ``x - max``, ``exp``, sum and ``log``) in
+their place late, at specialize, after gradients and the log-softmax
+stabilisation have seen the op, so that it compiles to C like the rest of
+the function. The same tag gives each scan the C backend compiles a mode
+for its step that includes the rewrite (a scan given no mode compiles its
+step with a fresh ``Mode("cvm", "fast_run")``, which would not).
+:func:`seqgraph.backends.get_mode` includes the tag for the C backend only;
+the other backends compile the ops as PyTensor does (JAX with its own
+softmax).
 """
 
 from __future__ import annotations
 
 _installed = False
+
+# The tag of the rewrite that inlines softmax and log-softmax (C backend).
+C_INLINE_TAG = "seqgraph_inline_softmax"
+_C_INLINE_NAME = "local_seqgraph_inline_softmax"
+_C_SCAN_NAME = "local_seqgraph_scan_step_inlines_softmax"
 
 
 def _same_shape_as_input(self, node, input_shapes):
@@ -49,6 +70,48 @@ def _guard_set_to_inc_subtensor() -> None:
     rewriter._seqgraph_guarded = True
 
 
+def _register_softmax_inlining(special) -> None:
+    """Register the rewrites of :data:`C_INLINE_TAG` in ``specialize``, off by default."""
+    from copy import copy
+
+    from pytensor.compile import optdb
+    from pytensor.compile.mode import Mode
+    from pytensor.graph.rewriting.basic import node_rewriter
+    from pytensor.scan.op import Scan
+    from pytensor.tensor.rewriting.ofg import inline_ofg_node
+
+    # Older PyTensor versions' softmax ops are COps with C code of their own.
+    ops = [getattr(special, name, None) for name in ("Softmax", "LogSoftmax")]
+    ops = [op for op in ops if _is_ofg(op)]
+    if not ops or _C_INLINE_NAME in optdb["specialize"]:
+        return
+
+    @node_rewriter(ops)
+    def inline_softmax(fgraph, node):
+        return inline_ofg_node(node)
+
+    step_mode = Mode("cvm", "fast_run").including(C_INLINE_TAG)
+
+    @node_rewriter([Scan])
+    def scan_step_inlines_softmax(fgraph, node):
+        # Only scans left to PyTensor's default; a mode the user gave stays.
+        if node.op.mode not in (None, "FAST_RUN"):
+            return None
+        op = copy(node.op)
+        op.mode = step_mode
+        op.__dict__.pop("_fn", None)  # a step compiled earlier, with the old mode
+        return op(*node.inputs, return_list=True)
+
+    optdb["specialize"].register(_C_INLINE_NAME, inline_softmax, C_INLINE_TAG)
+    optdb["specialize"].register(_C_SCAN_NAME, scan_step_inlines_softmax, C_INLINE_TAG)
+
+
+def _is_ofg(op_class) -> bool:
+    from pytensor.compile.builders import OpFromGraph
+
+    return isinstance(op_class, type) and issubclass(op_class, OpFromGraph)
+
+
 def install() -> None:
     """Install the corrections (idempotent)."""
     global _installed
@@ -66,4 +129,5 @@ def install() -> None:
         if op_class is not None and "infer_shape" not in vars(op_class):
             op_class.infer_shape = infer_shape_function(_same_shape_as_input)
     _guard_set_to_inc_subtensor()
+    _register_softmax_inlining(special)
     _installed = True

@@ -210,4 +210,10 @@ def get_mode(backend: str):
         from seqgraph import _jax
 
         _jax.install_fixes()
-    return pt_get_mode({"c": "CVM", "numba": "NUMBA", "jax": "JAX"}[backend])
+    mode = pt_get_mode({"c": "CVM", "numba": "NUMBA", "jax": "JAX"}[backend])
+    if backend == "c":
+        from seqgraph._pytensor_fixes import C_INLINE_TAG
+
+        # Softmax in C, not through Numba (seqgraph._pytensor_fixes).
+        mode = mode.including(C_INLINE_TAG)
+    return mode

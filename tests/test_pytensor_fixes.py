@@ -33,7 +33,7 @@ def test_softmax_shape_is_its_input_shape_without_inner_inference(op, monkeypatc
     inferred = (
         feature.shape_tuple(out) if hasattr(feature, "shape_tuple") else feature.shape_of[out]
     )
-    shape = pytensor.function([x], inferred, mode="FAST_COMPILE")
+    shape = pytensor.function([x], inferred, mode=seqgraph.backends.get_mode("c"))
     assert not calls
     value = np.zeros((5, 3, 4), dtype=x.dtype)
     assert [int(s) for s in shape(value)] == [5, 3, 4]
@@ -41,7 +41,7 @@ def test_softmax_shape_is_its_input_shape_without_inner_inference(op, monkeypatc
 
 def test_softmax_values_unchanged():
     x = pt.matrix("x")
-    f = pytensor.function([x], [softmax(x, axis=-1), log_softmax(x, axis=-1)])
+    f = seqgraph.function([x], [softmax(x, axis=-1), log_softmax(x, axis=-1)], backend="c")
     value = np.random.default_rng(0).normal(size=(4, 6)).astype(x.dtype)
     sm, lsm = f(value)
     expected = np.exp(value - value.max(1, keepdims=True))
@@ -81,3 +81,66 @@ def test_set_to_increment_still_applies_to_constant_ids_without_repeats():
     out = _set_rows_plus_one(a, repeated)
     fgraph = FunctionGraph([a], [out], clone=False)
     assert not local_set_to_inc_subtensor.transform(fgraph, out.owner)
+
+
+def _symbolic_ops(fgraph):
+    """Names of the OpFromGraph nodes in ``fgraph`` and its compiled scan steps."""
+    from pytensor.scan.op import Scan
+
+    found = []
+    for node in fgraph.apply_nodes:
+        if isinstance(node.op, builders.OpFromGraph):
+            found.append(type(node.op).__name__)
+        if isinstance(node.op, Scan):
+            found += _symbolic_ops(node.op.fn.maker.fgraph)
+    return found
+
+
+def test_c_backend_compiles_softmax_in_c_also_in_a_scan_step(rng):
+    x, W = pt.tensor3("x"), pt.matrix("W")
+    # A recurrence through a softmax, as the RNNSLU tutorial's original step.
+    [h], _ = seqgraph.scan(
+        lambda x_t, h: softmax(x_t + h @ W, axis=-1), sequences=x, outputs_info=x[0]
+    )
+    out = log_softmax(h, axis=-1)
+    cost = out[..., 0].sum()
+    f = seqgraph.function([x, W], [out, pytensor.grad(cost, W)], backend="c")
+    xv = rng.normal(size=(4, 2, 3)).astype(x.dtype)
+    Wv = rng.normal(size=(3, 3)).astype(x.dtype)
+    got, grad = f(xv, Wv)
+    # Neither op is left to run through its Python perform (which compiles the
+    # inner graph with PyTensor's default mode, Numba).
+    assert _symbolic_ops(f._fn.maker.fgraph) == []
+
+    def reference(Wv):
+        hv, hs = xv[0], []
+        for x_t in xv:
+            e = np.exp(x_t + hv @ Wv)
+            hv = e / e.sum(-1, keepdims=True)
+            hs.append(hv)
+        hs = np.array(hs)
+        return hs - np.log(np.exp(hs).sum(-1, keepdims=True))
+
+    tol = 1e-5 if x.dtype == "float32" else 1e-10
+    np.testing.assert_allclose(got, reference(Wv), rtol=tol, atol=tol)
+    eps, numeric = 1e-3 if x.dtype == "float32" else 1e-6, np.zeros_like(Wv)
+    for i in np.ndindex(Wv.shape):
+        step = np.zeros_like(Wv)
+        step[i] = eps
+        numeric[i] = (reference(Wv + step)[..., 0].sum() - reference(Wv - step)[..., 0].sum()) / (
+            2 * eps
+        )
+    np.testing.assert_allclose(
+        grad, numeric, rtol=1e-2 if x.dtype == "float32" else 1e-6, atol=1e-3
+    )
+
+
+@pytest.mark.parametrize(("backend", "kept"), [("c", False), ("jax", True)])
+def test_the_jax_backend_keeps_its_softmax(backend, kept):
+    # JAX calls jax.nn.softmax for the op. (What the Numba backend does is
+    # PyTensor's: 3.0.7 compiles the op, 3.3.8 inlines it.)
+    x = pt.matrix("x")
+    mode = seqgraph.backends.get_mode(backend)
+    f = pytensor.function([x], softmax(x, axis=-1), mode=mode)  # built, not called
+    ops = [type(n.op).__name__ for n in f.maker.fgraph.apply_nodes]
+    assert ("Softmax" in ops) is kept

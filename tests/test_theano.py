@@ -125,7 +125,7 @@ def test_theano_flags_set_floatx_in_a_fresh_process(tmp_path):
             "-m",
             "seqgraph.cli",
             "run",
-            str(SCRIPTS / "elman_one_output.py"),
+            str(SCRIPTS / "floatx.py"),
             str(out),
         ],
         env=env,
@@ -133,7 +133,9 @@ def test_theano_flags_set_floatx_in_a_fresh_process(tmp_path):
         capture_output=True,
         timeout=600,
     )
-    assert np.load(out)["W"].dtype == np.float32
+    saved = np.load(out)
+    assert saved["W"].dtype == np.float32
+    assert str(saved["x_dtype"]) == "float32"
 
 
 def test_flags_and_theanorc(tmp_path):
