@@ -27,6 +27,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
+from pytensor.graph.traversal import io_toposort
 from pytensor.raise_op import Assert
 
 from seqgraph._bptt import ELMAN_NONLINEARITIES, fused_bptt_enabled, recurrent_sequence
@@ -49,6 +50,47 @@ __all__ = [
 ]
 
 _assert_mask_shape = Assert("mask must have shape (batch, time) matching x")
+
+
+def _sized(build, shape):
+    """``build(shape)``, without PyTensor copying the graph behind the sizes in ``shape``.
+
+    Ops whose output type depends on the value of a size (``Alloc``, random
+    draws) derive the static size behind each symbolic size by copying the
+    whole graph the size is computed from and running shape inference and
+    constant folding on the copy: 0.1 s for each initial state of a layer
+    over the RNNSLU model's context windows, and for the dropout mask over
+    the pooled LSTM states of ``lstm.py``, at every build of the graph.
+    Here ``build`` gets a fresh variable in place of each symbolic size, then
+    the real sizes replace them in what it built.  An int or a constant in
+    ``shape`` stays a static size; any other size is unknown in the static
+    type, so callers give a size their input's static type knows as an int
+    (:func:`_shape_of`).
+    """
+    given, stand_ins = [], {}
+    for size in shape:
+        if not isinstance(size, numbers.Integral):
+            size = pt.as_tensor_variable(size, ndim=0)
+            if not isinstance(size, pt.TensorConstant):
+                stand_in = size.type()
+                stand_ins[stand_in] = size
+                size = stand_in
+        given.append(size)
+    built = build(tuple(given))
+    # Clone what depends on a stand-in, with the real sizes in its place.  Each
+    # stand-in has its size's type, so the nodes are cloned as they are, not
+    # made again (and the sizes' own graph is not copied).
+    new = dict(stand_ins)
+    for node in io_toposort(list(stand_ins), [built]):
+        if any(var in new for var in node.inputs):
+            clone = node.clone_with_new_inputs([new.get(var, var) for var in node.inputs])
+            new.update(zip(node.outputs, clone.outputs))
+    return new.get(built, built)
+
+
+def _shape_of(x):
+    """``x.shape`` as a tuple, each size its static type knows as an int."""
+    return tuple(x.shape[i] if n is None else n for i, n in enumerate(x.type.shape))
 
 
 def _is_int(var) -> bool:
@@ -101,8 +143,9 @@ def dropout(x, p, source, shape=None):
     if p == 0:
         return x
     keep = 1.0 - p
-    shape = x.shape if shape is None else shape
-    mask = pt.lt(source.uniform(shape, x.dtype), np.asarray(keep, dtype=x.dtype))
+    shape = _shape_of(x) if shape is None else shape
+    draw = _sized(lambda size: source.uniform(size, x.dtype), shape)
+    mask = pt.lt(draw, np.asarray(keep, dtype=x.dtype))
     return x * pt.cast(mask, x.dtype) / np.asarray(keep, dtype=x.dtype)
 
 
@@ -304,7 +347,7 @@ class Recurrent(Module):
         n_states = len(cell.state_names)
         x_tm = x if self.time_major else (x.T if x.ndim == 2 else x.dimshuffle(1, 0, 2))
         x_bt = x_tm.T if x.ndim == 2 else x_tm.dimshuffle(1, 0, 2)
-        batch = x_tm.shape[1]
+        batch = _shape_of(x_tm)[1]
         dtype = cell.W_in.dtype
 
         sequences = []
@@ -331,7 +374,7 @@ class Recurrent(Module):
         non_sequences += cell.recurrent_params
         hid_mask = None
         if self.recurrent_dropout and not deterministic:
-            ones = pt.ones((batch, self.num_units), dtype=dtype)
+            ones = _sized(lambda size: pt.ones(size, dtype=dtype), (batch, self.num_units))
             hid_mask = dropout(ones, self.recurrent_dropout, self._srng)
             non_sequences.append(hid_mask)
         n_rec = len(cell.recurrent_params)
@@ -430,7 +473,8 @@ class Recurrent(Module):
         out = []
         for name, given, param in zip(names, initial_states, self.initial_params):
             if given is None:
-                out.append(pt.alloc(param, batch, self.num_units))
+                shape = (batch, self.num_units)
+                out.append(_sized(lambda size, value=param: pt.alloc(value, *size), shape))
                 continue
             given = pt.as_tensor_variable(given)
             if given.ndim != 2:

@@ -216,6 +216,60 @@ def test_user_initial_states_override_learned(float64, rng):
     np.testing.assert_allclose(got[0], want[0], rtol=1e-10)
 
 
+def test_sizes_from_the_input_do_not_copy_its_graph(monkeypatch, float64, rng):
+    # Alloc and random draws derive a static size by copying the whole graph the
+    # size is computed from (0.1 s for each initial state under the RNNSLU
+    # model's context windows, and for the dropout mask of lstm.py): the layer
+    # and dropout() give them sizes without that graph.
+    from pytensor.graph.traversal import ancestors
+    from pytensor.tensor.basic import Alloc
+    from pytensor.tensor.random.op import RandomVariable
+
+    from seqgraph.layers import Embedding
+
+    ids = pt.lmatrix("ids")
+    from_input = []
+
+    def record(op_class, sizes):
+        make_node = op_class.make_node
+
+        def recording(self, *inputs):
+            given = [pt.as_tensor_variable(size) for size in sizes(inputs)]
+            from_input.append(ids in ancestors(given))
+            return make_node(self, *inputs)
+
+        monkeypatch.setattr(op_class, "make_node", recording)
+
+    record(Alloc, lambda inputs: inputs[1:])  # (value, *shape)
+    record(RandomVariable, lambda inputs: inputs[1:2])  # (rng, size, *params)
+    embedding = Embedding(7, N_IN, seed=0)
+    x = 2.0 * embedding(ids)  # a graph behind the input, its batch size unknown
+    layer = Recurrent(make_cell("lstm"), learn_init=True, dropout=0.5, recurrent_dropout=0.5)
+    noisy = dropout(layer(x), 0.5, RandomSource(0))
+    h = layer(x, deterministic=True)
+    # Two initial states and the recurrent dropout's ones, three masks, two
+    # initial states again.
+    assert len(from_input) >= 8 and not any(from_input)
+    # The learned states, broadcast over the batch: the first step equals the
+    # cell's step from them.
+    f = seqgraph.function([ids], [h[:, 0], noisy], backend="c")
+    idv = rng.integers(0, 7, size=(3, 4))
+    params = layer.named_params()
+    h_init, c_init = params["h_init"].get_value(), params["c_init"].get_value()
+    want, _ = ref.run_layer(
+        reference_step("lstm", layer.cell),
+        2.0 * embedding.params[0].get_value()[idv][:, :1],
+        [np.tile(h_init, (3, 1)), np.tile(c_init, (3, 1))],
+    )
+    first, noisy_v = f(idv)
+    np.testing.assert_allclose(first, want[0][:, 0], rtol=1e-10)
+    assert noisy_v.shape == (3, 4, N)
+    # A batch size the input's type knows stays in the static type.
+    fixed = pt.tensor3("fixed", shape=(2, None, N_IN))
+    assert layer(fixed, deterministic=True).type.shape == (2, None, N)
+    assert dropout(fixed, 0.5, RandomSource(0)).type.shape == (2, None, N_IN)
+
+
 # -- gradients -------------------------------------------------------------------
 
 

@@ -15,8 +15,11 @@ the sizes of the original Theano scripts and times one training step:
   dropout before the softmax.
 
 Compile time is the whole of what the tutorial compiles (the training step
-and the prediction function), from a fresh process: cold with empty caches,
-warm with the caches the cold run left.
+and the prediction function), building the model included, from a fresh
+process: cold with empty caches, warm with the caches the cold run left.  The
+process's start-up (its first, trivial function: importing the backend and
+initialising it) is timed apart, as the ``--cold`` figure of the LSTM is, and
+as original Theano's compile is timed after ``import theano``.
 
 With the ``torch`` peer the same steps are timed in PyTorch, written as a
 PyTorch user would: the RNNSLU recurrence as a Python loop over the words
@@ -168,18 +171,34 @@ def _median_ms(step, batch, repeats):
 
 
 _COMPILE_PROBE = """
-import json
+import json, time
+import numpy as np
+import pytensor.tensor as pt
+import seqgraph
 from seqgraph.bench import tutorials
-print(json.dumps(tutorials.build({name!r}, {backend!r})[2]))
+
+# Start-up, timed apart: the process's first function pays for importing the
+# backend and initialising it, whatever the graph.
+start = time.perf_counter()
+v = pt.vector("v", dtype="float32")
+seqgraph.function([v], 2 * v, backend={backend!r})(np.ones(3, "float32"))
+startup = time.perf_counter() - start
+print(json.dumps([startup, tutorials.build({name!r}, {backend!r})[2]]))
 """
 
 
 def compile_fresh(name, backend):
-    """(cold, warm) seconds to compile tutorial ``name``, each in a fresh process."""
+    """Compile tutorial ``name`` in two fresh processes, with empty caches then with theirs.
+
+    Returns ``((startup, compile) cold, (startup, compile) warm)`` in seconds:
+    ``compile`` is :func:`build` (the model and every function the tutorial
+    compiles, first calls included), ``startup`` the process's first, trivial
+    function before it (imports and the backend's initialisation).
+    """
     from seqgraph.bench.suite import fresh_process_pair
 
     cold, warm = fresh_process_pair(_COMPILE_PROBE.format(name=name, backend=backend))
-    return float(cold), float(warm)
+    return tuple(map(float, cold)), tuple(map(float, warm))
 
 
 def theano_same_run(name, python, repeats, cold):
@@ -188,27 +207,37 @@ def theano_same_run(name, python, repeats, cold):
     ``python`` runs :mod:`seqgraph.bench.theano_tutorials` (an interpreter
     with Theano 1.0.5, as ``benchmarks/theano-env.sh`` makes).  With ``cold``
     Theano compiles in an empty compile folder, and the result's
-    ``compile_s`` is its cold compile; otherwise Theano's own cache is used.
+    ``compile_s`` is its cold compile; a second process then compiles again
+    with what the first left there, and ``compile_warm_s`` is that warm
+    compile.  Otherwise Theano's own cache is used, in whatever state it is.
     Returns the script's JSON object; raises RuntimeError with the last line
     of its error output when it fails.
     """
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "theano_tutorials.py")
     env = dict(os.environ)
-    with tempfile.TemporaryDirectory() as cache:
-        if cold:
-            flags = [env.get("THEANO_FLAGS", ""), f"base_compiledir={cache}"]
-            env["THEANO_FLAGS"] = ",".join(f for f in flags if f)
+
+    def run_script(step_repeats):
         done = subprocess.run(
-            [python, script, name, str(repeats)],
+            [python, script, name, str(step_repeats)],
             env=env,
             capture_output=True,
             text=True,
             timeout=3600,
         )
-    if done.returncode != 0:
-        last = done.stderr.strip().splitlines()[-1:] or ["no error output"]
-        raise RuntimeError(f"Theano ({python}) failed on {name}: {last[0]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+        if done.returncode != 0:
+            last = done.stderr.strip().splitlines()[-1:] or ["no error output"]
+            raise RuntimeError(f"Theano ({python}) failed on {name}: {last[0]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    with tempfile.TemporaryDirectory() as cache:
+        if not cold:
+            return run_script(repeats)
+        flags = [env.get("THEANO_FLAGS", ""), f"base_compiledir={cache}"]
+        env["THEANO_FLAGS"] = ",".join(f for f in flags if f)
+        result = run_script(repeats)
+        # The warm compile only: one step is enough.
+        result["compile_warm_s"] = run_script(1)["compile_s"]
+        return result
 
 
 def run(backends, repeats, log, peers=(), theano_python=None, theano_cold=False):
@@ -218,7 +247,8 @@ def run(backends, repeats, log, peers=(), theano_python=None, theano_cold=False)
     PyTorch's time for the same step.  With ``theano_python`` (an interpreter
     with Theano 1.0.5) each row also holds original Theano's step timed in
     this run (:func:`theano_same_run`) and, with ``theano_cold``, its cold
-    compile (two minutes or so per tutorial).
+    compile (two minutes or so per tutorial) and its warm one, to compare
+    with seqgraph's cold and warm compiles.
     """
     torch_ms = {}
     if "torch" in peers and importlib.util.find_spec("torch") is not None:
@@ -230,7 +260,10 @@ def run(backends, repeats, log, peers=(), theano_python=None, theano_cold=False)
         for name in TUTORIALS:
             theano_now[name] = theano_same_run(name, theano_python, repeats, theano_cold)
             compiled = (
-                f", compile {theano_now[name]['compile_s']:.0f} s cold" if theano_cold else ""
+                f", compile {theano_now[name]['compile_s']:.0f} s cold, "
+                f"{theano_now[name]['compile_warm_s']:.1f} s warm"
+                if theano_cold
+                else ""
             )
             log(
                 f"{name} in Theano {theano_now[name]['theano']} (this run): "
@@ -241,7 +274,7 @@ def run(backends, repeats, log, peers=(), theano_python=None, theano_cold=False)
         for backend in backends:
             step, batch, _ = build(name, backend)
             step_ms = _median_ms(step, batch, repeats)
-            cold, warm = compile_fresh(name, backend)
+            (startup_cold, cold), (startup_warm, warm) = compile_fresh(name, backend)
             theano = THEANO[name]
             row = {
                 "tutorial": name,
@@ -251,10 +284,12 @@ def run(backends, repeats, log, peers=(), theano_python=None, theano_cold=False)
                 "step_speedup": theano["step_ms"] / step_ms,
                 "compile_cold_s": cold,
                 "compile_warm_s": warm,
+                "startup_cold_s": startup_cold,
+                "startup_warm_s": startup_warm,
                 "theano_compile_s": theano["compile_s"],
                 "compile_speedup_cold": theano["compile_s"] / cold,
             }
-            peer = ""
+            peer = against_now = ""
             if name in theano_now:
                 now = theano_now[name]
                 row["theano_same_run"] = now
@@ -264,6 +299,13 @@ def run(backends, repeats, log, peers=(), theano_python=None, theano_cold=False)
                 )
                 if theano_cold:
                     row["compile_speedup_cold_same_run"] = now["compile_s"] / cold
+                    row["compile_speedup_warm_same_run"] = now["compile_warm_s"] / warm
+                    against_now = (
+                        f"; {row['compile_speedup_cold_same_run']:.0f}x Theano's "
+                        f"{now['compile_s']:.0f} s cold now, "
+                        f"{row['compile_speedup_warm_same_run']:.0f}x its "
+                        f"{now['compile_warm_s']:.1f} s warm"
+                    )
             if name in torch_ms:
                 row["torch_step_ms"] = torch_ms[name]
                 row["ratio_to_torch"] = step_ms / torch_ms[name]
@@ -271,8 +313,10 @@ def run(backends, repeats, log, peers=(), theano_python=None, theano_cold=False)
             log(
                 f"{name} on {backend}: {step_ms:.2f} ms per step "
                 f"({row['step_speedup']:.1f}x faster than Theano's {theano['step_ms']} ms{peer}); "
-                f"compile {cold:.1f} s cold, {warm:.2f} s warm "
-                f"({row['compile_speedup_cold']:.0f}x faster than Theano's {theano['compile_s']:.0f} s)"
+                f"compile {cold:.1f} s cold, {warm:.2f} s warm, after a start-up of "
+                f"{startup_cold:.1f} s / {startup_warm:.1f} s "
+                f"({row['compile_speedup_cold']:.0f}x faster than Theano's "
+                f"{theano['compile_s']:.0f} s{against_now})"
             )
             rows.append(row)
     return rows

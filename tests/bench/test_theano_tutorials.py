@@ -66,22 +66,34 @@ def test_rows_compare_with_theano_timed_in_the_same_run(monkeypatch, tmp_path):
     )
     monkeypatch.setattr(tutorials, "build", lambda name, backend: (None, None, 1.0))
     monkeypatch.setattr(tutorials, "_median_ms", lambda step, batch, repeats: 2.0)
-    monkeypatch.setattr(tutorials, "compile_fresh", lambda name, backend: (3.0, 0.5))
+    compiles = ((0.7, 3.0), (0.6, 0.5))  # (start-up, compile) cold, then warm
+    monkeypatch.setattr(tutorials, "compile_fresh", lambda name, backend: compiles)
     rows = tutorials.run(["jax"], 5, lambda line: None, theano_python=fake, theano_cold=True)
     assert [r["tutorial"] for r in rows] == list(tutorials.TUTORIALS)
     for row in rows:
         assert row["theano_same_run"]["step_ms"] == 6.0
         assert row["step_speedup_same_run"] == pytest.approx(3.0)
+        assert (row["compile_cold_s"], row["startup_cold_s"]) == (3.0, 0.7)
+        assert (row["compile_warm_s"], row["startup_warm_s"]) == (0.5, 0.6)
+        # The fake answers 90 s to both of Theano's compiles, cold then warm.
         assert row["compile_speedup_cold_same_run"] == pytest.approx(30.0)
+        assert row["compile_speedup_warm_same_run"] == pytest.approx(180.0)
         assert row["step_speedup"] == pytest.approx(
             tutorials.THEANO[row["tutorial"]]["step_ms"] / 2
         )
     calls = seen.read_text().splitlines()
-    assert [c.split("|")[1:] for c in calls] == [[n, "5"] for n in tutorials.TUTORIALS]
-    assert all("base_compiledir=" in c.split("|")[0] for c in calls)  # an empty cache: cold
+    # Each tutorial: the timed run, then a second process for the warm compile
+    # (one step), both in the same fresh compile folder.
+    assert [c.split("|")[1:] for c in calls] == [
+        [n, repeats] for n in tutorials.TUTORIALS for repeats in ("5", "1")
+    ]
+    folders = [c.split("|")[0] for c in calls]
+    assert all("base_compiledir=" in f for f in folders)
+    assert folders[0] == folders[1] != folders[2] == folders[3]
     seen.unlink()
     rows = tutorials.run(["jax"], 5, lambda line: None, theano_python=fake)
     assert "base_compiledir" not in seen.read_text()
+    assert len(seen.read_text().splitlines()) == len(tutorials.TUTORIALS)
     assert all("compile_speedup_cold_same_run" not in r for r in rows)
 
 
