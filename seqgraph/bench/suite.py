@@ -590,7 +590,7 @@ def main(argv=None):
         metavar="PATH",
         help="with --tutorials: an interpreter with the original Theano 1.0.5 "
         "(benchmarks/theano-env.sh makes one), which times the tutorials' steps in Theano "
-        "in this run (and, with --cold, Theano's cold compile)",
+        "in this run (and, with --cold, Theano's cold and warm compiles)",
     )
     p.add_argument(
         "--no-matrix",
