@@ -229,9 +229,9 @@ def theano_same_run(name, python, repeats, cold):
             raise RuntimeError(f"Theano ({python}) failed on {name}: {last[0]}")
         return json.loads(done.stdout.strip().splitlines()[-1])
 
+    if not cold:
+        return run_script(repeats)
     with tempfile.TemporaryDirectory() as cache:
-        if not cold:
-            return run_script(repeats)
         flags = [env.get("THEANO_FLAGS", ""), f"base_compiledir={cache}"]
         env["THEANO_FLAGS"] = ",".join(f for f in flags if f)
         result = run_script(repeats)
