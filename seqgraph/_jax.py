@@ -584,6 +584,22 @@ def install_fixes() -> None:
 
         return careduce
 
+    from seqgraph.models import ContextWindow
+
+    @jax_funcify.register(ContextWindow)
+    def _context_window(op, node=None, **kwargs):
+        import jax.numpy as jnp
+
+        win, pad_id, half = op.win, op.pad_id, op.win // 2
+
+        def context_window(ids):
+            side = jnp.full((ids.shape[0], half), pad_id, dtype=ids.dtype)
+            padded = jnp.concatenate([side, ids, side], axis=1)
+            steps = ids.shape[1]
+            return jnp.stack([padded[:, k : k + steps] for k in range(win)], axis=-1)
+
+        return context_window
+
     from pytensor.tensor.math import Dot
 
     @jax_funcify.register(Dot)

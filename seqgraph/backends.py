@@ -211,6 +211,11 @@ def get_mode(backend: str):
 
         _jax.install_fixes()
     mode = pt_get_mode({"c": "CVM", "numba": "NUMBA", "jax": "JAX"}[backend])
+    if backend == "jax":
+        from seqgraph.models import EXPAND_CONTEXT_WINDOW_TAG
+
+        # The context windows compile as one JAX function (seqgraph.models.ContextWindow).
+        mode = mode.excluding(EXPAND_CONTEXT_WINDOW_TAG)
     if backend == "c":
         from seqgraph._pytensor_fixes import C_INLINE_TAG
 

@@ -424,11 +424,13 @@ class Function:
 
     def _mode(self, outputs, updates):
         from seqgraph import _jax
+        from seqgraph.models import EXPAND_CONTEXT_WINDOW_TAG
 
         # JaxProgram installs the dispatch fixes when it builds; a program
         # found in the cache never needs them.
         _jax.configure()
-        mode = pytensor.compile.mode.get_mode("JAX")
+        # The context windows compile as one JAX function (seqgraph.models.ContextWindow).
+        mode = pytensor.compile.mode.get_mode("JAX").excluding(EXPAND_CONTEXT_WINDOW_TAG)
         if _has_truncated_scan(list(outputs) + [v for _, v in updates]):
             mode = mode.excluding("scan_pushout_add")
         return mode

@@ -8,7 +8,7 @@ import pytensor.tensor as pt
 import pytest
 
 import seqgraph
-from seqgraph.models import RNNLM, RNNSLU, context_window, contextwin
+from seqgraph.models import RNNLM, RNNSLU, ContextWindow, context_window, contextwin
 from tests import reference as ref
 
 
@@ -29,15 +29,66 @@ def test_contextwin_matches_tutorial():
         contextwin([1, 2], 4)
 
 
-def test_symbolic_context_window_matches_numpy(rng):
+def test_symbolic_context_window_matches_numpy(rng, backend):
     ids, mask = pt.lmatrix("ids"), pt.matrix("mask")
-    f = seqgraph.function([ids, mask], context_window(ids, 5, 99, mask), backend="c")
+    f = seqgraph.function([ids, mask], context_window(ids, 5, 99, mask), backend=backend)
     idv = rng.integers(0, 20, size=(2, 6))
     mv = np.ones((2, 6), pytensor.config.floatX)
     mv[1, 4:] = 0
-    got = f(idv, mv)
+    got = np.asarray(f(idv, mv))
     np.testing.assert_array_equal(got[0], contextwin(idv[0], 5, pad=99))
     np.testing.assert_array_equal(got[1, :4], contextwin(idv[1, :4], 5, pad=99))
+    np.testing.assert_array_equal(got[1, 4:, 0], idv[1, 2:4])  # masked words read the pad
+    np.testing.assert_array_equal(got[1, 4:, 3:], 99)
+
+
+def test_context_window_is_one_node_with_a_known_shape(rng):
+    ids = pt.tensor("ids", dtype="int32", shape=(2, 6))
+    windows = context_window(ids, 3, 7)
+    assert isinstance(windows.owner.op, ContextWindow)
+    assert windows.type.shape == (2, 6, 3) and windows.dtype == "int32"
+    # perform, as a mode without PyTensor's rewrites runs it
+    f = pytensor.function([ids], windows, mode="FAST_COMPILE")
+    idv = rng.integers(0, 7, size=(2, 6)).astype("int32")
+    np.testing.assert_array_equal(f(idv)[1], contextwin(idv[1], 3, pad=7))
+    assert context_window(ids, 1, 7).type.shape == (2, 6, 1)
+    with pytest.raises(TypeError, match="ids must be a \\(batch, time\\) matrix of integer"):
+        context_window(pt.matrix("x"), 3, 0)
+
+
+def test_context_window_is_compiled_whole_by_jax_and_written_out_elsewhere(monkeypatch, rng):
+    from pytensor.graph.fg import FunctionGraph
+
+    from seqgraph.backends import get_mode
+
+    ids = pt.lmatrix("ids")
+    windows = context_window(ids, 5, 0)
+    fgraph = FunctionGraph([ids], [windows], clone=True)
+    get_mode("c").optimizer(fgraph)
+    ops = {type(n.op).__name__ for n in fgraph.apply_nodes}
+    assert "ContextWindow" not in ops and "Join" in ops
+
+    if "jax" not in seqgraph.available_backends():
+        pytest.skip("jax is not installed")
+    fgraph = FunctionGraph([ids], [windows], clone=True)
+    get_mode("jax").optimizer(fgraph)
+    assert [type(n.op) for n in fgraph.apply_nodes] == [ContextWindow]
+
+    # seqgraph.function's JAX program never writes the op out.
+    def refuse(self, ids):
+        raise AssertionError("ContextWindow was written out for JAX")
+
+    monkeypatch.setattr(ContextWindow, "expand", refuse)
+    emb = pytensor.shared(rng.normal(size=(9, 2)).astype(pytensor.config.floatX))
+    cost = emb[windows].sum()
+    f = seqgraph.function([ids], [cost, pytensor.grad(cost, emb)], backend="jax")
+    idv = rng.integers(0, 9, size=(2, 4))
+    got_cost, got_grad = f(idv)
+    use = np.bincount(
+        np.concatenate([contextwin(row, 5, pad=0).ravel() for row in idv]), minlength=9
+    )
+    np.testing.assert_allclose(got_cost, use @ emb.get_value().sum(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(got_grad, np.repeat(use[:, None], 2, axis=1), rtol=1e-6)
 
 
 def slu_reference(model, words):
