@@ -51,6 +51,10 @@ def test_context_window_is_one_node_with_a_known_shape(rng):
     f = pytensor.function([ids], windows, mode="FAST_COMPILE")
     idv = rng.integers(0, 7, size=(2, 6)).astype("int32")
     np.testing.assert_array_equal(f(idv)[1], contextwin(idv[1], 3, pad=7))
+    # written out with the static shape kept (C)
+    g = seqgraph.function([ids], windows, backend="c")
+    assert g._fn.maker.fgraph.outputs[0].type.shape == (2, 6, 3)
+    np.testing.assert_array_equal(g(idv), f(idv))
     assert context_window(ids, 1, 7).type.shape == (2, 6, 1)
     with pytest.raises(TypeError, match="ids must be a \\(batch, time\\) matrix of integer"):
         context_window(pt.matrix("x"), 3, 0)
