@@ -330,7 +330,7 @@ def test_int64_inputs_and_generators_after_x64_was_turned_off(tmp_path):
 
 
 def _traced_scans(steps=(1, 1), prefetch=False):
-    """``(unroll, sequences read)`` of every ``lax.scan`` a scan and its gradient trace to."""
+    """``(unroll, sequences read, values carried)`` of every ``lax.scan`` a scan and its gradient trace to."""
     import jax
     from pytensor.graph.fg import FunctionGraph
 
@@ -360,9 +360,11 @@ def _traced_scans(steps=(1, 1), prefetch=False):
                 params = eqn.params
                 if "ft_in" in params:  # JAX 0.12: the operands as (consts, carry, xs)
                     xs = len(list(params["ft_in"].elts[2].vals))
+                    carry = len(list(params["ft_in"].elts[1].vals))
                 else:
                     xs = len(eqn.invars) - params["num_consts"] - params["num_carry"]
-                found.append((params["unroll"], xs))
+                    carry = params["num_carry"]
+                found.append((params["unroll"], xs, carry))
             for param in eqn.params.values():
                 sub = getattr(param, "jaxpr", None)
                 if sub is not None:
@@ -373,7 +375,7 @@ def _traced_scans(steps=(1, 1), prefetch=False):
 
 
 def _scan_unrolls(steps):
-    return [unroll for unroll, _ in _traced_scans(steps)]
+    return [unroll for unroll, _, _ in _traced_scans(steps)]
 
 
 def test_scan_unroll_applies_to_forward_and_gradient_scans_apart():
@@ -382,12 +384,23 @@ def test_scan_unroll_applies_to_forward_and_gradient_scans_apart():
     assert _scan_unrolls((4, 2)) == [2, 4]
 
 
-def test_prefetching_scans_loop_over_step_numbers_only():
+def test_prefetching_scans_loop_over_step_numbers_only(monkeypatch):
+    from seqgraph import _jax
+
     # Without prefetch the forward scan reads x and the gradient scan reads
     # several sequences; with it each loop reads only its step numbers and
     # carries the sequences' steps.
-    assert max(xs for _, xs in _traced_scans(prefetch=False)) > 1
-    assert [xs for _, xs in _traced_scans(prefetch=True)] == [1, 1]
+    without = _traced_scans(prefetch=False)
+    assert max(xs for _, xs, _ in without) > 1
+    # Steps of 2 elements: too small to prefetch by default; read at their step.
+    small = _traced_scans(prefetch=True)
+    assert [xs for _, xs, _ in small] == [1, 1]
+    monkeypatch.setattr(_jax, "PREFETCH_MIN", 2)
+    prefetched = _traced_scans(prefetch=True)
+    assert [xs for _, xs, _ in prefetched] == [1, 1]
+    # each loop carries one more value per sequence it reads
+    extra = [b[2] - a[2] for a, b in zip(small, prefetched)]
+    assert sorted(extra) == sorted(xs for _, xs, _ in without) == [1, 2]
 
 
 def test_scan_prefetch_setting_and_results(tmp_path, monkeypatch):
@@ -400,7 +413,9 @@ def test_scan_prefetch_setting_and_results(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="SEQGRAPH_SCAN_PREFETCH must be 0 or 1"):
         _jax.prefetch_for("cpu")
     # A masked, truncated, bidirectional LSTM: the same loss and gradients with
-    # and without prefetch, from programs cached apart.
+    # and without prefetch, from programs cached apart.  The gate steps (60
+    # elements) are prefetched, the mask's (3) are not.
+    monkeypatch.setattr(_jax, "PREFETCH_MIN", 10)
     monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path))
     rng = np.random.default_rng(4)
     data = rng.normal(size=(3, 7, 2)).astype("float32")
@@ -745,6 +760,7 @@ def test_outputs_written_over_a_sequence_keep_their_values(
 
     monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
     monkeypatch.setenv("SEQGRAPH_SCAN_OVERWRITE", "1")
+    monkeypatch.setattr(_jax, "PREFETCH_MIN", 1)  # steps of 6 elements, prefetched
     taken = []
     real = _jax._read_only_by
     monkeypatch.setattr(_jax, "_read_only_by", lambda *args: taken.append(real(*args)) or taken[-1])
