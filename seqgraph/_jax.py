@@ -442,12 +442,14 @@ def _scan_loop(
     # Sequence -> the stacked output whose buffer it starts (see ``overwrite``).
     over = {}
 
-    def inputs_at(i, stacks):
+    def inputs_at(i, stacks, which=None):
+        """Step ``i`` of the sequences (of those flagged in ``which``, if given)."""
         return [
             lax.dynamic_index_in_dim(
                 stacks[over[k]] if k in over else x, steps - 1 - i if back else i, keepdims=False
             )
             for k, (x, back) in enumerate(zip(sources, read_back))
+            if which is None or which[k]
         ]
 
     zero = jnp.zeros((), "int64" if jax.config.jax_enable_x64 else "int32")
@@ -470,12 +472,12 @@ def _scan_loop(
 
     def step(state, i):
         carry, stacks, ahead = state  # ahead: step i's prefetched inputs, else []
-        current = inputs_at(i, stacks)
         if prefetch:
-            fetched = iter(ahead)
-            current = [next(fetched) if f_k else x for x, f_k in zip(current, fetch)]
-            following = inputs_at(jnp.minimum(i + 1, steps - 1), stacks)
-            ahead = [x for x, f_k in zip(following, fetch) if f_k]
+            fetched, here = iter(ahead), iter(inputs_at(i, stacks, [not f_k for f_k in fetch]))
+            current = [next(fetched) if f_k else next(here) for f_k in fetch]
+            ahead = inputs_at(jnp.minimum(i + 1, steps - 1), stacks, fetch)
+        else:
+            current = inputs_at(i, stacks)
         carry, ys = f(carry, current)
         if not stacked:
             return (carry, stacks, ahead), ys
@@ -485,7 +487,7 @@ def _scan_loop(
         ]
         return (carry, stacks, ahead), None
 
-    first = [x for x, f_k in zip(inputs_at(zero, buffers), fetch) if f_k]
+    first = inputs_at(zero, buffers, fetch)
     (carry, stacks, _), ys = plain_scan(step, (init, buffers, first), jnp.arange(steps), **kwargs)
     if not stacked:
         return carry, ys

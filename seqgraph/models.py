@@ -87,14 +87,19 @@ def context_window(ids, win, pad_id, mask=None):
     node; see there for how each backend computes it.
     """
     _check_window(win)
-    ids = pt.as_tensor_variable(ids)
-    if ids.ndim != 2 or not ids.dtype.startswith(("int", "uint")):
-        raise TypeError(f"ids must be a (batch, time) matrix of integer ids; got {ids.type}.")
+    ids = _check_ids(ids)
     if mask is not None:
         ids = pt.switch(pt.neq(mask, 0), ids, pad_id)
     if win == 1:
         return ids[:, :, None]
     return ContextWindow(win, pad_id)(ids)
+
+
+def _check_ids(ids):
+    ids = pt.as_tensor_variable(ids)
+    if ids.ndim != 2 or not ids.dtype.startswith(("int", "uint")):
+        raise TypeError(f"ids must be a (batch, time) matrix of integer ids; got {ids.type}.")
+    return ids
 
 
 # The tag of the rewrite that writes ContextWindow as slices (every mode but
@@ -134,9 +139,7 @@ class ContextWindow(Op):
         self.pad_id = int(pad_id)
 
     def make_node(self, ids):
-        ids = pt.as_tensor_variable(ids)
-        if ids.ndim != 2 or not ids.dtype.startswith(("int", "uint")):
-            raise TypeError(f"ids must be a (batch, time) matrix of integer ids; got {ids.type}.")
+        ids = _check_ids(ids)
         out = TensorType(ids.dtype, shape=(*ids.type.shape, self.win))()
         return Apply(self, [ids], [out])
 
