@@ -143,3 +143,23 @@ def test_the_c_backend_inlines_softmax_and_jax_keeps_its_own(backend, kept):
     f = pytensor.function([x], softmax(x, axis=-1), mode=mode)  # built, not called
     ops = [type(n.op).__name__ for n in f.maker.fgraph.apply_nodes]
     assert ("Softmax" in ops) is kept
+
+
+@pytest.mark.parametrize("static", [True, False], ids=["static", "symbolic"])
+def test_shapes_the_types_hold_are_not_inferred(static, monkeypatch):
+    from pytensor.tensor.elemwise import Elemwise
+
+    calls = []
+    generic = Elemwise.infer_shape
+    monkeypatch.setattr(Elemwise, "infer_shape", lambda *a: calls.append(a) or generic(*a))
+    x = pt.tensor("x", shape=(2, 3) if static else (None, 3))
+    y = pt.tanh(x) * 2 + 1
+    feature = ShapeFeature()
+    fgraph = FunctionGraph([x], [y], features=[feature], clone=False)
+    shape = feature.shape_of[fgraph.outputs[0]]
+    assert bool(calls) != static
+    if static:
+        assert [int(s.data) for s in shape] == [2, 3]
+    else:
+        f = pytensor.function([x], list(shape), mode=seqgraph.backends.get_mode("c"))
+        assert [int(v) for v in f(np.zeros((4, 3), dtype=x.dtype))] == [4, 3]

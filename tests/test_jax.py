@@ -1,0 +1,148 @@
+"""seqgraph's JAX dispatch: fused elementwise functions on whole arrays, Philox uniform draws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+import seqgraph
+from seqgraph import _jax, _jaxfn
+from seqgraph.layers import RandomSource, dropout
+
+jax = pytest.importorskip("jax")
+pytest.importorskip("flatbuffers")
+
+
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path))
+
+
+def _program(fn):
+    [program] = [p for p in fn._cache.values() if isinstance(p, _jaxfn.JaxProgram)]
+    return program
+
+
+def _hlo(fn, *args):
+    return _program(fn)._fn.lower(*args, *fn._shared_values()).compile().as_text()
+
+
+# -- fused elementwise ops ----------------------------------------------------------
+
+
+def test_fused_elementwise_ops_are_traced_on_whole_arrays(monkeypatch):
+    _jax.install_fixes()
+    calls = []
+    vectorize = jax.numpy.vectorize
+    monkeypatch.setattr(jax.numpy, "vectorize", lambda *a, **k: calls.append(a) or vectorize(*a, **k))
+    x, b = pt.matrix("x", dtype="float32"), pt.vector("b", dtype="float32")
+    y = pt.tanh(x * 2 + b) * pt.exp(-x) + pt.sigmoid(b)
+    fn = seqgraph.function([x, b], y, backend="jax")
+    rng = np.random.default_rng(0)
+    xv, bv = rng.normal(size=(3, 4)).astype("float32"), rng.normal(size=4).astype("float32")
+    expected = np.tanh(xv * 2 + bv) * np.exp(-xv) + 1 / (1 + np.exp(-bv))
+    np.testing.assert_allclose(fn(xv, bv), expected, rtol=1e-6, atol=1e-6)
+    # The rewrites fused the graph, and the fusion was not traced through vmaps.
+    assert "fusion" in _hlo(fn, xv, bv)
+    assert not calls
+
+
+def test_fused_function_broadcasts_outputs_and_takes_python_numbers():
+    from pytensor.link.jax.dispatch import jax_funcify
+    from pytensor.scalar import Composite, float32
+
+    _jax.install_fixes()
+    a, c = float32("a"), float32("c")
+    op = Composite([a, c], [a * 2, a + c])  # the first output reads one input only
+    fused = _jax._composite_function(op, jax_funcify(op.fgraph))
+    av, cv = np.arange(3, dtype="float32")[:, None], np.ones((1, 4), dtype="float32")
+    twice, total = fused(av, cv)
+    assert twice.shape == total.shape == (3, 4)
+    np.testing.assert_array_equal(twice, np.broadcast_to(av * 2, (3, 4)))
+    np.testing.assert_array_equal(total, av + cv)
+    single = Composite([a], [a * 3])
+    value = _jax._composite_function(single, jax_funcify(single.fgraph))(2.0)
+    assert isinstance(value, jax.Array) and float(value) == 6.0
+
+
+# -- uniform draws ---------------------------------------------------------------------
+
+
+def _uniform_fn(low, high, size, dtype, seed=3):
+    gen = pytensor.shared(np.random.default_rng(seed))
+    x = pt.vector("x", dtype=dtype)
+    _, draw = pt.random.uniform(low, high, size=size, rng=gen, dtype=dtype, return_next_rng=True)
+    return seqgraph.function([x], draw + x[0], backend="jax"), gen
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_uniform_draws_are_uniform_over_the_interval(dtype):
+    fn, _ = _uniform_fn(-2.0, 3.0, (200_000,), dtype)
+    zero = np.zeros(1, dtype=dtype)
+    a, b = fn(zero), fn(zero)
+    assert a.dtype == dtype and a.shape == (200_000,)
+    assert a.min() >= -2.0 and a.max() < 3.0
+    # Mean 0.5, standard deviation 5 / sqrt(12); each bin of ten holds a tenth.
+    assert abs(a.mean() - 0.5) < 0.02
+    assert abs(a.std() - 5 / np.sqrt(12)) < 0.01
+    counts = np.histogram(a, bins=10, range=(-2.0, 3.0))[0] / a.size
+    np.testing.assert_allclose(counts, 0.1, atol=0.004)
+    assert not np.array_equal(a, b)  # the state advances per call
+    assert abs(np.corrcoef(a, b)[0, 1]) < 0.01
+    # Values use the mantissa: float32 draws are not all multiples of 2**-8 and
+    # float64 draws have more than float32's 23 bits.
+    unit = (a + 2.0) / 5.0
+    assert np.any(unit * 2**8 != np.floor(unit * 2**8))
+    if dtype == "float64":
+        assert np.any(unit.astype("float32").astype("float64") != unit)
+
+
+def test_uniform_draws_take_one_philox_generator_and_no_loops():
+    fn, _ = _uniform_fn(0.0, 1.0, (16, 128), "float32")
+    zero = np.zeros(1, dtype="float32")
+    fn(zero)
+    hlo = _hlo(fn, zero)
+    assert "rng-bit-generator" in hlo or "rng_bit_generator" in hlo.replace("-", "_")
+    assert " while(" not in hlo  # no threefry loop
+    state = fn._shared_values()[0]
+    assert _jax.PHILOX_STATE in state
+
+
+def test_uniform_stream_restarts_from_a_generator_set_again():
+    fn, gen = _uniform_fn(0.0, 1.0, (50,), "float32", seed=11)
+    zero = np.zeros(1, dtype="float32")
+    first, second = fn(zero), fn(zero)
+    gen.set_value(np.random.default_rng(11))
+    np.testing.assert_array_equal(fn(zero), first)
+    np.testing.assert_array_equal(fn(zero), second)
+    other, _ = _uniform_fn(0.0, 1.0, (50,), "float32", seed=12)
+    assert not np.array_equal(other(zero), first)
+
+
+def test_philox_state_is_the_jax_key_and_a_zero_counter():
+    state = _jax.philox_state(np.array([7, 9], dtype=np.uint32))
+    assert state.dtype == np.uint32
+    np.testing.assert_array_equal(state, [7, 9, 0, 0])
+
+
+def test_dropout_keeps_its_fraction_on_jax():
+    x = pt.matrix("x", dtype="float32")
+    fn = seqgraph.function([x], dropout(x, 0.3, RandomSource(0)), backend="jax")
+    a = fn(np.ones((400, 500), dtype="float32"))
+    assert set(np.unique(a)) <= {0.0, np.float32(1 / 0.7)}
+    assert abs((a == 0).mean() - 0.3) < 0.005
+
+
+# PyTensor warns that its JAX functions advance a copy of a shared generator.
+@pytest.mark.filterwarnings("ignore:The RandomType SharedVariables")
+def test_uniform_without_seqgraph_state_is_sampled_as_pytensor_does():
+    # PyTensor's own JAX functions hold states without seqgraph's Philox entry.
+    _jax.install_fixes()
+    gen = pytensor.shared(np.random.default_rng(5))
+    _, draw = pt.random.uniform(0.0, 1.0, size=(1000,), rng=gen, return_next_rng=True)
+    fn = pytensor.function([], draw, mode="JAX", updates={gen: draw.owner.outputs[0]})
+    a, b = np.asarray(fn()), np.asarray(fn())
+    assert 0.0 <= a.min() and a.max() < 1.0 and abs(a.mean() - 0.5) < 0.05
+    assert not np.array_equal(a, b)
