@@ -611,8 +611,7 @@ def _composite_function(op, inner):
         args = [jnp.asarray(a) for a in args]
         shape = jnp.broadcast_shapes(*(a.shape for a in args))
         outputs = tuple(
-            out if jnp.shape(out) == shape else jnp.broadcast_to(out, shape)
-            for out in inner(*args)
+            out if jnp.shape(out) == shape else jnp.broadcast_to(out, shape) for out in inner(*args)
         )
         return outputs[0] if single else outputs
 
@@ -704,6 +703,17 @@ def install_fixes() -> None:
             return reduce(x).astype(out_dtype)
 
         return careduce
+
+    from pytensor.link.jax.dispatch import jax_typify
+
+    @jax_typify.register(np.ndarray)
+    def _constant_to_device(data, dtype=None, **kwargs):
+        # As PyTensor's, without jnp.array: for each new shape and dtype it
+        # compiled and ran a small XLA program (about 6 ms each; 23 constants,
+        # 0.1 s, in the lstm.py tutorial's functions); device_put copies.
+        if data.ndim == 0:
+            return data.item()
+        return jax.device_put(np.asarray(data, dtype=dtype))
 
     from seqgraph.models import ContextWindow
 

@@ -127,8 +127,7 @@ def _static_shapes_without_inference() -> None:
 
     def get_node_infer_shape(self, node, *args, **kwargs):
         if all(
-            isinstance(out.type, TensorType) and None not in out.type.shape
-            for out in node.outputs
+            isinstance(out.type, TensorType) and None not in out.type.shape for out in node.outputs
         ):
             # set_shape keeps a static dimension's constant whatever it is given.
             return [tuple(out.type.shape) for out in node.outputs]

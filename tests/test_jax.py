@@ -36,7 +36,9 @@ def test_fused_elementwise_ops_are_traced_on_whole_arrays(monkeypatch):
     _jax.install_fixes()
     calls = []
     vectorize = jax.numpy.vectorize
-    monkeypatch.setattr(jax.numpy, "vectorize", lambda *a, **k: calls.append(a) or vectorize(*a, **k))
+    monkeypatch.setattr(
+        jax.numpy, "vectorize", lambda *a, **k: calls.append(a) or vectorize(*a, **k)
+    )
     x, b = pt.matrix("x", dtype="float32"), pt.vector("b", dtype="float32")
     y = pt.tanh(x * 2 + b) * pt.exp(-x) + pt.sigmoid(b)
     fn = seqgraph.function([x, b], y, backend="jax")
@@ -146,3 +148,27 @@ def test_uniform_without_seqgraph_state_is_sampled_as_pytensor_does():
     a, b = np.asarray(fn()), np.asarray(fn())
     assert 0.0 <= a.min() and a.max() < 1.0 and abs(a.mean() - 0.5) < 0.05
     assert not np.array_equal(a, b)
+
+
+# -- constants ---------------------------------------------------------------------------
+
+
+def test_constants_reach_the_program_without_compiling_programs_of_their_own(monkeypatch):
+    from jax._src import compiler
+
+    compiles = []
+    compile_and_load = compiler.backend_compile_and_load
+    monkeypatch.setattr(
+        compiler,
+        "backend_compile_and_load",
+        lambda *a, **k: compiles.append(a) or compile_and_load(*a, **k),
+    )
+    x = pt.matrix("x", dtype="float32")
+    shapes = [(2, 3), (3, 3), (1, 3), (2, 1), (5, 3)]
+    consts = [np.arange(np.prod(s), dtype="float32").reshape(s) for s in shapes]
+    y = x + consts[0] + consts[3] + pt.dot(x, consts[1]) + consts[2] + consts[4][:2] * 2
+    fn = seqgraph.function([x], y, backend="jax")
+    xv = np.ones((2, 3), dtype="float32")
+    expected = xv + consts[0] + consts[3] + xv @ consts[1] + consts[2] + consts[4][:2] * 2
+    np.testing.assert_allclose(fn(xv), expected)
+    assert len(compiles) == 1  # the program alone
