@@ -20,6 +20,7 @@ from pytensor.graph.op import Op
 from pytensor.graph.rewriting.basic import node_rewriter
 from pytensor.tensor.type import TensorType
 
+from seqgraph._compat import with_infer_shape
 from seqgraph.cells import ElmanCell
 from seqgraph.init import Uniform, as_rng
 from seqgraph.layers import Dense, Embedding, Recurrent
@@ -107,6 +108,7 @@ def _check_ids(ids):
 EXPAND_CONTEXT_WINDOW_TAG = "seqgraph_expand_context_window"
 
 
+@with_infer_shape
 class ContextWindow(Op):
     """The context windows of a ``(batch, time)`` matrix of ids, as one node.
 
@@ -153,7 +155,7 @@ class ContextWindow(Op):
             [padded[:, k : k + steps] for k in range(self.win)], axis=-1
         )
 
-    def infer_shape(self, fgraph, node, input_shapes):
+    def infer_shape(self, node, input_shapes):
         return [(*input_shapes[0], self.win)]
 
     def connection_pattern(self, node):

@@ -145,6 +145,10 @@ def test_the_c_backend_inlines_softmax_and_jax_keeps_its_own(backend, kept):
     assert ("Softmax" in ops) is kept
 
 
+@pytest.mark.skipif(
+    not hasattr(ShapeFeature, "get_node_infer_shape"),
+    reason="this PyTensor infers shapes on demand only",
+)
 @pytest.mark.parametrize("static", [True, False], ids=["static", "symbolic"])
 def test_shapes_the_types_hold_are_not_inferred(static, monkeypatch):
     from pytensor.tensor.elemwise import Elemwise
