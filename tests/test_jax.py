@@ -156,19 +156,22 @@ def test_uniform_without_seqgraph_state_is_sampled_as_pytensor_does():
 def test_constants_reach_the_program_without_compiling_programs_of_their_own(monkeypatch):
     from jax._src import compiler
 
+    # Every XLA program a call needs, compiled or read from XLA's on-disk cache.
     compiles = []
-    compile_and_load = compiler.backend_compile_and_load
+    compile_or_get_cached = compiler.compile_or_get_cached
     monkeypatch.setattr(
         compiler,
-        "backend_compile_and_load",
-        lambda *a, **k: compiles.append(a) or compile_and_load(*a, **k),
+        "compile_or_get_cached",
+        lambda *a, **k: compiles.append(a) or compile_or_get_cached(*a, **k),
     )
     x = pt.matrix("x", dtype="float32")
-    shapes = [(2, 3), (3, 3), (1, 3), (2, 1), (5, 3)]
+    # Shapes no other test uses: a conversion program compiled earlier in the
+    # process would not be compiled again.
+    shapes = [(2, 7), (7, 7), (1, 7), (2, 1), (5, 7)]
     consts = [np.arange(np.prod(s), dtype="float32").reshape(s) for s in shapes]
     y = x + consts[0] + consts[3] + pt.dot(x, consts[1]) + consts[2] + consts[4][:2] * 2
     fn = seqgraph.function([x], y, backend="jax")
-    xv = np.ones((2, 3), dtype="float32")
+    xv = np.ones((2, 7), dtype="float32")
     expected = xv + consts[0] + consts[3] + xv @ consts[1] + consts[2] + consts[4][:2] * 2
     np.testing.assert_allclose(fn(xv), expected)
     assert len(compiles) == 1  # the program alone
