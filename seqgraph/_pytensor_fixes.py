@@ -119,6 +119,7 @@ def _register_softmax_inlining(special) -> None:
 
 def _static_shapes_without_inference() -> None:
     """Skip ``infer_shape`` for nodes whose every output has a static shape."""
+    from pytensor.scan.op import Scan
     from pytensor.tensor.rewriting.shape import ShapeFeature
     from pytensor.tensor.type import TensorType
 
@@ -133,10 +134,82 @@ def _static_shapes_without_inference() -> None:
         ):
             # set_shape keeps a static dimension's constant whatever it is given.
             return [tuple(out.type.shape) for out in node.outputs]
+        if isinstance(node.op, Scan):
+            shapes = _scan_shapes_from_types(node, [self.shape_of[r] for r in node.inputs])
+            if shapes is not None:
+                return shapes
         return original(self, node, *args, **kwargs)
 
     get_node_infer_shape._seqgraph_static_first = True
     ShapeFeature.get_node_infer_shape = get_node_infer_shape
+
+
+def _scan_shapes_from_types(node, input_shapes):
+    """The shapes of a scan's outputs without inferring its inner graph, or ``None``.
+
+    A traced state's output has the shape of the buffer it is given, an
+    untraced state's the shape of its initial value, and an output that is
+    not fed back (nit-sot) its length input followed by its step's shape:
+    when every such step has a static shape, nothing else is needed.  Scan's
+    own ``infer_shape`` infers the shapes of its whole inner graph first.
+    """
+    from pytensor.tensor.type import TensorType
+
+    op = node.op
+    info = op.info
+    if info.as_while:
+        return None
+    steps = op.inner_nitsot_outs(op.inner_outputs)
+    if not all(isinstance(out.type, TensorType) and None not in out.type.shape for out in steps):
+        return None
+    offset = 1 + info.n_seqs
+    n_traced = info.n_mit_mot + info.n_mit_sot + info.n_sit_sot
+    shapes = list(input_shapes[offset : offset + n_traced])
+    offset += n_traced
+    untraced = list(input_shapes[offset : offset + info.n_untraced_sit_sot])
+    lengths = node.inputs[offset + info.n_untraced_sit_sot :]
+    shapes += [(length, *out.type.shape) for length, out in zip(lengths, steps)]
+    return shapes + untraced
+
+
+def _register_argmax_of_softmax(special) -> None:
+    """``argmax(softmax(x))`` and ``argmax(log_softmax(x))`` -> ``argmax(x)`` (every backend).
+
+    The classifiers of the tutorials predict with ``p_y_given_x.argmax(axis=-1)``
+    (Theano's rewrites dropped the softmax there, PyTensor's keep it): over the
+    softmax's own axes the normalisation is one positive factor, so the largest
+    entry is the same.  Saves the exponentials and reductions of a prediction,
+    and two kernels of each program on JAX.
+    """
+    from pytensor.graph.rewriting.basic import node_rewriter
+    from pytensor.tensor.math import Argmax
+    from pytensor.tensor.rewriting.basic import register_canonicalize
+
+    softmaxes = tuple(
+        op_class
+        for op_class in (getattr(special, n, None) for n in ("Softmax", "LogSoftmax"))
+        if isinstance(op_class, type)
+    )
+    if not softmaxes:
+        return
+
+    def axes(axis, ndim):
+        if axis is None:
+            return set(range(ndim))
+        axis = axis if isinstance(axis, tuple | list) else (axis,)
+        return {int(a) % ndim for a in axis}
+
+    @node_rewriter([Argmax])
+    def argmax_of_softmax(fgraph, node):
+        (x, *_), op = node.inputs, node.op
+        if x.owner is None or not isinstance(x.owner.op, softmaxes) or x.ndim == 0:
+            return None
+        if not axes(op.axis, x.ndim) <= axes(x.owner.op.axis, x.ndim):
+            return None
+        out = op.make_node(x.owner.inputs[0], *node.inputs[1:]).outputs
+        return out if out[0].type == node.outputs[0].type else None
+
+    register_canonicalize(argmax_of_softmax, "seqgraph_argmax_of_softmax")
 
 
 def _is_ofg(op_class) -> bool:
@@ -163,5 +236,6 @@ def install() -> None:
             op_class.infer_shape = infer_shape_function(_same_shape_as_input)
     _guard_set_to_inc_subtensor()
     _register_softmax_inlining(special)
+    _register_argmax_of_softmax(special)
     _static_shapes_without_inference()
     _installed = True

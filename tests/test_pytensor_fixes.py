@@ -167,3 +167,66 @@ def test_shapes_the_types_hold_are_not_inferred(static, monkeypatch):
     else:
         f = pytensor.function([x], list(shape), mode=seqgraph.backends.get_mode("c"))
         assert [int(v) for v in f(np.zeros((4, 3), dtype=x.dtype))] == [4, 3]
+
+
+def _scan_shapes(batch):
+    """A scan's inputs, its output shapes as ShapeFeature gives them, and whether
+    Scan.infer_shape ran."""
+    from pytensor.scan.op import Scan
+
+    x = pt.tensor("x", dtype="float32", shape=(5, batch, 3))
+    h0 = pt.tensor("h0", dtype="float32", shape=(batch, 4))
+    w = pt.tensor("w", dtype="float32", shape=(3, 4))
+    [h, y], _ = seqgraph.scan(
+        lambda xt, h: [pt.tanh(xt @ w + h), (xt @ w).sum(axis=-1)],
+        sequences=[x],
+        outputs_info=[h0, None],
+    )
+    feature = ShapeFeature()
+    fgraph = FunctionGraph([x, h0, w], [h, y], features=[feature], clone=False)
+    calls = []
+    generic = Scan.infer_shape
+    [scan] = [n for n in fgraph.toposort() if isinstance(n.op, Scan)]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Scan, "infer_shape", lambda *a: calls.append(a) or generic(*a))
+        shapes = feature.get_node_infer_shape(scan)
+    return (x, h0, w), shapes, bool(calls)
+
+
+@pytest.mark.skipif(
+    not hasattr(ShapeFeature, "get_node_infer_shape"),
+    reason="this PyTensor infers shapes on demand only",
+)
+def test_scan_output_shapes_come_from_the_buffers_and_static_steps():
+    inputs, shapes, inferred = _scan_shapes(batch=2)
+    assert not inferred
+    f = pytensor.function(
+        inputs,
+        [pt.as_tensor_variable(d) for shape in shapes for d in shape],
+        mode=seqgraph.backends.get_mode("c"),
+        on_unused_input="ignore",
+    )
+    values = [np.zeros(v.type.shape, "float32") for v in inputs]
+    # the state's buffer (initial state and 5 steps), then the stacked step sums
+    assert [int(d) for d in f(*values)] == [6, 2, 4, 5, 2]
+    # A step whose shape the types do not hold: the scan infers its inner graph.
+    _, _, inferred = _scan_shapes(batch=None)
+    assert inferred
+
+
+@pytest.mark.parametrize("which", ["softmax", "log_softmax"])
+def test_argmax_of_softmax_is_the_argmax_of_its_input(which):
+    from pytensor.tensor import special
+    from pytensor.tensor.math import Argmax
+
+    x = pt.matrix("x", dtype="float32")
+    probs = getattr(special, which)(x, axis=-1)
+    f = pytensor.function([x], probs.argmax(axis=-1), mode=seqgraph.backends.get_mode("c"))
+    [node] = f.maker.fgraph.toposort()
+    assert isinstance(node.op, Argmax) and node.inputs[0] is f.maker.fgraph.inputs[0]
+    v = np.random.default_rng(0).normal(size=(6, 5)).astype("float32")
+    np.testing.assert_array_equal(f(v), v.argmax(axis=-1))
+    # Over other axes than the softmax's, the normalisation changes the order.
+    g = pytensor.function([x], probs.argmax(), mode=seqgraph.backends.get_mode("c"))
+    assert any(not isinstance(n.op, Argmax) for n in g.maker.fgraph.toposort())
+    np.testing.assert_array_equal(g(v), (np.exp(v) / np.exp(v).sum(-1, keepdims=True)).argmax())
