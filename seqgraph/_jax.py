@@ -477,8 +477,12 @@ def _scan_loop(
     fetch = [prefetch and math.prod(x.shape[1:]) >= PREFETCH_MIN for x in xs]
     prefetch = any(fetch)
 
-    def step(state, i):
-        carry, stacks, ahead = state  # ahead: step i's prefetched inputs, else []
+    def step(state, _):
+        # ahead: step i's prefetched inputs, else [].  The step number is carried
+        # rather than read from a sequence ``arange(steps)``: XLA merges it with
+        # its own loop counter, and the sequence would be one more kernel to
+        # compile and a buffer the loop reads.
+        carry, stacks, ahead, i = state
         if prefetch:
             fetched, here = iter(ahead), iter(inputs_at(i, stacks, [not f_k for f_k in fetch]))
             current = [next(fetched) if f_k else next(here) for f_k in fetch]
@@ -487,15 +491,17 @@ def _scan_loop(
             current = inputs_at(i, stacks)
         carry, ys = f(carry, current)
         if not stacked:
-            return (carry, stacks, ahead), ys
+            return (carry, stacks, ahead, i + 1), ys
         stacks = [
             lax.dynamic_update_index_in_dim(stack, y, steps - 1 - i if back else i, 0)
             for stack, y, back in zip(stacks, ys, write_back)
         ]
-        return (carry, stacks, ahead), None
+        return (carry, stacks, ahead, i + 1), None
 
     first = inputs_at(zero, buffers, fetch)
-    (carry, stacks, _), ys = plain_scan(step, (init, buffers, first), jnp.arange(steps), **kwargs)
+    (carry, stacks, _, _), ys = plain_scan(
+        step, (init, buffers, first, zero), None, length=steps, **kwargs
+    )
     if not stacked:
         return carry, ys
     return carry, [jnp.flip(b, axis=0) if back else b for b, back in zip(stacks, write_back)]
@@ -816,6 +822,7 @@ def install_fixes() -> None:
         ("seqgraph_jax_pad_nit_sot", _make_pad_rewriter, 48.5),
         ("seqgraph_jax_reduce_all_before_transpose", _make_transpose_reduce_rewriter, 48.55),
         ("seqgraph_jax_static_scan_shapes", _make_static_shape_rewriter, 48.6),
+        ("seqgraph_jax_one_hot_increment", _make_one_hot_rewriter, 48.7),
         ("seqgraph_jax_inc_subtensor_chain_to_join", _make_join_rewriter, 48.8),
     ):
         optdb.register(name, in2out(make(), name=name), "jax", position=position)
@@ -964,6 +971,61 @@ def _constant(var):
         return int(get_underlying_scalar_constant_value(var))
     except (NotScalarConstantError, TypeError, ValueError):
         return None
+
+
+def _make_one_hot_rewriter():
+    """Zeros incremented at one column of every row -> a comparison.
+
+    The gradient of the classic negative log-likelihood,
+    ``-log_probs[arange(n), y].mean()``, is a zero ``(n, k)`` matrix
+    incremented at ``(arange(n), y)``.  XLA runs that as a scatter, after a
+    zero fill and a kernel that pairs the row and column indices: four of the
+    kernels of ``lstm.py``'s training step, each compiled on its own.  Since
+    every row is hit once, the same matrix is
+    ``where(arange(k) == y[:, None], value, 0)``, one elementwise computation
+    that XLA fuses with what reads it.  Negative columns count from the end,
+    as in the scatter; a column out of range leaves its row zero, as JAX's
+    scatter drops it.
+    """
+    import pytensor.tensor as pt
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.rewriting.basic import node_rewriter
+    from pytensor.tensor.basic import Alloc
+    from pytensor.tensor.subtensor import AdvancedIncSubtensor
+    from pytensor.tensor.type import int_dtypes, uint_dtypes
+
+    discrete_dtypes = set(int_dtypes) | set(uint_dtypes)
+
+    def is_zeros(var):
+        if var.owner is not None and isinstance(var.owner.op, Alloc):
+            return _constant(var.owner.inputs[0]) == 0
+        return isinstance(var, Constant) and not np.any(var.data)
+
+    @node_rewriter([AdvancedIncSubtensor])
+    def one_hot_increment(fgraph, node):
+        x, value, *indices = node.inputs
+        if x.ndim != 2 or len(indices) != 2 or None in x.type.shape or not is_zeros(x):
+            return None
+        n, k = x.type.shape
+        rows, cols = indices
+        if not (
+            isinstance(rows, Constant)
+            and np.array_equal(rows.data, np.arange(n))
+            and cols.dtype in discrete_dtypes
+            and cols.ndim <= 1
+            and value.ndim <= 1
+        ):
+            return None
+        if cols.ndim:
+            cols = cols[:, None]
+        if value.ndim:
+            value = value[:, None]
+        cols = pt.switch(pt.lt(cols, 0), cols + k, cols)
+        hit = pt.eq(pt.arange(k, dtype=cols.dtype)[None, :], cols)
+        out = pt.switch(hit, pt.cast(value, x.dtype), np.zeros((), x.dtype))
+        return [pt.specify_shape(out, (n, k)) if out.type.shape != (n, k) else out]
+
+    return one_hot_increment
 
 
 def _make_pad_rewriter():

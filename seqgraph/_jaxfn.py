@@ -577,15 +577,15 @@ def random_state(typified):
     scalars, while the state the program returns is strongly typed, so the
     second call would present JAX with other argument types and compile the
     whole program again.  Each leaf goes through NumPy first, which has no
-    weak types.  The state also gets the Philox state that seqgraph's JAX
+    weak types, and is then copied with ``jax.device_put`` (``jnp.asarray``
+    of a NumPy value compiles a small XLA program for each new type).  The state also gets the Philox state that seqgraph's JAX
     uniform draws advance (:func:`seqgraph._jax.philox_state`).
     """
     import jax
-    import jax.numpy as jnp
 
     from seqgraph import _jax
 
     typified = dict(typified)
     if "jax_state" in typified:
         typified[_jax.PHILOX_STATE] = _jax.philox_state(typified["jax_state"])
-    return jax.tree.map(lambda leaf: jnp.asarray(np.asarray(leaf)), typified)
+    return jax.tree.map(lambda leaf: jax.device_put(np.asarray(leaf)), typified)

@@ -175,3 +175,58 @@ def test_constants_reach_the_program_without_compiling_programs_of_their_own(mon
     expected = xv + consts[0] + consts[3] + xv @ consts[1] + consts[2] + consts[4][:2] * 2
     np.testing.assert_allclose(fn(xv), expected)
     assert len(compiles) == 1  # the program alone
+
+
+# -- the negative log-likelihood's gradient -------------------------------------------
+
+
+def test_one_hot_increment_of_zeros_is_a_comparison_not_a_scatter():
+    x = pt.matrix("x", dtype="float32")
+    y = pt.lvector("y")
+    log_probs = pt.special.log_softmax(x, axis=-1)
+    loss = -log_probs[pt.arange(y.shape[0]), y].mean()
+    fn = seqgraph.function([x, y], [loss, pytensor.grad(loss, x)], backend="jax")
+    rng = np.random.default_rng(0)
+    xv = rng.normal(size=(6, 4)).astype("float32")
+    yv = np.array([0, 3, 1, -1, 2, -4])  # negative labels count from the end
+    probs = np.exp(xv) / np.exp(xv).sum(axis=-1, keepdims=True)
+    one_hot = np.eye(4, dtype="float32")[yv]
+    value, grad = fn(xv, yv)
+    np.testing.assert_allclose(value, -np.log(probs[np.arange(6), yv]).mean(), rtol=1e-6)
+    np.testing.assert_allclose(grad, (probs - one_hot) / 6, rtol=1e-5, atol=1e-7)
+    assert " scatter(" not in _hlo(fn, xv, yv)
+
+
+def test_increments_that_may_hit_a_row_twice_stay_scatters():
+    from pytensor.graph.fg import FunctionGraph
+    from pytensor.graph.rewriting.basic import in2out
+
+    _jax.install_fixes()
+    rows, cols = pt.lvector("rows"), pt.lvector("cols")
+    z = pt.zeros((3, 4), dtype="float32")
+    for index, kept in (((rows, cols), True), ((pt.as_tensor([0, 1, 2]), cols), False)):
+        out = pt.inc_subtensor(z[index], 1.0)
+        fgraph = FunctionGraph([rows, cols], [out], clone=True)
+        in2out(_jax._make_one_hot_rewriter()).rewrite(fgraph)
+        ops = [type(n.op).__name__ for n in fgraph.toposort()]
+        assert ("AdvancedIncSubtensor" in ops) is kept
+
+
+# -- generator states ----------------------------------------------------------------------
+
+
+def test_a_generator_state_reaches_the_device_without_programs_of_its_own(monkeypatch):
+    from jax._src import compiler
+
+    jax.clear_caches()
+    compiles = []
+    compile_or_get_cached = compiler.compile_or_get_cached
+    monkeypatch.setattr(
+        compiler,
+        "compile_or_get_cached",
+        lambda *a, **k: compiles.append(a) or compile_or_get_cached(*a, **k),
+    )
+    state = _jaxfn.random_state({"bit_generator": 1, "jax_state": np.array([7, 9], dtype="uint32")})
+    assert not compiles
+    for leaf in jax.tree.leaves(state):
+        assert isinstance(leaf, jax.Array) and not leaf.weak_type

@@ -384,20 +384,22 @@ def test_scan_unroll_applies_to_forward_and_gradient_scans_apart():
     assert _scan_unrolls((4, 2)) == [2, 4]
 
 
-def test_prefetching_scans_loop_over_step_numbers_only(monkeypatch):
+def test_prefetching_scans_carry_their_step_numbers_and_read_no_sequence(monkeypatch):
     from seqgraph import _jax
 
     # Without prefetch the forward scan reads x and the gradient scan reads
-    # several sequences; with it each loop reads only its step numbers and
-    # carries the sequences' steps.
+    # several sequences; with it each loop reads none: it carries its step
+    # number (no ``arange`` sequence, which XLA would build and read) and the
+    # sequences' steps.
     without = _traced_scans(prefetch=False)
     assert max(xs for _, xs, _ in without) > 1
     # Steps of 2 elements: too small to prefetch by default; read at their step.
     small = _traced_scans(prefetch=True)
-    assert [xs for _, xs, _ in small] == [1, 1]
+    assert [xs for _, xs, _ in small] == [0, 0]
+    assert [carry - plain[2] for (_, _, carry), plain in zip(small, without)] == [1, 1]
     monkeypatch.setattr(_jax, "PREFETCH_MIN", 2)
     prefetched = _traced_scans(prefetch=True)
-    assert [xs for _, xs, _ in prefetched] == [1, 1]
+    assert [xs for _, xs, _ in prefetched] == [0, 0]
     # each loop carries one more value per sequence it reads
     extra = [b[2] - a[2] for a, b in zip(small, prefetched)]
     assert sorted(extra) == sorted(xs for _, xs, _ in without) == [1, 2]
