@@ -973,6 +973,17 @@ def _constant(var):
         return None
 
 
+def _is_zero(var) -> bool:
+    """Whether ``var`` is a constant zero (of any dtype; ``0.5`` is not)."""
+    from pytensor.tensor.basic import get_underlying_scalar_constant_value
+    from pytensor.tensor.exceptions import NotScalarConstantError
+
+    try:
+        return bool(get_underlying_scalar_constant_value(var) == 0)
+    except (NotScalarConstantError, TypeError, ValueError):
+        return False
+
+
 def _make_one_hot_rewriter():
     """Zeros incremented at one column of every row -> a comparison.
 
@@ -998,7 +1009,7 @@ def _make_one_hot_rewriter():
 
     def is_zeros(var):
         if var.owner is not None and isinstance(var.owner.op, Alloc):
-            return _constant(var.owner.inputs[0]) == 0
+            return _is_zero(var.owner.inputs[0])
         return isinstance(var, Constant) and not np.any(var.data)
 
     @node_rewriter([AdvancedIncSubtensor])
@@ -1181,7 +1192,7 @@ def _make_join_rewriter():
         """Whether ``base`` is zeros, and its shape (ints where known)."""
         if base.owner is not None and isinstance(base.owner.op, Alloc):
             value, *shape = base.owner.inputs
-            if value.type.broadcastable == (True,) * value.ndim and _constant(value) == 0:
+            if value.type.broadcastable == (True,) * value.ndim and _is_zero(value):
                 known = [_constant(d) for d in shape]
                 return True, [d if n is None else n for d, n in zip(shape, known)]
         if isinstance(base, Constant) and not np.any(base.data):

@@ -578,8 +578,9 @@ def random_state(typified):
     second call would present JAX with other argument types and compile the
     whole program again.  Each leaf goes through NumPy first, which has no
     weak types, and is then copied with ``jax.device_put`` (``jnp.asarray``
-    of a NumPy value compiles a small XLA program for each new type).  The state also gets the Philox state that seqgraph's JAX
-    uniform draws advance (:func:`seqgraph._jax.philox_state`).
+    of a NumPy value compiles a small XLA program for each new type).  The
+    state also gets the Philox state that seqgraph's JAX uniform draws
+    advance (:func:`seqgraph._jax.philox_state`).
     """
     import jax
 

@@ -153,17 +153,22 @@ def test_uniform_without_seqgraph_state_is_sampled_as_pytensor_does():
 # -- constants ---------------------------------------------------------------------------
 
 
-def test_constants_reach_the_program_without_compiling_programs_of_their_own(monkeypatch):
+@pytest.fixture
+def xla_programs(monkeypatch):
+    """Every XLA program compiled or read from XLA's on-disk cache from here on."""
     from jax._src import compiler
 
-    # Every XLA program a call needs, compiled or read from XLA's on-disk cache.
-    compiles = []
+    programs = []
     compile_or_get_cached = compiler.compile_or_get_cached
     monkeypatch.setattr(
         compiler,
         "compile_or_get_cached",
-        lambda *a, **k: compiles.append(a) or compile_or_get_cached(*a, **k),
+        lambda *a, **k: programs.append(a) or compile_or_get_cached(*a, **k),
     )
+    return programs
+
+
+def test_constants_reach_the_program_without_compiling_programs_of_their_own(xla_programs):
     x = pt.matrix("x", dtype="float32")
     # Shapes no other test uses: a conversion program compiled earlier in the
     # process would not be compiled again.
@@ -174,7 +179,7 @@ def test_constants_reach_the_program_without_compiling_programs_of_their_own(mon
     xv = np.ones((2, 7), dtype="float32")
     expected = xv + consts[0] + consts[3] + xv @ consts[1] + consts[2] + consts[4][:2] * 2
     np.testing.assert_allclose(fn(xv), expected)
-    assert len(compiles) == 1  # the program alone
+    assert len(xla_programs) == 1  # the program alone
 
 
 # -- the negative log-likelihood's gradient -------------------------------------------
@@ -215,18 +220,28 @@ def test_increments_that_may_hit_a_row_twice_stay_scatters():
 # -- generator states ----------------------------------------------------------------------
 
 
-def test_a_generator_state_reaches_the_device_without_programs_of_its_own(monkeypatch):
-    from jax._src import compiler
-
-    jax.clear_caches()
-    compiles = []
-    compile_or_get_cached = compiler.compile_or_get_cached
-    monkeypatch.setattr(
-        compiler,
-        "compile_or_get_cached",
-        lambda *a, **k: compiles.append(a) or compile_or_get_cached(*a, **k),
-    )
+def test_a_generator_state_reaches_the_device_without_programs_of_its_own(xla_programs):
+    jax.clear_caches()  # (programs an earlier test compiled would not be compiled again)
     state = _jaxfn.random_state({"bit_generator": 1, "jax_state": np.array([7, 9], dtype="uint32")})
-    assert not compiles
+    assert not xla_programs
     for leaf in jax.tree.leaves(state):
         assert isinstance(leaf, jax.Array) and not leaf.weak_type
+
+
+def test_increments_of_a_constant_other_than_zero_keep_it():
+    # 0.5 is not zero, though int(0.5) is: neither the one-hot comparison nor the
+    # join of slab increments may drop it.
+    x, y = pt.matrix("x", dtype="float32"), pt.lvector("y")
+    half = pt.alloc(np.float32(0.5), 3, 6)
+    one_hot = pt.inc_subtensor(half[pt.arange(3), y], x[:, 0])
+    slabs = pt.set_subtensor(pt.set_subtensor(half[:, :2], x[:, :2])[:, 2:4], x[:, 2:4])
+    fn = seqgraph.function([x, y], [one_hot, slabs], backend="jax")
+    xv = np.arange(18, dtype="float32").reshape(3, 6)
+    yv = np.array([0, 5, 2])
+    expected = np.full((3, 6), 0.5, dtype="float32")
+    expected[np.arange(3), yv] += xv[:, 0]
+    got_one_hot, got_slabs = fn(xv, yv)
+    np.testing.assert_array_equal(got_one_hot, expected)
+    expected = np.full((3, 6), 0.5, dtype="float32")
+    expected[:, :4] = xv[:, :4]
+    np.testing.assert_array_equal(got_slabs, expected)
