@@ -29,7 +29,9 @@ Method
 * Threads: BLAS, XLA and PyTorch get ``--threads`` threads (default: the
   CPU count); the JSON records them.
 * ``--cold`` measures seqgraph's cold and warm compile in fresh processes with
-  an empty PyTensor/Numba cache, then the same cache again.
+  empty PyTensor, Numba and JAX caches, then with what the first left; each
+  figure is the median of ``--cold-runs`` such pairs (3 by default), since a
+  cold compile varies by 10-20% between processes on a shared machine.
 """
 
 from __future__ import annotations
@@ -257,24 +259,43 @@ print(json.dumps([startup, i.compile_seconds, i.graph_seconds]))
 """
 
 
-def cold_compile(spec, backend, log, device="cpu"):
+def cold_compile(spec, backend, log, device="cpu", runs=1):
     """Cold and warm compile of seqgraph on ``backend``, each in a fresh process.
 
-    Returns ``((startup, compile, graph) cold, (startup, compile, graph) warm)``
-    in seconds:
-    the first run has empty PyTensor, Numba and JAX caches, the second finds
-    what the first left.  ``compile`` is ``seqgraph.function`` plus the first
-    call; ``graph`` is building the graph before (the layer's scan and
-    ``pytensor.grad``); ``startup`` is the first, trivial function of the
-    process (imports and backend initialisation).
+    Returns ``(cold, warm, samples)``: ``cold`` and ``warm`` are
+    ``(startup, compile, graph)`` in seconds, each value the median over
+    ``runs`` pairs of processes (:func:`median_pairs`), and ``samples`` the
+    pairs themselves.  In a pair the first process has empty PyTensor, Numba
+    and JAX caches, the second finds what the first left.  ``compile`` is
+    ``seqgraph.function`` plus the first call; ``graph`` is building the
+    graph before (the layer's scan and ``pytensor.grad``); ``startup`` is the
+    first, trivial function of the process (imports and backend
+    initialisation).  Returns None (and logs why) when a process fails.
     """
     probe = _COLD_PROBE.format(backend=backend, device=device, **vars(spec))
     try:
-        cold, warm = fresh_process_pair(probe)
+        pairs = [fresh_process_pair(probe) for _ in range(runs)]
     except RuntimeError as err:
         log(f"  cold compile on {backend} failed: {err}")
         return None
-    return tuple(cold), tuple(warm)
+    return median_pairs(pairs)
+
+
+def median_pairs(pairs):
+    """The median of each value over cold/warm ``pairs``; returns ``(cold, warm, pairs)``.
+
+    A cold compile in a fresh process varies by 10-20% from one process to
+    the next on a shared machine, so a figure is the median of several
+    (``--cold-runs``); the samples go into the results beside it.
+    """
+    pairs = [(tuple(cold), tuple(warm)) for cold, warm in pairs]
+    if not pairs:
+        raise ValueError("median_pairs needs at least one pair")
+
+    def median(which):
+        return tuple(statistics.median(values) for values in zip(*(p[which] for p in pairs)))
+
+    return median(0), median(1), pairs
 
 
 def fresh_process_pair(probe):
@@ -569,6 +590,14 @@ def main(argv=None):
     p.add_argument("--scaling", action="store_true", help="time and memory vs T and vs hidden")
     p.add_argument("--cold", action="store_true", help="cold and warm compile in fresh processes")
     p.add_argument(
+        "--cold-runs",
+        type=int,
+        default=3,
+        metavar="N",
+        help="with --cold: pairs of fresh processes (cold, then warm) per compile figure; "
+        "the median is reported, every run kept in the JSON (default 3)",
+    )
+    p.add_argument(
         "--overhead",
         action="store_true",
         help="per-step cost of a tiny Elman net (hidden 32, batch 1, T = 25..1000), us/step",
@@ -624,6 +653,8 @@ def main(argv=None):
             )
         if o.pairs < 1:
             p.error(f"--pairs must be >= 1; got {o.pairs}")
+    if o.cold_runs < 1:
+        p.error(f"--cold-runs must be >= 1; got {o.cold_runs}")
     if o.theano_python is not None:
         if not o.tutorials or ab_setting is not None:
             p.error(
@@ -708,7 +739,13 @@ def main(argv=None):
 
         log("tutorials at their original sizes")
         results["tutorials"] = tutorials.run(
-            backends, repeats, log, o.peers, theano_python=o.theano_python, theano_cold=o.cold
+            backends,
+            repeats,
+            log,
+            o.peers,
+            theano_python=o.theano_python,
+            theano_cold=o.cold,
+            cold_runs=o.cold_runs,
         )
     if o.memory:
         batch, _, n_in, hidden = impls.SIZES["medium"]
@@ -723,9 +760,9 @@ def main(argv=None):
         spec = impls.Spec("lstm", *impls.SIZES["small"], "train")
         for backend in backends:
             device = o.device if backend == "jax" else "cpu"
-            pair = cold_compile(spec, backend, log, device)
-            if pair:
-                (cold_start, cold, graph), (warm_start, warm, _) = pair
+            measured = cold_compile(spec, backend, log, device, runs=o.cold_runs)
+            if measured:
+                (cold_start, cold, graph), (warm_start, warm, _), pairs = measured
                 results["cold_compile"].append(
                     {
                         "backend": backend,
@@ -735,14 +772,24 @@ def main(argv=None):
                         "startup_cold_s": cold_start,
                         "startup_warm_s": warm_start,
                         "graph_s": graph,
+                        "cold_runs_s": [c[1] for c, _ in pairs],
+                        "warm_runs_s": [w[1] for _, w in pairs],
                     }
                 )
                 log(
-                    f"compile, LSTM training step, {backend} ({device}): cold {cold:.2f} s, warm {warm:.2f} s "
+                    f"compile, LSTM training step, {backend} ({device}): cold {cold:.2f} s"
+                    f"{spread([c[1] for c, _ in pairs], '.2f')}, warm {warm:.2f} s "
                     f"(before it: building the graph {graph:.2f} s; the process's first, "
                     f"trivial function {cold_start:.2f} s cold, {warm_start:.2f} s warm)"
                 )
     return _write(results, o.out, log)
+
+
+def spread(values, fmt):
+    """`` (median of N: lo-hi s)`` for several values, nothing for one."""
+    if len(values) < 2:
+        return ""
+    return f" (median of {len(values)}: {min(values):{fmt}}-{max(values):{fmt}} s)"
 
 
 def _write(results, out, log):

@@ -16,7 +16,8 @@ the sizes of the original Theano scripts and times one training step:
 
 Compile time is the whole of what the tutorial compiles (the training step
 and the prediction function), building the model included, from a fresh
-process: cold with empty caches, warm with the caches the cold run left.  The
+process: cold with empty caches, warm with the caches the cold run left, each
+the median over ``--cold-runs`` such pairs of processes.  The
 process's start-up (its first, trivial function: importing the backend and
 initialising it) is timed apart, as the ``--cold`` figure of the LSTM is, and
 as original Theano's compile is timed after ``import theano``.
@@ -240,7 +241,7 @@ def theano_same_run(name, python, repeats, cold):
         return result
 
 
-def run(backends, repeats, log, peers=(), theano_python=None, theano_cold=False):
+def run(backends, repeats, log, peers=(), theano_python=None, theano_cold=False, cold_runs=1):
     """Time each tutorial's training step and compile on ``backends``; return rows.
 
     With ``"torch"`` in ``peers`` (and PyTorch installed) each row also holds
@@ -248,8 +249,12 @@ def run(backends, repeats, log, peers=(), theano_python=None, theano_cold=False)
     with Theano 1.0.5) each row also holds original Theano's step timed in
     this run (:func:`theano_same_run`) and, with ``theano_cold``, its cold
     compile (two minutes or so per tutorial) and its warm one, to compare
-    with seqgraph's cold and warm compiles.
+    with seqgraph's cold and warm compiles.  seqgraph's compiles are the median
+    of ``cold_runs`` pairs of fresh processes (:func:`compile_fresh`); Theano's,
+    two minutes each, are compiled once.
     """
+    from seqgraph.bench.suite import median_pairs, spread
+
     torch_ms = {}
     if "torch" in peers and importlib.util.find_spec("torch") is not None:
         for name in TUTORIALS:
@@ -274,7 +279,9 @@ def run(backends, repeats, log, peers=(), theano_python=None, theano_cold=False)
         for backend in backends:
             step, batch, _ = build(name, backend)
             step_ms = _median_ms(step, batch, repeats)
-            (startup_cold, cold), (startup_warm, warm) = compile_fresh(name, backend)
+            (startup_cold, cold), (startup_warm, warm), pairs = median_pairs(
+                [compile_fresh(name, backend) for _ in range(cold_runs)]
+            )
             theano = THEANO[name]
             row = {
                 "tutorial": name,
@@ -288,6 +295,8 @@ def run(backends, repeats, log, peers=(), theano_python=None, theano_cold=False)
                 "startup_warm_s": startup_warm,
                 "theano_compile_s": theano["compile_s"],
                 "compile_speedup_cold": theano["compile_s"] / cold,
+                "compile_cold_runs_s": [c[1] for c, _ in pairs],
+                "compile_warm_runs_s": [w[1] for _, w in pairs],
             }
             peer = against_now = ""
             if name in theano_now:
@@ -313,7 +322,8 @@ def run(backends, repeats, log, peers=(), theano_python=None, theano_cold=False)
             log(
                 f"{name} on {backend}: {step_ms:.2f} ms per step "
                 f"({row['step_speedup']:.1f}x faster than Theano's {theano['step_ms']} ms{peer}); "
-                f"compile {cold:.1f} s cold, {warm:.2f} s warm, after a start-up of "
+                f"compile {cold:.1f} s cold{spread([c[1] for c, _ in pairs], '.1f')}, "
+                f"{warm:.2f} s warm, after a start-up of "
                 f"{startup_cold:.1f} s / {startup_warm:.1f} s "
                 f"({row['compile_speedup_cold']:.0f}x faster than Theano's "
                 f"{theano['compile_s']:.0f} s{against_now})"

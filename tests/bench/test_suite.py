@@ -169,11 +169,48 @@ def test_isolated_memory_runs_each_implementation_alone():
 def test_cold_compile_reports_startup_compile_and_graph():
     pytest.importorskip("jax")
     spec = impls.Spec("gru", 2, 5, 3, 4, "train")
-    (cold, warm) = suite.cold_compile(spec, "jax", print)
+    cold, warm, pairs = suite.cold_compile(spec, "jax", print)
     assert len(cold) == len(warm) == 3
     assert all(v > 0 for v in cold + warm)
     # The second process finds the compiled function in the cache.
     assert warm[1] < cold[1]
+    assert pairs == [(cold, warm)]  # one run: its figures are the medians
+
+
+def test_median_pairs_takes_each_value_median_and_keeps_the_runs():
+    pairs = [((0.7, 3.0), (0.6, 0.5)), ((0.9, 2.0), (0.5, 0.7)), ((0.8, 4.0), (0.4, 0.6))]
+    cold, warm, kept = suite.median_pairs(pairs)
+    assert cold == (0.8, 3.0)
+    assert warm == (0.5, 0.6)
+    assert kept == pairs
+    assert suite.median_pairs(pairs[:2])[0] == pytest.approx((0.8, 2.5))
+    with pytest.raises(ValueError, match="at least one pair"):
+        suite.median_pairs([])
+    assert suite.spread([3.0], ".1f") == ""
+    assert suite.spread([3.0, 2.0, 4.0], ".1f") == " (median of 3: 2.0-4.0 s)"
+
+
+def test_cold_runs_must_be_positive(capsys):
+    with pytest.raises(SystemExit):
+        suite.main(["--no-matrix", "--cold", "--cold-runs", "0"])
+    assert "--cold-runs must be >= 1; got 0" in capsys.readouterr().err
+
+
+def test_tutorial_compile_figures_are_medians_over_cold_runs(monkeypatch):
+    from seqgraph.bench import tutorials
+
+    monkeypatch.setattr(tutorials, "TUTORIALS", ("rnnslu",))
+    monkeypatch.setattr(tutorials, "build", lambda name, backend: (None, None, 1.0))
+    monkeypatch.setattr(tutorials, "_median_ms", lambda step, batch, repeats: 2.0)
+    runs = iter([((0.7, 3.0), (0.6, 0.5)), ((0.9, 2.0), (0.5, 0.7)), ((0.8, 4.0), (0.4, 0.6))])
+    monkeypatch.setattr(tutorials, "compile_fresh", lambda name, backend: next(runs))
+    lines = []
+    [row] = tutorials.run(["jax"], 3, lines.append, cold_runs=3)
+    assert (row["compile_cold_s"], row["startup_cold_s"]) == (3.0, 0.8)
+    assert (row["compile_warm_s"], row["startup_warm_s"]) == (0.6, 0.5)
+    assert row["compile_cold_runs_s"] == [3.0, 2.0, 4.0]
+    assert row["compile_warm_runs_s"] == [0.5, 0.7, 0.6]
+    assert "compile 3.0 s cold (median of 3: 2.0-4.0 s), 0.60 s warm" in lines[-1]
 
 
 @pytest.mark.parametrize("name", ["rnnslu", "lstm"])
