@@ -43,6 +43,9 @@ import math
 import os
 
 import numpy as np
+from pytensor.graph.op import Op
+
+from seqgraph._compat import with_infer_shape
 
 _installed = False
 
@@ -737,6 +740,16 @@ def install_fixes() -> None:
 
         return context_window
 
+    @jax_funcify.register(IncrementBroadcast)
+    def _increment_broadcast(op, node=None, **kwargs):
+        import jax.numpy as jnp
+
+        def increment_broadcast(y, base):
+            # Lengths are concrete while JAX traces, in a loop's body too.
+            return jnp.broadcast_to(y, op._shape(base.shape))
+
+        return increment_broadcast
+
     from pytensor.scalar.basic import Composite
 
     @jax_funcify.register(Composite)
@@ -984,6 +997,52 @@ def _is_zero(var) -> bool:
         return False
 
 
+@with_infer_shape
+class IncrementBroadcast(Op):
+    """``y`` broadcast to the shape of ``base`` with ``width`` along ``axis``.
+
+    What an increment of a region of ``base`` by ``y`` does to ``y``: each
+    length of 1 is broadcast, whether ``y``'s type says it is 1 or leaves it
+    open (PyTensor's ``alloc`` and elementwise ops accept only the first).  The
+    rewrites that replace increments use it for a value whose type does not
+    show its lengths (the join of slab increments, :func:`_make_join_rewriter`;
+    the one-hot comparison, :func:`_make_one_hot_rewriter`); a length that is
+    neither 1 nor the region's fails, as the increment would.  ``base`` gives only its shape, so
+    that the slab's shape is known while JAX traces a loop's body, where
+    lengths computed by PyTensor ops are not.  Used in JAX programs only, after
+    gradients are taken: it has no gradient.
+    """
+
+    __props__ = ("axis", "width")
+
+    def __init__(self, axis, width):
+        self.axis = int(axis)
+        self.width = int(width)
+
+    def _shape(self, base_shape):
+        return (*base_shape[: self.axis], self.width, *base_shape[self.axis + 1 :])
+
+    def make_node(self, y, base):
+        import pytensor.tensor as pt
+        from pytensor.graph.basic import Apply
+        from pytensor.tensor.type import TensorType
+
+        y, base = pt.as_tensor_variable(y), pt.as_tensor_variable(base)
+        if not 0 <= self.axis < base.ndim or y.ndim > base.ndim:
+            raise TypeError(
+                f"IncrementBroadcast: axis {self.axis} of a {base.ndim}-d base, a {y.ndim}-d value"
+            )
+        out = TensorType(y.dtype, shape=self._shape(base.type.shape))()
+        return Apply(self, [y, base], [out])
+
+    def perform(self, node, inputs, output_storage):
+        y, base = inputs
+        output_storage[0][0] = np.array(np.broadcast_to(y, self._shape(base.shape)))
+
+    def infer_shape(self, node, input_shapes):
+        return [self._shape(tuple(input_shapes[1]))]
+
+
 def _make_one_hot_rewriter():
     """Zeros incremented at one column of every row -> a comparison.
 
@@ -1027,6 +1086,11 @@ def _make_one_hot_rewriter():
             and value.ndim <= 1
         ):
             return None
+        if value.ndim and value.type.shape[0] not in (1, n):
+            # The increment broadcasts a value of one element over the rows
+            # whatever its type says; the comparison below only where the type
+            # says it has one.
+            value = IncrementBroadcast(0, n)(value, rows)
         if cols.ndim:
             cols = cols[:, None]
         if value.ndim:
@@ -1236,14 +1300,22 @@ def _make_join_rewriter():
             if start > at:
                 pieces.append(filler(start - at))
             y = chain[k].inputs[1]
+            region = [*shape[:axis], stop - start, *shape[axis + 1 :]]
+            # The increment broadcasts y over the slab wherever y has length 1,
+            # even where y's type leaves that length open (a reshape's, say),
+            # which a join cannot.  Where y's type shows every length, a length
+            # 1 is broadcast by alloc; otherwise by IncrementBroadcast, which does
+            # what the increment does.
+            known = y.type.shape
+            if None in known:
+                y = IncrementBroadcast(axis, stop - start)(y, base)
+            elif y.ndim < len(region) or any(
+                n == 1 and not (isinstance(d, int) and d == 1)
+                for n, d in zip(known[::-1], region[::-1])
+            ):
+                y = pt.alloc(y, *region)
             if y.dtype != out.dtype:
                 y = pt.cast(y, out.dtype)
-            region = [*shape[:axis], stop - start, *shape[axis + 1 :]]
-            if y.ndim < len(region) or any(
-                n == 1 and not (isinstance(d, int) and d == 1)
-                for n, d in zip(y.type.shape[-len(region) :], region)
-            ):
-                y = pt.alloc(y, *region)  # y was broadcast over the slab
             pieces.append(y)
             at = stop
         if at < shape[axis]:

@@ -217,6 +217,29 @@ def test_increments_that_may_hit_a_row_twice_stay_scatters():
         assert ("AdvancedIncSubtensor" in ops) is kept
 
 
+def test_one_hot_values_broadcast_as_the_increment_broadcasts_them():
+    # A value of one element whose type leaves its length open (a reshape's) is
+    # broadcast over the rows by the increment; the comparison must do the same.
+    from pytensor.graph.fg import FunctionGraph
+    from pytensor.graph.rewriting.basic import in2out
+
+    _jax.install_fixes()
+    v, y = pt.vector("v", dtype="float32"), pt.lvector("y")
+    value = pt.reshape(v, (v.shape[0] // 1,))
+    assert value.type.shape == (None,)
+    out = pt.inc_subtensor(pt.zeros((4, 5), dtype="float32")[np.arange(4), y], value)
+    fgraph = FunctionGraph([v, y], [out], clone=True)
+    in2out(_jax._make_one_hot_rewriter()).rewrite(fgraph)
+    assert "AdvancedIncSubtensor" not in {type(n.op).__name__ for n in fgraph.apply_nodes}
+    yv = np.array([0, 1, 2, 4])
+    for vv in (np.array([2.0], "float32"), np.arange(4, dtype="float32")):
+        expected = np.zeros((4, 5), "float32")
+        expected[np.arange(4), yv] += vv
+        for mode in ("FAST_COMPILE", "JAX"):
+            got = pytensor.function(fgraph.inputs, fgraph.outputs[0], mode=mode)(vv, yv)
+            np.testing.assert_array_equal(got, expected, err_msg=f"{mode}, {len(vv)} values")
+
+
 # -- generator states ----------------------------------------------------------------------
 
 

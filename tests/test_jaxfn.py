@@ -452,7 +452,8 @@ def _join_rewritten(out, inputs, enabled=True):
 
 def test_slab_increments_of_zeros_become_one_join():
     rng = np.random.default_rng(0)
-    a, b, c = pt.matrix("a"), pt.matrix("b"), pt.row("c")
+    # Slabs whose lengths the types give (see the next test for those they leave open).
+    a, b, c = (pt.matrix(name, shape=shape) for name, shape in zip("abc", [(3, 2), (3, 2), (1, 2)]))
     out = pt.zeros((3, 10))
     out = pt.inc_subtensor(out[:, 6:8], a)
     out = pt.set_subtensor(out[:, 0:2], b)
@@ -470,6 +471,7 @@ def test_slab_increments_of_zeros_become_one_join():
     assert "Join" not in _join_rewritten(out, [a, b, c], enabled=False)[1]
     # Increments covering the whole of an accumulator: one join, added to it.
     acc = pt.tensor("acc", shape=(3, 5))  # the sliced axis must have a known length
+    b = pt.matrix("b", shape=(3, 3))
     out = pt.inc_subtensor(pt.inc_subtensor(acc[:, 3:], a)[:, :3], b)
     fgraph, ops = _join_rewritten(out, [acc, a, b])
     assert "Join" in ops and "IncSubtensor" not in ops
@@ -483,6 +485,58 @@ def test_slab_increments_of_zeros_become_one_join():
         start, first, second
     )
     np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_slab_values_broadcast_as_the_increments_broadcast_them():
+    # An increment broadcasts a value of one row over the slab's rows even where
+    # the value's type leaves its length open (a reshape's); the join must give
+    # the increments' values (it once joined the single rows: a (1, 6) result).
+    from seqgraph import _jax
+
+    v, w = pt.vector("v"), pt.vector("w")
+    rows = [pt.reshape(x, (x.shape[0] // 3, 3)) for x in (v, w)]
+    assert rows[0].type.shape == (None, 3)
+    out = pt.inc_subtensor(pt.inc_subtensor(pt.zeros((4, 6))[:, 0:3], rows[0])[:, 3:6], rows[1])
+    fgraph, ops = _join_rewritten(out, [v, w])
+    assert "Join" in ops and "IncrementBroadcast" in ops and "IncSubtensor" not in ops
+    floatx = pytensor.config.floatX
+    _jax.install_fixes()
+    for one_row in (True, False):
+        values = [np.arange(3.0 if one_row else 12.0).astype(floatx) + 10 * k for k in range(2)]
+        expected = np.zeros((4, 6), floatx)
+        expected[:, :3] += values[0].reshape(-1, 3)
+        expected[:, 3:] += values[1].reshape(-1, 3)
+        for mode in ("FAST_COMPILE", "JAX"):
+            got = pytensor.function(fgraph.inputs, fgraph.outputs[0], mode=mode)(*values)
+            np.testing.assert_array_equal(got, expected, err_msg=f"{mode}, one row: {one_row}")
+    # A length that is neither 1 nor the slab's fails, as the increment does.
+    two_rows = [np.arange(6.0).astype(floatx)] * 2
+    with pytest.raises(ValueError):
+        pytensor.function(fgraph.inputs, fgraph.outputs[0], mode="FAST_COMPILE")(*two_rows)
+    # Values whose types show their shape are joined as they are.
+    typed = [pt.matrix(name, shape=(4, 3)) for name in "ab"]
+    out = pt.inc_subtensor(pt.inc_subtensor(pt.zeros((4, 6))[:, 0:3], typed[0])[:, 3:6], typed[1])
+    ops = _join_rewritten(out, typed)[1]
+    assert "Join" in ops and "IncrementBroadcast" not in ops and "Alloc" not in ops
+
+
+def test_increment_broadcast_op():
+    from seqgraph._jax import IncrementBroadcast
+
+    y, base = pt.matrix("y", shape=(None, 3)), pt.tensor3("base", shape=(2, None, 7))
+    out = IncrementBroadcast(2, 3)(y, base)
+    assert out.type.shape == (2, None, 3)
+    fn = pytensor.function([y, base], [out, out.shape], mode="FAST_COMPILE")
+    b = np.zeros((2, 4, 7), pytensor.config.floatX)
+    for rows in (1, 4):
+        value = np.arange(3 * rows, dtype=pytensor.config.floatX).reshape(rows, 3)
+        got, shape = fn(value, b)
+        np.testing.assert_array_equal(got, np.broadcast_to(value, (2, 4, 3)))
+        assert tuple(shape) == (2, 4, 3)
+    with pytest.raises(TypeError, match="axis 3 of a 3-d base"):
+        IncrementBroadcast(3, 1)(y, base)
+    with pytest.raises(NotImplementedError):  # no gradient: it appears after them
+        pytensor.grad(out.sum(), y)
 
 
 @pytest.mark.parametrize(
