@@ -1007,10 +1007,10 @@ class IncrementBroadcast(Op):
     rewrites that replace increments use it for a value whose type does not
     show its lengths (the join of slab increments, :func:`_make_join_rewriter`;
     the one-hot comparison, :func:`_make_one_hot_rewriter`); a length that is
-    neither 1 nor the region's fails, as the increment would.  ``base`` gives only its shape, so
-    that the slab's shape is known while JAX traces a loop's body, where
-    lengths computed by PyTensor ops are not.  Used in JAX programs only, after
-    gradients are taken: it has no gradient.
+    neither 1 nor the region's fails, as the increment would.  ``base`` gives
+    only its shape, so that the region's shape is known while JAX traces a
+    loop's body, where lengths computed by PyTensor ops are not.  Used in JAX
+    programs only, after gradients are taken: it has no gradient.
     """
 
     __props__ = ("axis", "width")

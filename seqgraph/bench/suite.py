@@ -31,7 +31,8 @@ Method
 * ``--cold`` measures seqgraph's cold and warm compile in fresh processes with
   empty PyTensor, Numba and JAX caches, then with what the first left; each
   figure is the median of ``--cold-runs`` such pairs (3 by default), since a
-  cold compile varies by 10-20% between processes on a shared machine.
+  cold compile varies with the machine's load (on this project's machine by
+  up to 15% between runs minutes apart).
 """
 
 from __future__ import annotations
@@ -284,9 +285,9 @@ def cold_compile(spec, backend, log, device="cpu", runs=1):
 def median_pairs(pairs):
     """The median of each value over cold/warm ``pairs``; returns ``(cold, warm, pairs)``.
 
-    A cold compile in a fresh process varies by 10-20% from one process to
-    the next on a shared machine, so a figure is the median of several
-    (``--cold-runs``); the samples go into the results beside it.
+    A cold compile in a fresh process varies with the machine's load, so a
+    figure is the median of several (``--cold-runs``); the samples go into
+    the results beside it.
     """
     pairs = [(tuple(cold), tuple(warm)) for cold, warm in pairs]
     if not pairs:
