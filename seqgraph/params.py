@@ -11,7 +11,7 @@ so that loading never runs code from the file.
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from collections import OrderedDict
 
 import numpy as np
@@ -138,11 +138,20 @@ def atomic_write(path, write) -> None:
     """Call ``write(file)`` on a temporary file next to ``path``, then rename it.
 
     A crash or an exception during ``write`` leaves any existing file at
-    ``path`` untouched.
+    ``path`` untouched.  The file gets the permissions of any other new file
+    (``0o666`` less the process's umask), not the owner-only ones of a
+    ``tempfile.mkstemp`` file.
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}-{os.path.basename(path)}")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+        break
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)

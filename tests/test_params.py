@@ -59,6 +59,16 @@ def test_failed_save_keeps_existing_file(tmp_path):
     assert os.listdir(tmp_path) == ["ckpt.npz"]  # no temporary file left behind
 
 
+def test_saved_files_get_the_umask_permissions(tmp_path):
+    # (a tempfile.mkstemp file is readable by its owner only)
+    umask = os.umask(0o022)
+    try:
+        save_npz(tmp_path / "ckpt.npz", {"a": np.arange(3)})
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "ckpt.npz").stat().st_mode & 0o777 == 0o644
+
+
 def test_loading_never_unpickles(tmp_path):
     path = tmp_path / "evil.npz"
     np.savez(path, a=np.array([{"x": 1}], dtype=object))
