@@ -10,7 +10,8 @@ values reuse their buffers, and the result is kept as a serialised
 
 A later process that builds the same graph finds the module by a structural
 digest of the graph (ops, their parameters, constants, static input types,
-the versions of seqgraph, PyTensor and JAX) and skips PyTensor's rewrites
+the versions of seqgraph, PyTensor and JAX, and the source of seqgraph's
+modules that rewrite and translate programs) and skips PyTensor's rewrites
 and JAX's tracing; XLA's own persistent cache then supplies the executable.
 A graph whose digest cannot be computed safely (an op parameter of a kind
 the digest does not know) is compiled without this cache: an unknown object
@@ -225,7 +226,18 @@ def _environment_sig(platform: str) -> str:
 
     here = os.path.dirname(os.path.abspath(__file__))
     sources = hashlib.sha256()
-    for name in ("_jax.py", "_jaxfn.py", "_chunked.py", "function.py"):
+    # The modules whose code shapes a program beyond its graph: the JAX
+    # dispatch and rewrites, and the corrections to PyTensor's rewrites and
+    # shape inference (a checkout changed without a new version would
+    # otherwise find programs built by the old rewrites).
+    for name in (
+        "_jax.py",
+        "_jaxfn.py",
+        "_chunked.py",
+        "function.py",
+        "_pytensor_fixes.py",
+        "_compat.py",
+    ):
         with open(os.path.join(here, name), "rb") as handle:
             sources.update(handle.read())
     return json.dumps(

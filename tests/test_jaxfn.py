@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -108,6 +109,31 @@ def test_cache_round_trip(tmp_path, monkeypatch):
     assert len(files) == 1 and files[0].endswith(".jaxfn")
     np.testing.assert_array_equal(losses[0], losses[1])
     assert losses[0][2] < losses[0][0]  # the updates were applied
+
+
+def test_cache_key_changes_with_the_code_that_rewrites_programs(monkeypatch):
+    # A checkout whose rewrites changed (a fix to PyTensor's, say) without a new
+    # version must not find the programs the old rewrites built.
+    import builtins
+
+    import seqgraph
+
+    real_open = builtins.open
+    before = _jaxfn._environment_sig("cpu")
+    for name in ("_jax.py", "_pytensor_fixes.py", "_compat.py"):
+        target = os.path.join(os.path.dirname(seqgraph.__file__), name)
+
+        def edited(path, *args, target=target, **kwargs):
+            handle = real_open(path, *args, **kwargs)
+            if os.path.abspath(path) != target:
+                return handle
+            with handle:
+                return io.BytesIO(handle.read() + b"\n# edited\n")
+
+        monkeypatch.setattr(builtins, "open", edited)
+        assert _jaxfn._environment_sig("cpu") != before, name
+        monkeypatch.setattr(builtins, "open", real_open)
+    assert _jaxfn._environment_sig("cpu") == before
 
 
 def test_damaged_cache_file_is_a_miss(tmp_path, monkeypatch):
