@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+import functools
 import hashlib
 import json
 import os
@@ -217,19 +218,16 @@ def graph_digest(inputs, outputs) -> str:
     return _Digest().graph(inputs, outputs)
 
 
-def _environment_sig(platform: str) -> str:
-    import jax
-    import pytensor
+@functools.cache
+def _sources_digest() -> str:
+    """A digest of the modules whose code shapes a program beyond its graph.
 
-    import seqgraph
-    from seqgraph import _jax
-
+    The JAX dispatch and rewrites, and the corrections to PyTensor's rewrites
+    and shape inference: a checkout changed without a new version would
+    otherwise find programs built by the old rewrites.  Read once a process.
+    """
     here = os.path.dirname(os.path.abspath(__file__))
     sources = hashlib.sha256()
-    # The modules whose code shapes a program beyond its graph: the JAX
-    # dispatch and rewrites, and the corrections to PyTensor's rewrites and
-    # shape inference (a checkout changed without a new version would
-    # otherwise find programs built by the old rewrites).
     for name in (
         "_jax.py",
         "_jaxfn.py",
@@ -240,10 +238,20 @@ def _environment_sig(platform: str) -> str:
     ):
         with open(os.path.join(here, name), "rb") as handle:
             sources.update(handle.read())
+    return sources.hexdigest()
+
+
+def _environment_sig(platform: str) -> str:
+    import jax
+    import pytensor
+
+    import seqgraph
+    from seqgraph import _jax
+
     return json.dumps(
         [
             seqgraph.__version__,
-            sources.hexdigest(),
+            _sources_digest(),
             pytensor.__version__,
             jax.__version__,
             platform,

@@ -144,14 +144,9 @@ def atomic_write(path, write) -> None:
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}-{os.path.basename(path)}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}-{os.path.basename(path)}")
-        try:
-            fd = os.open(tmp, flags, 0o666)
-        except FileExistsError:
-            continue
-        break
+    fd = os.open(tmp, flags, 0o666)  # (the umask applies, as to any new file)
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)

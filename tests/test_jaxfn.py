@@ -119,6 +119,7 @@ def test_cache_key_changes_with_the_code_that_rewrites_programs(monkeypatch):
     import seqgraph
 
     real_open = builtins.open
+    _jaxfn._sources_digest.cache_clear()  # (read once a process)
     before = _jaxfn._environment_sig("cpu")
     for name in ("_jax.py", "_pytensor_fixes.py", "_compat.py"):
         target = os.path.join(os.path.dirname(seqgraph.__file__), name)
@@ -131,8 +132,10 @@ def test_cache_key_changes_with_the_code_that_rewrites_programs(monkeypatch):
                 return io.BytesIO(handle.read() + b"\n# edited\n")
 
         monkeypatch.setattr(builtins, "open", edited)
+        _jaxfn._sources_digest.cache_clear()
         assert _jaxfn._environment_sig("cpu") != before, name
         monkeypatch.setattr(builtins, "open", real_open)
+        _jaxfn._sources_digest.cache_clear()
     assert _jaxfn._environment_sig("cpu") == before
 
 
