@@ -403,9 +403,11 @@ class JaxProgram:
     mode : pytensor Mode
         The JAX mode whose rewrites build the program.
     device : jax.Device
+    options : dict, optional
+        XLA compiler options added to seqgraph's own for the platform.
     """
 
-    def __init__(self, inputs, outputs, updates, shared, shared_values, mode, device):
+    def __init__(self, inputs, outputs, updates, shared, shared_values, mode, device, options=None):
         import jax
         from pytensor.graph.replace import graph_replace
 
@@ -433,6 +435,8 @@ class JaxProgram:
         self._on_default_device = device == jax.devices()[0]
         self.platform = _export_platform(device)
         self._options = _jax.compiler_options_for(self.platform)
+        if options:
+            self._options = {**(self._options or {}), **options}
         self.from_cache = False
         self.cache_path = None
         self._exported = None

@@ -209,6 +209,9 @@ class Function:
     compile_time : float
         Seconds spent building the PyTensor function(s) so far (for JAX, over
         all shape signatures; the XLA compile happens on the first call of each).
+    compiler_options : dict or None
+        JAX: XLA compiler options added to seqgraph's own for the programs
+        this function compiles from then on (``None``: seqgraph's only).
     """
 
     def __init__(
@@ -224,6 +227,9 @@ class Function:
         self._givens = givens
         self._kwargs = kwargs
         self.compile_time = 0.0
+        # XLA compiler options for this function's JAX programs (the part
+        # functions of seqgraph.training.SplitFunction set some).
+        self.compiler_options = None
         self._first_call = True
         self._shared = _shared_in(self._outputs + [v for _, v in (givens or [])], updates)
         self._names = [v.name for v in inputs]
@@ -361,6 +367,7 @@ class Function:
                     self._shared_values(),
                     self._mode(outputs, updates),
                     self._device,
+                    self.compiler_options,
                 )
             except _jaxfn.Unsupported:
                 pass

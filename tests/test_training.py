@@ -196,3 +196,145 @@ def test_training_errors(rng):
     _, step, _ = build()
     with pytest.raises(ValueError, match="patience and lr_patience need valid_data"):
         fit(step, dataset(rng, 4), 1, patience=2, progress=False)
+
+
+# -- batch_splits: the batch's parts as concurrent JAX programs ---------------------
+
+
+def _batch(rng, n):
+    return pad_batch(dataset(rng, n), dtype=pytensor.config.floatX)
+
+
+@pytest.fixture
+def jax_backend():
+    if "jax" not in seqgraph.available_backends():
+        pytest.skip("jax is not installed")
+
+
+@pytest.mark.parametrize("n", [8, 5, 1])
+def test_split_steps_match_the_whole_batch(jax_backend, rng, n):
+    """The parts' weighted average is the batch's gradient: same losses and weights.
+
+    Adam with a clipped norm (the clip sees the whole batch's gradient), an
+    accuracy metric, uneven parts (5 examples in 2 parts) and fewer examples
+    than parts (1 example).
+    """
+    batches = [_batch(rng, n) for _ in range(3)]
+    runs = []
+    for splits in (1, 2):
+        model = Classifier(seed=3)
+        x, mask, y = pt.tensor3("x"), pt.matrix("mask"), pt.lvector("y")
+        logits = model.out(model.rnn(x, mask=mask))
+        accuracy = pt.eq(logits.argmax(axis=-1), y).mean()
+        step = compile_train(
+            [x, mask, y],
+            model.loss(x, mask, y),
+            model,
+            "adam",
+            0.05,
+            metrics=[accuracy],
+            clip_norm=0.5,
+            backend="jax",
+            batch_splits=splits,
+        )
+        outputs = [step(*batch) for batch in batches]
+        runs.append((outputs, model.get_values(), step))
+    (whole, whole_values, _), (split, split_values, step) = runs
+    # Sums in another order: float32 rounding apart, the same numbers.
+    tol = dict(rtol=1e-5, atol=1e-6) if pytensor.config.floatX == "float32" else dict(rtol=1e-10)
+    for a, b in zip(whole, split):
+        np.testing.assert_allclose(np.asarray(b, dtype=float), np.asarray(a, dtype=float), **tol)
+    for name, value in whole_values.items():
+        np.testing.assert_allclose(split_values[name], value, err_msg=name, **tol)
+    assert [var.name for var in step.state] == [var.name for var in runs[0][2].state]
+    assert sorted(step.function.apply) == sorted({min(2, n)} | {2})
+
+
+def test_split_parts_share_programs_and_run_with_their_own_generators(jax_backend, rng):
+    _, step, _ = build(dropout=0.5, optimizer="sgd", backend="jax", batch_splits=2)
+    batch = _batch(rng, 8)
+    step(*batch)
+    step(*batch)
+    parts = step.function.parts
+    assert parts[1]._cache is parts[0]._cache and len(parts[0]._cache) == 1
+    assert parts[0].compiler_options == {"xla_cpu_multi_thread_eigen": False}
+    assert len(step.generators) == 2
+    # The same examples in both parts: the gradients differ only by the
+    # dropout masks, which would be the same if the parts shared a generator.
+    half = [np.concatenate([b[:4], b[:4]]) for b in batch]
+    *_, g0 = parts[0](*[b[:4] for b in half])
+    *_, g1 = parts[1](*[b[4:] for b in half])
+    assert not np.allclose(np.asarray(g0), np.asarray(g1))
+
+
+def test_split_batch_axes(jax_backend, rng):
+    """Time-major inputs split along axis 1, and an input given whole to every part."""
+    floatx = pytensor.config.floatX
+    start = np.array([0.5, -0.25], floatx)
+    w = pytensor.shared(start, name="w")
+    x, scale = pt.tensor3("x"), pt.scalar("scale")  # x: (time, batch, 2)
+    loss = ((x * w).sum(axis=(0, 2)) ** 2).mean() * scale
+    data = rng.normal(size=(4, 3, 2)).astype(floatx)
+    values = []
+    for splits, axis in ((1, 0), (2, [1, None])):
+        w.set_value(start)
+        step = compile_train(
+            [x, scale], loss, [w], "sgd", 0.1, backend="jax", batch_splits=splits, batch_axis=axis
+        )
+        out = [step(data, np.asarray(2.0, floatx)) for _ in range(2)]
+        values.append((out, np.asarray(w.get_value())))
+    (a, wa), (b, wb) = values
+    assert not np.allclose(wa, start)
+    np.testing.assert_allclose(wb, wa, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(b, float), np.asarray(a, float), rtol=1e-6)
+
+
+def test_split_errors(jax_backend, rng):
+    x, mask, y = pt.tensor3("x"), pt.matrix("mask"), pt.lvector("y")
+    model = Classifier()
+    loss = model.loss(x, mask, y)
+    for bad in (0, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="batch_splits must be an integer >= 1"):
+            compile_train([x, mask, y], loss, model, batch_splits=bad, backend="jax")
+    with pytest.raises(ValueError, match="needs backend='jax'; got backend='c'"):
+        compile_train([x, mask, y], loss, model, batch_splits=2, backend="c")
+    with pytest.raises(ValueError, match=r"batch_axis\[2\] is 1, but input 2 \(y\) has 1"):
+        compile_train([x, mask, y], loss, model, batch_splits=2, batch_axis=1, backend="jax")
+    with pytest.raises(ValueError, match="one axis \\(or None\\) per input: 3; got 2"):
+        compile_train([x, mask, y], loss, model, batch_splits=2, batch_axis=[0, 0], backend="jax")
+    with pytest.raises(ValueError, match="leaves every input whole"):
+        compile_train(
+            [x, mask, y], loss, model, batch_splits=2, batch_axis=[None] * 3, backend="jax"
+        )
+    with pytest.raises(ValueError, match=r"batch_axis\[0\] must be an int or None"):
+        compile_train(
+            [x, mask, y], loss, model, batch_splits=2, batch_axis=["0", 0, 0], backend="jax"
+        )
+    step = compile_train([x, mask, y], loss, model, batch_splits=2, backend="jax")
+    xb, mb, yb = _batch(rng, 4)
+    with pytest.raises(ValueError, match="same number of examples along it; got input 0: 4, "):
+        step(xb, mb, yb[:3])
+    with pytest.raises(ValueError, match=r"input 2 has shape \(\), without the batch axis 0"):
+        step(xb, mb, np.int64(1))
+    with pytest.raises(ValueError, match="no examples"):
+        step(xb[:0], mb[:0], yb[:0])
+    with pytest.raises(TypeError, match="takes 3 input"):
+        step(xb, mb)
+
+
+def test_fit_with_split_steps(jax_backend, rng, tmp_path):
+    _, step, valid = build(backend="jax", batch_splits=2, dropout=0.2)
+    history = fit(
+        step,
+        dataset(rng),
+        4,
+        batch_size=8,
+        valid_data=dataset(rng, 16),
+        valid_fn=valid,
+        checkpoint=tmp_path / "ckpt.npz",
+        progress=False,
+        log=None,
+    )
+    assert history[-1]["train_loss"] < 0.8 * history[0]["train_loss"]
+    saved = np.load(tmp_path / "ckpt.npz")
+    assert any(key.startswith("state/") for key in saved.files)

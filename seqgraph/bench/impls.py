@@ -168,7 +168,7 @@ def build_numpy(spec, layer, x, mask):
 # -- seqgraph ----------------------------------------------------------------------
 
 
-def build_seqgraph(spec, layer, x, mask, backend, device="cpu"):
+def build_seqgraph(spec, layer, x, mask, backend, device="cpu", batch_splits=1):
     import pytensor
     import pytensor.tensor as pt
 
@@ -180,6 +180,10 @@ def build_seqgraph(spec, layer, x, mask, backend, device="cpu"):
     h = layer(xs, mask=ms)
     inputs = [xs] + ([ms] if ms is not None else [])
     args = [x] + ([mask] if mask is not None else [])
+    if batch_splits > 1:
+        if spec.task != "train":
+            return None
+        return _build_split(layer, inputs, args, h, backend, device, batch_splits, graph_start)
     if spec.task == "forward":
         outputs, updates = h, None
     else:
@@ -224,6 +228,38 @@ def build_seqgraph(spec, layer, x, mask, backend, device="cpu"):
             return xla_call_mib(lowered.compile())
 
         impl.device_mib = device_mib
+    return impl
+
+
+def _build_split(layer, inputs, args, h, backend, device, batch_splits, graph_start):
+    """The training step as :func:`seqgraph.compile_train` with ``batch_splits``.
+
+    The same work as :func:`build_seqgraph`'s (``mean(h ** 2)``, SGD): the
+    batch's parts run as concurrent programs and SGD applies the average of
+    their gradients.  The minibatch comes from the host, cut there.
+    """
+    from seqgraph.training import compile_train
+
+    loss = (h**2).mean()
+    start = time.perf_counter()
+    step = compile_train(
+        inputs,
+        loss,
+        layer.params,
+        optimizer="sgd",
+        learning_rate=LEARNING_RATE,
+        backend=backend,
+        device=device,
+        batch_splits=batch_splits,
+    )
+
+    def run():
+        return step(*args)[0]
+
+    first = run()
+    seconds = time.perf_counter() - start
+    impl = Impl(f"seqgraph-{backend}-split{batch_splits}", run, np.asarray(first), seconds)
+    impl.graph_seconds = start - graph_start
     return impl
 
 

@@ -152,11 +152,13 @@ def _check(impl, reference, spec):
     return (None if err <= tol else f"{what} {err:.2e} > {tol}"), err
 
 
-def run_case(spec, backends, peers, device, repeats, warmup, log, gpu_only=False):
+def run_case(spec, backends, peers, device, repeats, warmup, log, gpu_only=False, batch_splits=1):
     """Build, check and time every implementation for one spec; return result rows.
 
     With ``device="gpu"``, the GPU implementations are added to the CPU ones,
-    or replace them with ``gpu_only``.
+    or replace them with ``gpu_only``.  With ``batch_splits > 1``, a training
+    step of seqgraph's JAX backend on the CPU whose batch is cut into that many
+    concurrent parts (``compile_train(batch_splits=...)``) is added.
     """
     x, mask = impls.make_data(spec)
     ref_layer = impls.make_layer(spec)
@@ -165,6 +167,14 @@ def run_case(spec, backends, peers, device, repeats, warmup, log, gpu_only=False
     builders = []
     for backend in backends:
         builders.append((f"seqgraph-{backend}", impls.build_seqgraph, {"backend": backend}))
+        if backend == "jax" and batch_splits > 1 and spec.task == "train":
+            builders.append(
+                (
+                    f"seqgraph-jax-split{batch_splits}",
+                    impls.build_seqgraph,
+                    {"backend": "jax", "batch_splits": batch_splits},
+                )
+            )
         if backend == "jax" and device == "gpu":
             builders.append(
                 ("seqgraph-jax-gpu", impls.build_seqgraph, {"backend": "jax", "device": "gpu"})
@@ -585,6 +595,14 @@ def main(argv=None):
         action="store_true",
         help="with --device gpu: time only the GPU implementations",
     )
+    p.add_argument(
+        "--batch-splits",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with N > 1, also time seqgraph's JAX training steps with the batch cut into N "
+        "parts run at once (compile_train(batch_splits=N); CPU)",
+    )
     p.add_argument("--repeats", type=int, default=None)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=os.cpu_count())
@@ -654,6 +672,8 @@ def main(argv=None):
             )
         if o.pairs < 1:
             p.error(f"--pairs must be >= 1; got {o.pairs}")
+    if o.batch_splits < 1:
+        p.error(f"--batch-splits must be >= 1; got {o.batch_splits}")
     if o.cold_runs < 1:
         p.error(f"--cold-runs must be >= 1; got {o.cold_runs}")
     if o.theano_python is not None:
@@ -702,7 +722,15 @@ def main(argv=None):
                 spec = impls.Spec(model, *impls.SIZES[size], task)
                 log(f"{model} {size} {task}")
                 results["rows"] += run_case(
-                    spec, backends, o.peers, o.device, repeats, o.warmup, log, o.gpu_only
+                    spec,
+                    backends,
+                    o.peers,
+                    o.device,
+                    repeats,
+                    o.warmup,
+                    log,
+                    o.gpu_only,
+                    o.batch_splits,
                 )
     if results["rows"]:
         print_table(results["rows"], "seqgraph bench: median time per call")

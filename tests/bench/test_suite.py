@@ -33,6 +33,25 @@ def test_training_step_rows_and_ratios():
 
 
 @pytest.mark.parametrize("task", ["forward", "train"])
+def test_split_training_steps_are_an_extra_row(task):
+    spec = impls.Spec("lstm_peep_mask", 5, 6, 4, 5, task)
+    rows = suite.run_case(spec, ["jax"], [], "cpu", 2, 1, print, batch_splits=2)
+    names = [r["impl"] for r in rows]
+    assert names == (
+        ["seqgraph-jax", "seqgraph-jax-split2"] if task == "train" else ["seqgraph-jax"]
+    )
+    for r in rows:
+        assert "mismatch" not in r and "error" not in r, r
+        assert r["error_vs_reference"] < 1e-5 and r["time_ms"] > 0
+
+
+def test_batch_splits_must_be_positive(capsys):
+    with pytest.raises(SystemExit):
+        suite.main(["--no-matrix", "--batch-splits", "0"])
+    assert "--batch-splits must be >= 1; got 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("task", ["forward", "train"])
 def test_pytorch_without_onednn_is_an_extra_peer(task):
     torch = pytest.importorskip("torch")
     spec = impls.Spec("lstm", 3, 6, 4, 5, task)
