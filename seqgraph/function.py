@@ -445,6 +445,29 @@ class Function:
     def _call_jax(self, args):
         import jax
 
+        fn, values, shared_values = self._prepare_jax(args)
+        if values is not None:
+            return self._finish_jax(fn, fn(values, shared_values))
+        with jax.default_device(self._device):
+            result = fn(*args)
+        # Outputs come back to the host as NumPy arrays, as from the other
+        # backends; shared variables (parameters) stay on the device.
+        to_host = np.asarray if self.host_outputs else (lambda r: r)
+        if isinstance(result, (list, tuple)):
+            return [to_host(r) for r in result]
+        return to_host(result)
+
+    def _prepare_jax(self, args):
+        """The program for ``args``, its explicit and its shared arguments.
+
+        Compiles the program on the first call of a shape signature.  For a
+        PyTensor JAX function (a graph the pure program does not support) the
+        arguments are ``None``: it is called with ``args``.  Apart from
+        :meth:`_finish_jax` so that :class:`seqgraph.training.SplitFunction`
+        can run only the program in its worker threads.
+        """
+        import jax
+
         from seqgraph import _jax
         from seqgraph._jaxfn import JaxProgram
 
@@ -474,37 +497,34 @@ class Function:
         if fn is None:
             with _collector_paused():
                 fn = self._cache[key] = self._specialise(args)
-        if type(fn) is JaxProgram:
-            values = [
-                arg
-                if type(arg) is np.ndarray and arg.dtype == var.type.dtype
-                else self._jax_input(var, arg)
-                for var, arg in zip(self.inputs, args)
-            ]
-            if self._rng_states or any(self._is_rng):
-                shared_values = self._shared_values()
+        if type(fn) is not JaxProgram:
+            return fn, None, None
+        values = [
+            arg
+            if type(arg) is np.ndarray and arg.dtype == var.type.dtype
+            else self._jax_input(var, arg)
+            for var, arg in zip(self.inputs, args)
+        ]
+        if self._rng_states or any(self._is_rng):
+            shared_values = self._shared_values()
+        else:
+            shared_values = [storage[0] for storage in storages]
+        return fn, values, shared_values
+
+    def _finish_jax(self, fn, results):
+        """Write back what a program call returned; the outputs."""
+        storages, placed = self._storages, self._placed
+        # The new values of the shared variables come first, then the outputs.
+        n_upd = len(fn.update_slots)
+        for slot, value in zip(fn.update_slots, results[:n_upd]):
+            if self._is_rng[slot]:
+                var = self._shared[slot]
+                self._rng_states[var] = (self._rng_states[var][0], value)
             else:
-                shared_values = [storage[0] for storage in storages]
-            results = fn(values, shared_values)
-            # The new values of the shared variables come first, then the outputs.
-            n_upd = len(fn.update_slots)
-            for slot, value in zip(fn.update_slots, results[:n_upd]):
-                if self._is_rng[slot]:
-                    var = self._shared[slot]
-                    self._rng_states[var] = (self._rng_states[var][0], value)
-                else:
-                    storages[slot][0] = placed[slot] = value
-            if not self.host_outputs:
-                return list(results[n_upd:])
-            return [np.asarray(r) for r in results[n_upd:]]
-        with jax.default_device(self._device):
-            result = fn(*args)
-        # Outputs come back to the host as NumPy arrays, as from the other
-        # backends; shared variables (parameters) stay on the device.
-        to_host = np.asarray if self.host_outputs else (lambda r: r)
-        if isinstance(result, (list, tuple)):
-            return [to_host(r) for r in result]
-        return to_host(result)
+                storages[slot][0] = placed[slot] = value
+        if not self.host_outputs:
+            return list(results[n_upd:])
+        return [np.asarray(r) for r in results[n_upd:]]
 
     def _jax_input(self, var, arg):
         """An input value for the JAX program.

@@ -149,7 +149,7 @@ class SplitFunction:
         self.apply = {}
         self._build_apply = build_apply
         self._axes = axes
-        self._weight_dtype = weight_dtype
+        self._weight_dtype = np.dtype(weight_dtype)
         self._pool = None
         self._signatures = set()
 
@@ -180,7 +180,7 @@ class SplitFunction:
         if n == 0:
             raise ValueError("the batch has no examples to split.")
         k = min(len(self.parts), n)
-        bounds = np.linspace(0, n, k + 1).round().astype(int)
+        bounds = [i * n // k for i in range(k + 1)]  # sizes differ by one at most
         parts = []
         for start, stop in zip(bounds[:-1], bounds[1:]):
             args = []
@@ -191,7 +191,7 @@ class SplitFunction:
                     index = (slice(None),) * (axis % np.ndim(arg)) + (slice(start, stop),)
                     args.append(arg[index])
             parts.append(args)
-        weights = (np.diff(bounds) / n).astype(self._weight_dtype)
+        weights = np.diff(bounds).astype(self._weight_dtype) / self._weight_dtype.type(n)
         return parts, weights
 
     def __call__(self, *batch):
@@ -216,35 +216,39 @@ class SplitFunction:
             tuple(np.shape(s[0]) for s in shared),
         )
         if signature not in self._signatures:
-            results = [self._run(i, args) for i, args in enumerate(parts)]
+            results = [jax.block_until_ready(p(*a)) for p, a in zip(self.parts, parts)]
             self._signatures.add(signature)
+            return apply(weights, *(r for result in results for r in result))
+        # The Python work of every part is done here, on one thread: the
+        # workers only run the programs (Python's lock is free while XLA runs),
+        # so that the threads do not queue for it.
+        calls = [part._prepare_jax(args) for part, args in zip(self.parts, parts)]
+        if any(values is None for _, values, _ in calls):  # not a pure JAX program
+            results = [p(*a) for p, a in zip(self.parts, parts)]
         else:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(
                     max_workers=len(self.parts) - 1, thread_name_prefix="seqgraph-part"
                 )
-            # Parameters set by the user since are moved to the device once,
-            # here, not by each part's thread.
-            device = self.parts[0]._device
-            for storage in shared:
-                if isinstance(storage[0], np.ndarray):
-                    storage[0] = jax.device_put(storage[0], device)
-            futures = [self._pool.submit(self._run, i, args) for i, args in enumerate(parts[1:], 1)]
-            results = [self._run(0, parts[0])]
-            results += [f.result() for f in futures]
-        flat = [r for result in results for r in result]
-        return apply(weights, *flat)
-
-    def _run(self, i, args):
-        import jax
-
-        return jax.block_until_ready(self.parts[i](*args))
+            futures = [self._pool.submit(_execute, *call) for call in calls[1:]]
+            raw = [_execute(*calls[0])] + [f.result() for f in futures]
+            results = [
+                part._finish_jax(fn, out) for part, (fn, _, _), out in zip(self.parts, calls, raw)
+            ]
+        return apply(weights, *(r for result in results for r in result))
 
     def close(self) -> None:
         """Stop the worker threads (they also stop when the process exits)."""
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+
+def _execute(program, values, shared_values):
+    """Run one part's program and wait for it (in a worker thread)."""
+    import jax
+
+    return jax.block_until_ready(program(values, shared_values))
 
 
 def compile_train(
