@@ -83,8 +83,10 @@ class TrainStep:
     state : list of SharedVariable
         The optimizer's state (moments, accumulators, step count).
     generators : list of SharedVariable
-        Shared random generators the graph draws from (dropout masks).
-    function : seqgraph.Function
+        Shared random generators the graph draws from (dropout masks); with
+        ``batch_splits > 1``, also those of the other parts.
+    function : seqgraph.Function or SplitFunction
+        What a call runs (a :class:`SplitFunction` with ``batch_splits > 1``).
     """
 
     def __init__(self, fn, params, names, learning_rate, state, generators):

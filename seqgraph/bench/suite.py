@@ -26,8 +26,10 @@ Method
   call (the peak is reset through ``/proc/self/clear_refs``; memory a library
   keeps pooled from earlier calls is not counted again); on a GPU JAX's or
   PyTorch's own peak counters.
-* Threads: BLAS, XLA and PyTorch get ``--threads`` threads (default: the
-  CPU count); the JSON records them.
+* Threads: BLAS and PyTorch get ``--threads`` threads (default: the CPU
+  count); the JSON records them.  XLA's CPU thread pool has a thread per core
+  the process may run on (``taskset`` sets that); ``--threads 1`` only keeps
+  its matrix products on one thread.
 * ``--cold`` measures seqgraph's cold and warm compile in fresh processes with
   empty PyTensor, Numba and JAX caches, then with what the first left; each
   figure is the median of ``--cold-runs`` such pairs (3 by default), since a
@@ -58,10 +60,11 @@ BACKENDS = ("c", "numba", "jax")
 
 
 def _set_threads(threads):
+    # XLA has no setting for the size of its CPU thread pool (one thread per
+    # core the process may run on: run the suite under `taskset` to change it);
+    # with one thread, its matrix products at least run on one thread.
     os.environ.setdefault(
-        "XLA_FLAGS",
-        f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} "
-        f"intra_op_parallelism_threads={threads}",
+        "XLA_FLAGS", f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'}"
     )
     from seqgraph._blas import set_blas_threads
 
