@@ -300,8 +300,9 @@ def compile_train(
         thread, then updates the parameters with their average (a
         :class:`SplitFunction`): data parallelism over the CPU's cores.  XLA
         runs a loop's per-step products on one core, so small recurrent
-        layers gain (the small LSTM of the benchmark suite runs its training
-        step about 1.4x faster with ``k = 2`` on two cores); layers whose
+        layers gain (with ``k = 2`` on two cores, the benchmark suite's small
+        LSTM and GRU training steps take about 0.8x the time, called back to
+        back; less after other work in the process); layers whose
         products are large enough for XLA to spread over the cores gain
         nothing.  The average weights each part by its share of the examples,
         which is the whole batch's gradient when ``loss`` is a mean over the
@@ -429,9 +430,15 @@ def _split_step(inputs, outputs, grads, updates_for, k, axes, backend, device):
         if part.device == "cpu":
             # The parts keep every core busy between them: each part's larger
             # products (the weight gradients') on one thread, not split over
-            # the cores the other parts are using (about 10% faster in all).
+            # the cores the other parts are using (2-20% faster in the
+            # comparisons of benchmarks/results/HISTORY.md, twentieth session).
             part.compiler_options = {"xla_cpu_multi_thread_eigen": False}
-        if i and [own.get(v, v) for v in parts[0]._shared] == part._shared:
+        expected = [own.get(v, v) for v in parts[0]._shared] if i else []
+        if (
+            i
+            and len(expected) == len(part._shared)
+            and all(a is b for a, b in zip(expected, part._shared))
+        ):
             # The same graph with other generators: one program serves every part.
             part._cache = parts[0]._cache
         parts.append(part)
