@@ -310,6 +310,7 @@ def compile_train(
         by anything else (the count of unmasked tokens, say) gets the average
         of the parts' gradients instead, as data-parallel training in other
         libraries does.  Each part draws its own random numbers (dropout).
+        On a GPU the parts share the one device; that was not measured.
     batch_axis : int or sequence of (int or None)
         With ``batch_splits > 1``: the axis along which each input holds its
         examples (``0`` for ``(batch, time, ...)`` inputs, ``1`` for
