@@ -32,6 +32,7 @@ import struct
 import types
 import warnings
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
@@ -384,6 +385,18 @@ def _aval(value):
     return jax.tree.map(lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype), value)
 
 
+def _call_aval(value):
+    """The type of a call's argument, with the device of a committed JAX array."""
+    import jax
+
+    def aval(a):
+        if isinstance(a, jax.Array) and a.committed:
+            return jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=a.sharding)
+        return jax.ShapeDtypeStruct(np.shape(a), a.dtype)
+
+    return jax.tree.map(aval, value)
+
+
 class JaxProgram:
     """One shape signature of a seqgraph JAX function, compiled as a pure program.
 
@@ -441,6 +454,9 @@ class JaxProgram:
         self.cache_path = None
         self._exported = None
         self._fn = None
+        # compile(): its Future, and the same while it runs in the background.
+        self._compiled = None
+        self._pending = None
         self._avals = [
             jax.ShapeDtypeStruct(v.type.shape, np.dtype(v.type.dtype)) for v in inputs
         ] + [_aval(x) for x in shared_values]
@@ -565,9 +581,84 @@ class JaxProgram:
             warnings.filterwarnings("ignore", message="Skipping .* as JAX tracing would remove it")
             return jax_funcify(fgraph)
 
+    # -- compiling ---------------------------------------------------------------
+
+    def compile(self, background=False, args=None, shared_values=None):
+        """Compile the program with XLA for its device, now or on a background thread.
+
+        The program's calls find the executable in JAX's cache; a call made
+        while the background compile runs waits for it, and raises what it
+        raised.  The compile holds Python's lock only while JAX lowers the
+        program (milliseconds); XLA's optimisation and code generation, most
+        of the time, leave the calling thread free to build other programs.
+
+        Parameters
+        ----------
+        background : bool
+            Run the compile on seqgraph's compile thread and return at once.
+        args, shared_values : list, optional
+            Values like those the calls will pass for the inputs and the
+            shared variables: JAX compiles for where they lie (a value
+            committed to a device compiles apart from one that is not), so a
+            call finds the compile only if it was made for values placed as
+            its own.  Only their types and placement are kept.  Default: the
+            types the program was built for, uncommitted.
+
+        Returns
+        -------
+        concurrent.futures.Future
+            Done when the compile is (already done unless ``background``).
+        """
+        if self._compiled is not None:
+            return self._compiled
+        if self._fn is None:
+            raise RuntimeError("the JAX program failed to build")
+        import jax
+
+        jitted, avals = self._fn, self._avals
+        if args is not None:
+            avals = [_call_aval(v) for v in args] + avals[self.n_in :]
+        if shared_values is not None:
+            avals = avals[: self.n_in] + [_call_aval(v) for v in shared_values]
+        # As __call__ runs it, so that the call finds this compile in JAX's cache.
+        place = (
+            contextlib.nullcontext
+            if self._on_default_device
+            else lambda: jax.default_device(self.device)
+        )
+
+        def run():
+            # 64-bit types on this thread whatever another thread sets meanwhile
+            # (importing PyTensor's JAX dispatch turns them off for a moment).
+            with jax.enable_x64(True), place():
+                jitted.lower(*avals).compile()
+
+        if background:
+            self._compiled = self._pending = _compile_thread().submit(run)
+            return self._compiled
+        future = Future()
+        run()
+        future.set_result(None)
+        self._compiled = future
+        return future
+
+    def output_types(self) -> list[tuple[tuple[int, ...], np.dtype]]:
+        """The shape and dtype of each output (the new shared values left out)."""
+        import jax
+
+        if self._exported is not None:
+            results = jax.tree.unflatten(self._exported.out_tree, self._exported.out_avals)
+        else:
+            results = jax.eval_shape(self._fn, *self._avals)
+        # The new values of the shared variables (random states are trees) come first.
+        return [(tuple(a.shape), np.dtype(a.dtype)) for a in results[len(self.update_slots) :]]
+
     # -- calling -----------------------------------------------------------------
 
     def __call__(self, args, shared_values):
+        if self._pending is not None:
+            self._pending.result()  # the compile's error, if it failed
+            self._pending = None
         if self._fn is None:
             raise RuntimeError("the JAX program failed to build")
         if self._on_default_device:
@@ -577,6 +668,20 @@ class JaxProgram:
         # NumPy inputs go to the default device, and jit compiles for it.
         with jax.default_device(self.device):
             return self._fn(*args, *shared_values)
+
+
+_COMPILE_THREAD = None
+
+
+def _compile_thread():
+    """The one thread that runs background compiles, in the order asked.
+
+    One is enough: XLA spreads each compile over the cores itself.
+    """
+    global _COMPILE_THREAD
+    if _COMPILE_THREAD is None:
+        _COMPILE_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="seqgraph-compile")
+    return _COMPILE_THREAD
 
 
 def _is_symbolic_op(op) -> bool:

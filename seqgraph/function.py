@@ -33,6 +33,7 @@ import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 
 import numpy as np
@@ -466,16 +467,40 @@ class Function:
         :meth:`_finish_jax` so that :class:`seqgraph.training.SplitFunction`
         can run only the program in its worker threads.
         """
-        import jax
-
-        from seqgraph import _jax
         from seqgraph._jaxfn import JaxProgram
 
         # The per-call path is kept lean: it is the per-step overhead of short
-        # sequences.  A NumPy value is one not moved yet, or one the user set
-        # since: move it once; device values written back by updates stay.
+        # sequences.
+        fn = self._program(args)
+        if type(fn) is not JaxProgram:
+            return fn, None, None
+        storages = self._storages
+        values = [
+            arg
+            if type(arg) is np.ndarray and arg.dtype == var.type.dtype
+            else self._jax_input(var, arg)
+            for var, arg in zip(self.inputs, args)
+        ]
+        if self._rng_states or any(self._is_rng):
+            shared_values = self._shared_values()
+        else:
+            shared_values = [storage[0] for storage in storages]
+        return fn, values, shared_values
+
+    def _program(self, args):
+        """The program for the shapes of ``args`` (built on the first call of them).
+
+        Moves the shared values to the device first: their shapes are part of
+        the signature.
+        """
+        import jax
+
+        from seqgraph import _jax
+
         if not jax.config.jax_enable_x64:
             _jax.configure()  # before any value moves to the device as int32/float32
+        # A NumPy value is one not moved yet, or one the user set since: move
+        # it once; device values written back by updates stay.
         storages, placed = self._storages, self._placed
         shared_shapes = []
         for i, storage in enumerate(storages):
@@ -497,19 +522,7 @@ class Function:
         if fn is None:
             with _collector_paused():
                 fn = self._cache[key] = self._specialise(args)
-        if type(fn) is not JaxProgram:
-            return fn, None, None
-        values = [
-            arg
-            if type(arg) is np.ndarray and arg.dtype == var.type.dtype
-            else self._jax_input(var, arg)
-            for var, arg in zip(self.inputs, args)
-        ]
-        if self._rng_states or any(self._is_rng):
-            shared_values = self._shared_values()
-        else:
-            shared_values = [storage[0] for storage in storages]
-        return fn, values, shared_values
+        return fn
 
     def _finish_jax(self, fn, results):
         """Write back what a program call returned; the outputs."""
@@ -585,6 +598,48 @@ class Function:
         if self._single:
             return result if not isinstance(result, list) else result[0]
         return list(result) if isinstance(result, (list, tuple)) else [result]
+
+    def precompile(self, *args, **kwargs) -> Future:
+        """Compile for the shapes of these arguments without running, XLA in the background.
+
+        JAX compiles one program per shape signature, on its first call.  This
+        builds the program for the signature of ``args`` now (PyTensor's
+        rewrites and JAX's tracing, on this thread), then starts XLA's compile
+        on a background thread and returns: while XLA compiles, this thread
+        can build other functions.  The first call with these shapes waits for
+        the compile (and raises its error, if it failed).  Nothing runs and no
+        shared variable changes.
+
+        Parameters
+        ----------
+        *args, **kwargs
+            Example values of the inputs, as for a call: only their shapes
+            (and the shared variables' current shapes) matter.
+
+        Returns
+        -------
+        concurrent.futures.Future
+            Done when the compile is; ``result()`` waits for it.  For the C
+            and Numba backends it is done at once: C functions are compiled
+            when they are built, and Numba's compile runs on the first call.
+        """
+        values = self._bind(args, kwargs)
+        if self.backend != "jax":
+            future = Future()
+            future.set_result(None)
+            return future
+        # What a call with these values would pass the program.
+        program, args, shared_values = self._prepare_jax(values)
+        if args is None:
+            # A PyTensor JAX function (a graph the pure program does not
+            # support): JAX compiles it on its first call.
+            future = Future()
+            future.set_result(None)
+            return future
+        start = time.perf_counter()
+        future = program.compile(background=True, args=args, shared_values=shared_values)
+        self.compile_time += time.perf_counter() - start
+        return future
 
     def __repr__(self) -> str:
         return (

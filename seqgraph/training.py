@@ -15,15 +15,17 @@ other fields (padded too when they are per-step sequences).  A train step for
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import math
 import numbers
 import os
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,6 +102,15 @@ class TrainStep:
     def __call__(self, *batch):
         out = self.function(*batch)
         return out if isinstance(out, list) else [out]
+
+    def precompile(self, *batch) -> Future:
+        """Compile for this batch's shapes, XLA's compile in the background.
+
+        See :meth:`seqgraph.Function.precompile`: nothing runs, and the first
+        step with these shapes waits for the compile.  Returns a Future done
+        when it is.
+        """
+        return self.function.precompile(*batch)
 
     # -- what a checkpoint holds ----------------------------------------------
     def variables(self) -> OrderedDict[str, SharedVariable]:
@@ -239,11 +250,66 @@ class SplitFunction:
             ]
         return apply(weights, *(r for result in results for r in result))
 
+    def precompile(self, *batch) -> Future:
+        """Compile the parts' and the update's programs for this batch's shapes.
+
+        As :meth:`seqgraph.Function.precompile`: each program's XLA compile
+        runs in the background while the next one is built, and nothing runs.
+        Returns a Future done when every compile is.
+        """
+        import jax
+
+        from seqgraph._jaxfn import JaxProgram
+
+        if len(batch) != len(self._axes):
+            raise TypeError(f"this step takes {len(self._axes)} input(s); got {len(batch)}.")
+        parts, weights = self._cut(batch)
+        futures = [part.precompile(*args) for part, args in zip(self.parts, parts)]
+        programs = [part._program(args) for part, args in zip(self.parts, parts)]
+        if all(type(p) is JaxProgram for p in programs):
+            # The update's inputs: the weights, then each part's results.
+            k = len(parts)
+            apply = self.apply.get(k)
+            if apply is None:
+                apply = self.apply[k] = self._build_apply(k)
+            # (device arrays, as the parts return them)
+            example = [weights] + [
+                jax.device_put(np.zeros(shape, dtype), part._device)
+                for part, program in zip(self.parts, programs)
+                for shape, dtype in program.output_types()
+            ]
+            futures.append(apply.precompile(*example))
+        return _all_done(futures)
+
     def close(self) -> None:
         """Stop the worker threads (they also stop when the process exits)."""
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
+
+
+def _all_done(futures) -> Future:
+    """A Future done when all of ``futures`` are, with the first one's error."""
+    done = Future()
+    left = [len(futures)]
+    lock = threading.Lock()
+
+    def one_done(_):
+        with lock:
+            left[0] -= 1
+            if left[0]:
+                return
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors:
+            done.set_exception(errors[0])
+        else:
+            done.set_result(None)
+
+    if not futures:
+        done.set_result(None)
+    for f in futures:
+        f.add_done_callback(one_done)
+    return done
 
 
 def _execute(program, values, shared_values):
@@ -560,6 +626,34 @@ def iterate_minibatches(examples, batch_size, rng=None, shuffle=True, **pad_kwar
 # -- the fit loop ------------------------------------------------------------------
 
 
+def _compiles_per_shape(step) -> bool:
+    """Whether ``step`` compiles a program per batch shape (JAX)."""
+    return getattr(step.function, "backend", "jax") == "jax"
+
+
+def _precompile_shapes(plan) -> None:
+    """Precompile each function of ``plan`` for each of its batches' shapes, once.
+
+    ``plan`` is ``(function, batch)`` pairs in the order they will run.  Each
+    new shape's program is built on this thread while XLA compiles the one
+    before it in the background.  A function without ``precompile`` is left
+    to compile on its calls.
+    """
+    seen = set()
+    for fn, batch in plan:
+        precompile = getattr(fn, "precompile", None)
+        key = (id(fn), tuple(np.shape(a) for a in batch))
+        if precompile is None or key in seen:
+            continue
+        seen.add(key)
+        try:
+            precompile(*batch)
+        except Exception:  # noqa: BLE001
+            # Only a head start: the call with this batch compiles it again and
+            # reports the error where it belongs.
+            pass
+
+
 @dataclass
 class _Progress:
     """Everything a checkpoint restores besides the shared variables."""
@@ -647,6 +741,7 @@ def fit(
     progress=True,
     log=print,
     pad_kwargs=None,
+    compile_ahead=True,
 ):
     """Train ``step`` for ``epochs`` epochs over ``train_data``.
 
@@ -689,6 +784,13 @@ def fit(
         Receives one line per epoch.
     pad_kwargs : dict, optional
         Passed to :func:`pad_batch`.
+    compile_ahead : bool
+        JAX compiles one program per batch shape.  With this on, the first
+        epoch starts by building the programs for every batch shape it and
+        the validation will meet (:meth:`seqgraph.Function.precompile`, for a
+        ``valid_fn`` that has the method), each XLA compile running in the
+        background while the next program is built.  Shapes met only in
+        later epochs compile on their first call.  No effect on C and Numba.
 
     Returns
     -------
@@ -724,11 +826,23 @@ def fit(
             state, best_values = _load_checkpoint(checkpoint, step, data_rng)
             log(f"resumed from {checkpoint} after epoch {state.epoch}")
     variables = step.variables()
+    first_epoch = state.epoch + 1
 
     while state.epoch < epochs:
         epoch = state.epoch + 1
         snapshot = {n: np.array(v.get_value(), copy=True) for n, v in variables.items()}
         start = time.perf_counter()
+        if compile_ahead and epoch == first_epoch and _compiles_per_shape(step):
+            # The epoch's batches in the order the loop will meet them (a copy
+            # of the order's generator), then the validation batches.
+            order = copy.deepcopy(data_rng)
+            train_batches = iterate_minibatches(train_data, batch_size, order, **pad_kwargs)
+            _precompile_shapes((step, b) for b in train_batches)
+            if valid_fn is not None:
+                valid_batches = iterate_minibatches(
+                    valid_data, batch_size, shuffle=False, **pad_kwargs
+                )
+                _precompile_shapes((valid_fn, b) for b in valid_batches)
         losses, sizes = [], []
         n_batches = math.ceil(len(train_data) / batch_size)
         bar = tqdm(

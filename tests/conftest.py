@@ -81,3 +81,21 @@ def numba_backend():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+_JAX_COMPILES = []
+
+
+@pytest.fixture
+def jax_compiles():
+    """A list that grows by one for every program JAX lowers or XLA compiles."""
+    jax = pytest.importorskip("jax")
+    if not _JAX_COMPILES:
+        _JAX_COMPILES.append(None)  # (registered once per process)
+
+        def listener(event, seconds, **kwargs):
+            if event.endswith(("jaxpr_to_mlir_module_duration", "backend_compile_duration")):
+                _JAX_COMPILES.append(event)
+
+        jax.monitoring.register_event_duration_secs_listener(listener)
+    return _JAX_COMPILES

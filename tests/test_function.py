@@ -214,6 +214,73 @@ def test_jax_compiles_once_per_shape_signature():
     assert len(f._cache) == 2
 
 
+# -- precompile ---------------------------------------------------------------------
+
+
+def _counter_step():
+    """A function that updates a shared variable, and that variable."""
+    floatx = pytensor.config.floatX
+    acc = pytensor.shared(np.zeros(3, floatx), name="acc")
+    x = pt.matrix("x")
+    f = seqgraph.function([x], x.sum(), updates=[(acc, acc + x.sum(0))], backend="jax")
+    return f, acc
+
+
+def test_precompile_runs_nothing_and_the_first_call_finds_the_compile(jax_compiles):
+    f, acc = _counter_step()
+    acc.set_value(np.ones(3, acc.dtype))  # a host value, moved to the device by the call
+    x = np.arange(6, dtype=acc.dtype).reshape(2, 3)
+    future = f.precompile(x)
+    future.result()
+    assert future.done() and future.exception() is None
+    np.testing.assert_array_equal(acc.get_value(), np.ones(3))  # nothing ran
+    compiled = len(jax_compiles)
+    assert float(f(x)) == 15.0
+    np.testing.assert_array_equal(acc.get_value(), [4.0, 6.0, 8.0])
+    # The call lowered and compiled nothing: the precompile was made for the
+    # values as the call passes them (committed to the device).
+    assert len(jax_compiles) == compiled
+    assert f.precompile(x) is future  # known shapes: the same compile
+    f.precompile(np.ones((5, 3), acc.dtype)).result()  # a new shape compiles
+    assert len(f._cache) == 2
+    compiled = len(jax_compiles)
+    assert float(f(np.ones((5, 3), acc.dtype))) == 15.0
+    assert len(jax_compiles) == compiled
+
+
+def test_precompile_checks_its_arguments_as_a_call_does():
+    pytest.importorskip("jax")
+    f, _ = _counter_step()
+    with pytest.raises(TypeError, match=r"takes 1 input\(s\) \(x\); got 2"):
+        f.precompile(np.ones((2, 3)), np.ones(3))
+    with pytest.raises(
+        ValueError, match=r"input x expects ndim=2; got an argument of shape \(3,\)"
+    ):
+        f.precompile(np.ones(3))
+
+
+def test_a_failed_background_compile_is_raised_by_the_call():
+    pytest.importorskip("jax")
+    f, acc = _counter_step()
+    f.compiler_options = {"xla_no_such_option": True}
+    x = np.ones((2, 3), acc.dtype)
+    future = f.precompile(x)  # returns before XLA has looked at the options
+    with pytest.raises(Exception, match="xla_no_such_option"):
+        future.result()
+    with pytest.raises(Exception, match="xla_no_such_option"):
+        f(x)
+    np.testing.assert_array_equal(acc.get_value(), np.zeros(3))
+
+
+def test_precompile_on_the_c_backend_is_done_at_once():
+    x = pt.vector("x")
+    f = seqgraph.function([x], 2 * x, backend="c")
+    future = f.precompile(np.ones(3))
+    assert future.done() and future.result() is None
+    with pytest.raises(TypeError, match="takes 1 input"):
+        f.precompile()
+
+
 def test_c_backend_links_openblas_without_warning():
     """In a fresh process: importing seqgraph and compiling a GEMM warns nothing."""
     code = (

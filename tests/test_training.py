@@ -15,6 +15,7 @@ from seqgraph.training import (
     compile_predict,
     compile_train,
     fit,
+    iterate_minibatches,
     pad_batch,
 )
 
@@ -205,6 +206,61 @@ def test_training_errors(rng):
     _, step, _ = build()
     with pytest.raises(ValueError, match="patience and lr_patience need valid_data"):
         fit(step, dataset(rng, 4), 1, patience=2, progress=False)
+
+
+# -- compiling ahead --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("splits", [1, 2])
+def test_a_precompiled_step_compiles_nothing_when_called(jax_compiles, rng, splits):
+    """The parts', the update's and the whole step's programs (5 examples: uneven parts)."""
+    model, step, _ = build(dropout=0.3, backend="jax", clip_norm=1.0, batch_splits=splits)
+    batch = pad_batch(dataset(rng, 5), dtype=pytensor.config.floatX)
+    start = model.get_values()
+    step.precompile(*batch).result()
+    for name, value in model.get_values().items():
+        np.testing.assert_array_equal(value, start[name], err_msg=name)  # nothing ran
+    compiled = len(jax_compiles)
+    step(*batch)
+    step(*batch)
+    assert len(jax_compiles) == compiled
+    assert not np.array_equal(model.get_values()["out.W"], start["out.W"])
+
+
+def test_fit_compiles_every_batch_shape_of_the_first_epoch_ahead(jax_backend, rng, monkeypatch):
+    # 20 and 12 examples: a last batch of 4 in each, so two shapes at least.
+    train, valid_data = dataset(rng, 20), dataset(rng, 12)
+    common = dict(batch_size=8, valid_data=valid_data, seed=3, progress=False, log=None)
+    asked = []
+    precompile = seqgraph.Function.precompile
+
+    def spy(fn, *batch):
+        asked.append((fn, tuple(np.shape(a) for a in batch)))
+        return precompile(fn, *batch)
+
+    monkeypatch.setattr(seqgraph.Function, "precompile", spy)
+    histories, values = [], []
+    for ahead in (True, False):
+        model, step, valid = build(seed=2, backend="jax")
+        histories.append(fit(step, train, 2, valid_fn=valid, compile_ahead=ahead, **common))
+        values.append(model.get_values())
+        if ahead:
+            fns = (step.function, valid)
+            asked_first = list(asked)
+    # The same training, ahead or not.
+    assert [h["train_loss"] for h in histories[0]] == [h["train_loss"] for h in histories[1]]
+    for name, value in values[0].items():
+        np.testing.assert_array_equal(values[1][name], value, err_msg=name)
+    # Every shape the first epoch meets, once, in the order met; then validation's.
+    order = np.random.default_rng(3)
+    train_shapes = [tuple(np.shape(a) for a in b) for b in iterate_minibatches(train, 8, order)]
+    valid_shapes = [
+        tuple(np.shape(a) for a in b) for b in iterate_minibatches(valid_data, 8, shuffle=False)
+    ]
+    expected = [(fns[0], s) for s in dict.fromkeys(train_shapes)]
+    expected += [(fns[1], s) for s in dict.fromkeys(valid_shapes)]
+    assert asked_first == expected and len(dict.fromkeys(train_shapes)) > 1
+    assert asked == asked_first  # none without compile_ahead
 
 
 # -- batch_splits: the batch's parts as concurrent JAX programs ---------------------

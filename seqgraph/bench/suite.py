@@ -637,6 +637,13 @@ def main(argv=None):
         "sizes, against the original Theano's figures",
     )
     p.add_argument(
+        "--first-epoch",
+        action="store_true",
+        help="the quick tutorials' first epoch (seqgraph tutorial NAME --quick --epochs 1) "
+        "in fresh processes with empty caches, with the fit loop's compile_ahead on and off "
+        "(JAX; --cold-runs pairs each)",
+    )
+    p.add_argument(
         "--theano-python",
         metavar="PATH",
         help="with --tutorials: an interpreter with the original Theano 1.0.5 "
@@ -647,7 +654,7 @@ def main(argv=None):
         "--no-matrix",
         action="store_true",
         help="skip the models x sizes matrix (run only --scaling, --overhead, --memory, "
-        "--tutorials, --cold)",
+        "--tutorials, --first-epoch, --cold)",
     )
     p.add_argument(
         "--ab",
@@ -669,9 +676,9 @@ def main(argv=None):
             ab_setting = ab.parse(o.ab)
         except ValueError as err:
             p.error(str(err))
-        if o.cold or o.memory or o.overhead or o.scaling or o.quick:
+        if o.cold or o.memory or o.overhead or o.scaling or o.quick or o.first_epoch:
             p.error(
-                "--ab compares steps only; leave out --cold, --memory, --overhead, --scaling, --quick"
+                "--ab compares steps only; leave out --cold, --memory, --overhead, --scaling, --quick, --first-epoch"
             )
         if o.pairs < 1:
             p.error(f"--pairs must be >= 1; got {o.pairs}")
@@ -778,6 +785,13 @@ def main(argv=None):
             theano_python=o.theano_python,
             theano_cold=o.cold,
             cold_runs=o.cold_runs,
+        )
+    if o.first_epoch and "jax" in backends:
+        from seqgraph.bench import tutorials
+
+        log("quick tutorials' first epoch, compiled ahead or not")
+        results["first_epoch"] = tutorials.first_epoch(
+            ["rnnslu", "lstm"], o.cold_runs, log, backend="jax"
         )
     if o.memory:
         batch, _, n_in, hidden = impls.SIZES["medium"]

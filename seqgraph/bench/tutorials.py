@@ -67,25 +67,25 @@ def build(name, backend=None):
         from seqgraph.tutorials import rnnslu
 
         model = RNNSLU(572, 127, emb_dim=50, num_hidden=200, win=7, seed=0)
-        step, valid_fn, predict = rnnslu.compile_functions(model, 0.0970, backend)
         length = 16
         batch = [
             rng.integers(0, 572, size=(1, length)),
             np.ones((1, length), dtype="float32"),
             rng.integers(0, 127, size=(1, length)),
         ]
+        step, valid_fn, predict = rnnslu.compile_functions(model, 0.0970, backend, batch)
         valid_fn(*batch)
         predict(*batch[:2])
     elif name == "lstm":
         from seqgraph.tutorials import lstm
 
         model = lstm.LSTMClassifier(10000, 128, seed=0)
-        step, error_fn = lstm.compile_functions(model, backend)
         batch = [
             rng.integers(0, 10000, size=(16, 100)),
             np.ones((16, 100), dtype="float32"),
             rng.integers(0, 2, size=16),
         ]
+        step, error_fn = lstm.compile_functions(model, backend, batch)
         error_fn(*batch)
     else:
         raise ValueError(f"unknown tutorial {name!r}; tutorials are {TUTORIALS}.")
@@ -329,6 +329,66 @@ def run(backends, repeats, log, peers=(), theano_python=None, theano_cold=False,
                 f"{theano['compile_s']:.0f} s{against_now})"
             )
             rows.append(row)
+    return rows
+
+
+def first_epoch_fresh(name, compile_ahead, backend="jax"):
+    """Run ``seqgraph tutorial NAME --quick --epochs 1`` in a fresh process, caches empty.
+
+    Returns ``(first epoch, whole run)`` in seconds: the epoch as the fit loop
+    times it (its batches' compiles included), the run from the process's
+    start to its end (imports, data, building, the final evaluation).
+    ``compile_ahead`` is the fit loop's option of that name.
+    """
+    import sys
+
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ)
+        env["PYTENSOR_FLAGS"] = f"base_compiledir={cache}/pytensor"
+        env["NUMBA_CACHE_DIR"] = f"{cache}/numba"
+        env["SEQGRAPH_JAX_CACHE"] = f"{cache}/jax"
+        env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+        history = os.path.join(cache, "history.json")
+        command = [sys.executable, "-c", "import sys, seqgraph.cli; sys.exit(seqgraph.cli.main())"]
+        command += ["tutorial", name, "--quick"]
+        command += ["--epochs", "1", "--no-progress", "--backend", backend, "--history", history]
+        if not compile_ahead:
+            command.append("--no-compile-ahead")
+        start = time.perf_counter()
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            raise RuntimeError(str(done.stderr.strip().splitlines()[-1:]))
+        with open(history) as f:
+            return json.load(f)[0]["seconds"], wall
+
+
+def first_epoch(names, runs, log, backend="jax"):
+    """The quick tutorials' first epoch, cold, with the fit loop's compile_ahead on and off.
+
+    ``runs`` alternating pairs of fresh processes per tutorial; rows hold the
+    medians and every run.
+    """
+    rows = []
+    for name in names:
+        samples = {True: [], False: []}
+        for _ in range(runs):
+            for ahead in (False, True):
+                samples[ahead].append(first_epoch_fresh(name, ahead, backend))
+        row = {"tutorial": name, "backend": backend, "runs": runs}
+        for ahead, key in ((False, "serial"), (True, "ahead")):
+            row[f"{key}_epoch_s"] = statistics.median(e for e, _ in samples[ahead])
+            row[f"{key}_run_s"] = statistics.median(w for _, w in samples[ahead])
+            row[f"{key}_epoch_runs_s"] = [e for e, _ in samples[ahead]]
+            row[f"{key}_run_runs_s"] = [w for _, w in samples[ahead]]
+        row["epoch_ratio"] = row["ahead_epoch_s"] / row["serial_epoch_s"]
+        log(
+            f"{name} --quick, first epoch cold on {backend}: {row['ahead_epoch_s']:.2f} s with "
+            f"compile_ahead, {row['serial_epoch_s']:.2f} s without ({row['epoch_ratio']:.2f}x); "
+            f"whole run {row['ahead_run_s']:.1f} s against {row['serial_run_s']:.1f} s "
+            f"(medians of {runs})"
+        )
+        rows.append(row)
     return rows
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
 
+from seqgraph.params import atomic_write
 from seqgraph.training import fit, iterate_minibatches
 
 
@@ -17,6 +19,13 @@ def parser(name, description, epochs, quick_epochs):
     p.add_argument("--backend", choices=["c", "numba", "jax"], help="default: seqgraph's")
     p.add_argument("--seed", type=int, default=345)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--no-compile-ahead",
+        action="store_true",
+        help="JAX: compile each batch shape on its first step, not all of the first "
+        "epoch's at its start (fit's compile_ahead)",
+    )
+    p.add_argument("--history", metavar="PATH", help="write the per-epoch history as JSON")
     p.set_defaults(default_epochs=epochs, quick_epochs=quick_epochs)
     return p
 
@@ -29,7 +38,7 @@ def epochs_of(options):
 
 def train(step, options, train_data, valid_data, valid_fn, pad, **fit_kwargs):
     """Run :func:`seqgraph.training.fit` with the tutorials' shared settings."""
-    return fit(
+    history = fit(
         step,
         train_data,
         epochs_of(options),
@@ -39,8 +48,13 @@ def train(step, options, train_data, valid_data, valid_fn, pad, **fit_kwargs):
         seed=options.seed,
         progress=not options.no_progress,
         pad_kwargs=pad,
+        compile_ahead=not options.no_compile_ahead,
         **fit_kwargs,
     )
+    if options.history:
+        text = json.dumps(history, indent=1).encode()
+        atomic_write(options.history, lambda f: f.write(text))
+    return history
 
 
 def predict_all(fn, examples, batch_size, **pad_kwargs):

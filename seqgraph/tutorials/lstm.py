@@ -67,18 +67,26 @@ def load(options):
     return pairs(train_s), pairs(valid_s), pairs(test_s), len(vocab)
 
 
-def compile_functions(model, backend=None):
+def compile_functions(model, backend=None, example=None):
     """The tutorial's functions: ``(train_step, error_rate)``, both of ``(words, mask, y)``.
 
     The step is AdaDelta (as ``lstm.py``) on the loss with dropout; the error
-    rate is computed without dropout.
+    rate is computed without dropout.  With an ``example`` batch ``(words,
+    mask, y)``, both are compiled for its shapes, the error function's XLA
+    compile running in the background while the step is built
+    (:meth:`seqgraph.Function.precompile`).
     """
     words, mask, y = pt.lmatrix("words"), pt.matrix("mask"), pt.lvector("y")
     errors = pt.neq(model.log_probs(words, mask, True).argmax(axis=-1), y).mean()
+    error_fn = compile_predict([words, mask, y], errors, backend)
+    if example is not None:
+        error_fn.precompile(*example)
     step = compile_train(
         [words, mask, y], model.loss(words, mask, y), model, "adadelta", 1.0, backend=backend
     )
-    return step, compile_predict([words, mask, y], errors, backend)
+    if example is not None:
+        step.precompile(*example)
+    return step, error_fn
 
 
 def main(argv=None):

@@ -40,7 +40,7 @@ def load(options):
     return encode(train), encode(valid), encode(test), len(vocab), dict(enumerate(labels))
 
 
-def compile_functions(model, lr, backend=None):
+def compile_functions(model, lr, backend=None, example=None):
     """The tutorial's functions: ``(train_step, valid_error, predict)``.
 
     ``train_step(words, mask, labels)`` is SGD on the sentence NLL followed by
@@ -48,19 +48,29 @@ def compile_functions(model, lr, backend=None):
     ``predict(words, mask)`` gives each word's label.  ``valid_error(words,
     mask, labels)`` is the fraction of real words ``predict`` labels wrongly:
     as the original, which chose its model by the validation F1 of its
-    ``classify`` function, validation compiles nothing of its own.
+    ``classify`` function, validation compiles nothing of its own.  With an
+    ``example`` batch ``(words, mask, labels)``, both compiled functions are
+    compiled for its shapes, the prediction's XLA compile running in the
+    background while the step is built (:meth:`seqgraph.Function.precompile`).
     """
     words, mask, labels = pt.lmatrix("words"), pt.matrix("mask"), pt.lmatrix("labels")
+    predict = compile_predict([words, mask], model.predict(words, mask), backend)
+    if example is not None:
+        predict.precompile(*example[:2])
     nll = model.nll(words, labels, mask)
     step = compile_train(
         [words, mask, labels], nll, model, "sgd", lr, constrain=model.constrain, backend=backend
     )
-    predict = compile_predict([words, mask], model.predict(words, mask), backend)
+    if example is not None:
+        step.precompile(*example)
 
     def valid_error(words, mask, labels):
         mask = np.asarray(mask)
         wrong = (np.asarray(predict(words, mask)) != np.asarray(labels)) * mask
         return float(wrong.sum() / max(float(mask.sum()), 1.0))
+
+    # (fit compiles validation batches of new shapes ahead with it)
+    valid_error.precompile = lambda words, mask, labels: predict.precompile(words, mask)
 
     return step, valid_error, predict
 

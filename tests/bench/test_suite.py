@@ -232,6 +232,42 @@ def test_tutorial_compile_figures_are_medians_over_cold_runs(monkeypatch):
     assert "compile 3.0 s cold (median of 3: 2.0-4.0 s), 0.60 s warm" in lines[-1]
 
 
+def test_first_epoch_rows_are_medians_of_alternating_fresh_runs(monkeypatch):
+    from seqgraph.bench import tutorials
+
+    asked = []
+    figures = iter([(5.0, 8.0), (4.0, 7.0), (6.0, 9.0), (3.0, 6.5), (5.5, 8.5), (4.5, 7.5)])
+
+    def fake(name, compile_ahead, backend):
+        asked.append((name, compile_ahead, backend))
+        return next(figures)
+
+    monkeypatch.setattr(tutorials, "first_epoch_fresh", fake)
+    lines = []
+    [row] = tutorials.first_epoch(["lstm"], 3, lines.append)
+    assert asked == [("lstm", False, "jax"), ("lstm", True, "jax")] * 3
+    assert row["serial_epoch_runs_s"] == [5.0, 6.0, 5.5] and row["serial_epoch_s"] == 5.5
+    assert row["ahead_epoch_runs_s"] == [4.0, 3.0, 4.5] and row["ahead_epoch_s"] == 4.0
+    assert (row["serial_run_s"], row["ahead_run_s"]) == (8.5, 7.0)
+    assert row["epoch_ratio"] == pytest.approx(4.0 / 5.5)
+    assert "4.00 s with compile_ahead, 5.50 s without (0.73x)" in lines[0]
+
+
+@pytest.mark.slow
+def test_first_epoch_fresh_runs_the_quick_tutorial_cold():
+    pytest.importorskip("jax")
+    from seqgraph.bench import tutorials
+
+    epoch, run = tutorials.first_epoch_fresh("lstm", True)
+    assert 0 < epoch < run
+
+
+def test_first_epoch_is_not_an_ab_comparison(capsys):
+    with pytest.raises(SystemExit):
+        suite.main(["--no-matrix", "--first-epoch", "--ab", "SEQGRAPH_SCAN_UNROLL=1,2"])
+    assert "--first-epoch" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("name", ["rnnslu", "lstm"])
 def test_tutorial_steps_at_original_sizes(name):
     pytest.importorskip("jax")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import pickle
 
@@ -98,3 +99,22 @@ def test_tutorial_command_lists_and_rejects(capsys):
     assert cli(["tutorial"]) == 0
     assert "rnnslu" in capsys.readouterr().out
     assert cli(["tutorial", "mnist"]) == 2
+
+
+@pytest.mark.parametrize("flag", [[], ["--no-compile-ahead"]])
+def test_train_passes_compile_ahead_and_writes_the_history(flag, tmp_path, monkeypatch):
+    from seqgraph.tutorials import _common
+
+    calls = []
+    record = [{"epoch": 1, "train_loss": 0.5, "seconds": 1.25}]
+
+    def fake_fit(step, data, epochs, **kwargs):
+        calls.append(kwargs)
+        return record
+
+    monkeypatch.setattr(_common, "fit", fake_fit)
+    path = tmp_path / "history.json"
+    options = _common.parser("x", "x", 3, 1).parse_args(["--history", str(path), *flag])
+    assert _common.train(None, options, [], None, None, {}) == record
+    assert calls[0]["compile_ahead"] == (not flag)
+    assert json.loads(path.read_text()) == record
