@@ -229,6 +229,8 @@ class SplitFunction:
             tuple(np.shape(s[0]) for s in shared),
         )
         if signature not in self._signatures:
+            # Each new program is built while XLA compiles the one before it.
+            self.precompile(*batch)
             results = [jax.block_until_ready(p(*a)) for p, a in zip(self.parts, parts)]
             self._signatures.add(signature)
             return apply(weights, *(r for result in results for r in result))
