@@ -48,6 +48,7 @@ __all__ = [
     "fit",
     "iterate_minibatches",
     "pad_batch",
+    "precompile_batches",
 ]
 
 _OPTIMIZERS = (
@@ -98,6 +99,11 @@ class TrainStep:
         self.learning_rate = learning_rate
         self.state = state
         self.generators = generators
+
+    @property
+    def backend(self) -> str:
+        """The backend the step runs on."""
+        return self.function.backend
 
     def __call__(self, *batch):
         out = self.function(*batch)
@@ -165,6 +171,8 @@ class SplitFunction:
         self._weight_dtype = np.dtype(weight_dtype)
         self._pool = None
         self._signatures = set()
+
+    backend = "jax"
 
     @property
     def compile_time(self) -> float:
@@ -628,32 +636,49 @@ def iterate_minibatches(examples, batch_size, rng=None, shuffle=True, **pad_kwar
 # -- the fit loop ------------------------------------------------------------------
 
 
-def _compiles_per_shape(step) -> bool:
-    """Whether ``step`` compiles a program per batch shape (JAX)."""
-    return getattr(step.function, "backend", "jax") == "jax"
+def precompile_batches(fn, batches, progress=False) -> list[Future]:
+    """Precompile ``fn`` for the shape of each of ``batches`` it has no program for.
 
+    JAX compiles a program per input shape.  This goes through ``batches``
+    (any iterable: only the batches of a shape not met before are kept) and
+    calls ``fn.precompile(*batch)`` for each new shape, which builds the
+    program on this thread while XLA compiles the one before it in the
+    background (:meth:`seqgraph.Function.precompile`).  For the C and Numba
+    backends, and for a ``fn`` without ``precompile``, it does nothing.
 
-def _precompile_shapes(plan) -> None:
-    """Precompile each function of ``plan`` for each of its batches' shapes, once.
+    Parameters
+    ----------
+    fn : seqgraph.Function, TrainStep, or anything with ``precompile(*batch)``
+    batches : iterable of sequence
+        Each a list of input values, as for ``fn(*batch)``.
+    progress : bool
+        Count the shapes on a tqdm bar.
 
-    ``plan`` is ``(function, batch)`` pairs in the order they will run.  Each
-    new shape's program is built on this thread while XLA compiles the one
-    before it in the background.  A function without ``precompile`` is left
-    to compile on its calls.
+    Returns
+    -------
+    list of concurrent.futures.Future
+        One per new shape, done when its compile is.  A batch whose precompile
+        raises is skipped: only a head start is lost, and the call with it
+        raises the error where it belongs.
     """
-    seen = set()
-    for fn, batch in plan:
-        precompile = getattr(fn, "precompile", None)
-        key = (id(fn), tuple(np.shape(a) for a in batch))
-        if precompile is None or key in seen:
-            continue
-        seen.add(key)
-        try:
-            precompile(*batch)
-        except Exception:  # noqa: BLE001
-            # Only a head start: the call with this batch compiles it again and
-            # reports the error where it belongs.
-            pass
+    from tqdm.auto import tqdm
+
+    precompile = getattr(fn, "precompile", None)
+    if precompile is None or getattr(fn, "backend", "jax") != "jax":
+        return []
+    futures, seen = [], set()
+    with tqdm(desc="compiling ahead", unit=" shapes", disable=not progress, leave=False) as bar:
+        for batch in batches:
+            key = tuple(np.shape(a) for a in batch)
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                futures.append(precompile(*batch))
+            except Exception:  # noqa: BLE001 (see Returns)
+                continue
+            bar.update()
+    return futures
 
 
 @dataclass
@@ -834,17 +859,17 @@ def fit(
         epoch = state.epoch + 1
         snapshot = {n: np.array(v.get_value(), copy=True) for n, v in variables.items()}
         start = time.perf_counter()
-        if compile_ahead and epoch == first_epoch and _compiles_per_shape(step):
+        if compile_ahead and epoch == first_epoch and step.backend == "jax":
             # The epoch's batches in the order the loop will meet them (a copy
             # of the order's generator), then the validation batches.
             order = copy.deepcopy(data_rng)
             train_batches = iterate_minibatches(train_data, batch_size, order, **pad_kwargs)
-            _precompile_shapes((step, b) for b in train_batches)
+            precompile_batches(step, train_batches, progress)
             if valid_fn is not None:
                 valid_batches = iterate_minibatches(
                     valid_data, batch_size, shuffle=False, **pad_kwargs
                 )
-                _precompile_shapes((valid_fn, b) for b in valid_batches)
+                precompile_batches(valid_fn, valid_batches, progress)
         losses, sizes = [], []
         n_batches = math.ceil(len(train_data) / batch_size)
         bar = tqdm(

@@ -17,6 +17,7 @@ from seqgraph.training import (
     fit,
     iterate_minibatches,
     pad_batch,
+    precompile_batches,
 )
 
 
@@ -261,6 +262,23 @@ def test_fit_compiles_every_batch_shape_of_the_first_epoch_ahead(jax_backend, rn
     expected += [(fns[1], s) for s in dict.fromkeys(valid_shapes)]
     assert asked_first == expected and len(dict.fromkeys(train_shapes)) > 1
     assert asked == asked_first  # none without compile_ahead
+
+
+def test_precompile_batches_takes_each_new_shape_once(jax_backend, rng):
+    model, step, valid = build(backend="jax")
+    batches = [_batch(rng, n) for n in (4, 4, 3)]
+    batches[1] = [b.copy() for b in batches[0]]  # the first one's shape again
+    bad = [batches[0][0][0], *batches[0][1:]]  # x without its batch axis
+    futures = precompile_batches(valid, [*batches, bad])
+    # Two shapes; the bad batch's error is left to its call.
+    assert len(futures) == 2 and len(valid._cache) == 2
+    for future in futures:
+        assert future.result() is None
+    with pytest.raises(ValueError, match="input x expects ndim=3"):
+        valid(*bad)
+    _, c_step, _ = build(backend="c")
+    assert precompile_batches(c_step, batches) == []
+    assert precompile_batches(lambda *batch: None, batches) == []
 
 
 # -- batch_splits: the batch's parts as concurrent JAX programs ---------------------

@@ -7,7 +7,12 @@ import math
 import numpy as np
 import pytensor.tensor as pt
 
-from seqgraph.training import compile_predict, compile_train, iterate_minibatches
+from seqgraph.training import (
+    compile_predict,
+    compile_train,
+    iterate_minibatches,
+    precompile_batches,
+)
 from seqgraph.tutorials import _common, _data
 
 
@@ -54,7 +59,12 @@ def train_and_report(name, model, options, train, valid, test, vocab, optimizer,
     pad = {"length_multiple": 8}
     _common.train(step, options, train, valid, valid_fn, pad, lr_patience=1, patience=4)
     result = {}
-    for part, dataset in (("train", train), ("valid", valid), ("test", test)):
+    datasets = (("train", train), ("valid", valid), ("test", test))
+    precompile_batches(
+        total_fn,
+        (b for _, d in datasets for b in iterate_minibatches(d, 64, shuffle=False, **pad)),
+    )
+    for part, dataset in datasets:
         nll = tokens = 0.0
         for batch in iterate_minibatches(dataset, 64, shuffle=False, **pad):
             t, n = total_fn(*batch)

@@ -18,7 +18,12 @@ import numpy as np
 import pytensor.tensor as pt
 
 from seqgraph.models import RNNSLU
-from seqgraph.training import compile_predict, compile_train
+from seqgraph.training import (
+    compile_predict,
+    compile_train,
+    iterate_minibatches,
+    precompile_batches,
+)
 from seqgraph.tutorials import _common, _data
 
 
@@ -99,6 +104,10 @@ def main(argv=None):
     pad = {"length_multiple": 8}
     _common.train(step, options, train, valid, valid_fn, pad, lr_patience=2, patience=6)
     scores = {}
+    precompile_batches(
+        predict,
+        (b[:2] for d in (valid, test) for b in iterate_minibatches(d, 64, shuffle=False, **pad)),
+    )
     for name, dataset in (("valid", valid), ("test", test)):
         predicted = _common.predict_all(predict, dataset, 64, **pad)
         truth = [[label_names[int(i)] for i in ls] for _, ls in dataset]
