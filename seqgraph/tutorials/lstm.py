@@ -77,20 +77,20 @@ def compile_functions(model, backend=None, example=None):
 
     The step is AdaDelta (as ``lstm.py``) on the loss with dropout; the error
     rate is computed without dropout.  With an ``example`` batch ``(words,
-    mask, y)``, both are compiled for its shapes, the error function's XLA
-    compile running in the background while the step is built
+    mask, y)``, both are compiled for its shapes, the step's XLA compile
+    running in the background while the error function is built
     (:meth:`seqgraph.Function.precompile`).
     """
     words, mask, y = pt.lmatrix("words"), pt.matrix("mask"), pt.lvector("y")
     errors = pt.neq(model.log_probs(words, mask, True).argmax(axis=-1), y).mean()
-    error_fn = compile_predict([words, mask, y], errors, backend)
-    if example is not None:
-        error_fn.precompile(*example)
     step = compile_train(
         [words, mask, y], model.loss(words, mask, y), model, "adadelta", 1.0, backend=backend
     )
     if example is not None:
         step.precompile(*example)
+    error_fn = compile_predict([words, mask, y], errors, backend)
+    if example is not None:
+        error_fn.precompile(*example)
     return step, error_fn
 
 

@@ -55,19 +55,19 @@ def compile_functions(model, lr, backend=None, example=None):
     as the original, which chose its model by the validation F1 of its
     ``classify`` function, validation compiles nothing of its own.  With an
     ``example`` batch ``(words, mask, labels)``, both compiled functions are
-    compiled for its shapes, the prediction's XLA compile running in the
-    background while the step is built (:meth:`seqgraph.Function.precompile`).
+    compiled for its shapes, the step's XLA compile running in the
+    background while the prediction is built (:meth:`seqgraph.Function.precompile`).
     """
     words, mask, labels = pt.lmatrix("words"), pt.matrix("mask"), pt.lmatrix("labels")
-    predict = compile_predict([words, mask], model.predict(words, mask), backend)
-    if example is not None:
-        predict.precompile(*example[:2])
     nll = model.nll(words, labels, mask)
     step = compile_train(
         [words, mask, labels], nll, model, "sgd", lr, constrain=model.constrain, backend=backend
     )
     if example is not None:
         step.precompile(*example)
+    predict = compile_predict([words, mask], model.predict(words, mask), backend)
+    if example is not None:
+        predict.precompile(*example[:2])
 
     def valid_error(words, mask, labels):
         mask = np.asarray(mask)
