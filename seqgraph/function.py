@@ -607,8 +607,9 @@ class Function:
         rewrites and JAX's tracing, on this thread), then starts XLA's compile
         on a background thread and returns: while XLA compiles, this thread
         can build other functions.  The first call with these shapes waits for
-        the compile (and raises its error, if it failed).  Nothing runs and no
-        shared variable changes.
+        the compile (and raises its error, if it failed).  Nothing runs: no
+        shared variable's value changes (the values move to the function's
+        device, as on a call).
 
         Parameters
         ----------
