@@ -312,6 +312,18 @@ def median_pairs(pairs):
     return median(0), median(1), pairs
 
 
+def cache_env(folder):
+    """This process's environment with the PyTensor, Numba and JAX caches in ``folder``."""
+    env = dict(os.environ)
+    env["PYTENSOR_FLAGS"] = f"base_compiledir={folder}/pytensor"
+    env["NUMBA_CACHE_DIR"] = f"{folder}/numba"
+    env["SEQGRAPH_JAX_CACHE"] = f"{folder}/jax"
+    # A GPU this process already uses holds 75% of its memory (JAX preallocates
+    # it): a child process allocates on demand from the rest.
+    env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+    return env
+
+
 def fresh_process_pair(probe):
     """Run ``python -c probe`` twice, first with empty caches, then with what it left.
 
@@ -321,13 +333,7 @@ def fresh_process_pair(probe):
     """
     out = []
     with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ)
-        env["PYTENSOR_FLAGS"] = f"base_compiledir={cache}/pytensor"
-        env["NUMBA_CACHE_DIR"] = f"{cache}/numba"
-        env["SEQGRAPH_JAX_CACHE"] = f"{cache}/jax"
-        # A GPU this process already uses holds 75% of its memory (JAX preallocates
-        # it): the probe allocates on demand from the rest.
-        env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+        env = cache_env(cache)
         for _ in range(2):
             done = subprocess.run(
                 [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=900

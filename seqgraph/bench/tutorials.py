@@ -342,12 +342,10 @@ def first_epoch_fresh(name, compile_ahead, backend="jax"):
     """
     import sys
 
+    from seqgraph.bench.suite import cache_env
+
     with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ)
-        env["PYTENSOR_FLAGS"] = f"base_compiledir={cache}/pytensor"
-        env["NUMBA_CACHE_DIR"] = f"{cache}/numba"
-        env["SEQGRAPH_JAX_CACHE"] = f"{cache}/jax"
-        env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+        env = cache_env(cache)
         history = os.path.join(cache, "history.json")
         command = [sys.executable, "-c", "import sys, seqgraph.cli; sys.exit(seqgraph.cli.main())"]
         command += ["tutorial", name, "--quick"]
