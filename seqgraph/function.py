@@ -625,18 +625,16 @@ class Function:
             when they are built, and Numba's compile runs on the first call.
         """
         values = self._bind(args, kwargs)
+        done = Future()
+        done.set_result(None)
         if self.backend != "jax":
-            future = Future()
-            future.set_result(None)
-            return future
+            return done
         # What a call with these values would pass the program.
         program, args, shared_values = self._prepare_jax(values)
         if args is None:
             # A PyTensor JAX function (a graph the pure program does not
             # support): JAX compiles it on its first call.
-            future = Future()
-            future.set_result(None)
-            return future
+            return done
         start = time.perf_counter()
         future = program.compile(background=True, args=args, shared_values=shared_values)
         self.compile_time += time.perf_counter() - start

@@ -859,9 +859,10 @@ def fit(
         epoch = state.epoch + 1
         snapshot = {n: np.array(v.get_value(), copy=True) for n, v in variables.items()}
         start = time.perf_counter()
-        if compile_ahead and epoch == first_epoch and step.backend == "jax":
+        if compile_ahead and epoch == first_epoch:
             # The epoch's batches in the order the loop will meet them (a copy
-            # of the order's generator), then the validation batches.
+            # of the order's generator), then the validation batches; drawn
+            # only on JAX (precompile_batches reads none for C and Numba).
             order = copy.deepcopy(data_rng)
             train_batches = iterate_minibatches(train_data, batch_size, order, **pad_kwargs)
             precompile_batches(step, train_batches, progress)
