@@ -51,7 +51,7 @@ import time
 
 import numpy as np
 
-from seqgraph.bench import impls
+from seqgraph.bench import impls, machine
 
 PEERS = ("torch", "jax", "numpy")
 #: Peers run only when named in ``--peers``.
@@ -257,7 +257,7 @@ import json, time
 import numpy as np
 import pytensor.tensor as pt
 import seqgraph
-from seqgraph.bench import impls
+from seqgraph.bench import impls, machine
 
 # Process start-up, timed apart: the first function a process compiles pays
 # for imports and the backend's own initialisation (JAX's MLIR and LAPACK
@@ -718,6 +718,8 @@ def main(argv=None):
         f"seqgraph bench: models {models}, sizes {sizes}, backends {backends}, peers {o.peers}, "
         f"device {o.device}, {o.threads} threads, {repeats} rounds"
     )
+    speed = results["environment"]["speed"] = {"start": machine.speed_probe()}
+    log(f"machine speed at the start: {machine.describe(speed['start'])}")
     if ab_setting is not None:
         name, a, b = ab_setting
         specs = [
@@ -731,7 +733,7 @@ def main(argv=None):
         names = list(tutorials.TUTORIALS) if o.tutorials else []
         log(f"A/B in one process: {name}={a} against {name}={b}, {o.pairs} pairs per case")
         results["ab"] = ab.run(name, a, b, specs, names, backends, o.pairs, log)
-        return _write(results, o.out, log)
+        return _finish(results, o.out, log)
     for model in [] if o.no_matrix else models:
         for size in sizes:
             for task in o.tasks:
@@ -834,7 +836,7 @@ def main(argv=None):
                     f"(before it: building the graph {graph:.2f} s; the process's first, "
                     f"trivial function {cold_start:.2f} s cold, {warm_start:.2f} s warm)"
                 )
-    return _write(results, o.out, log)
+    return _finish(results, o.out, log)
 
 
 def spread(values, fmt):
@@ -842,6 +844,14 @@ def spread(values, fmt):
     if len(values) < 2:
         return ""
     return f" (median of {len(values)}: {min(values):{fmt}}-{max(values):{fmt}} s)"
+
+
+def _finish(results, out, log):
+    """Probe the machine's speed once more (see :mod:`seqgraph.bench.machine`), then write."""
+    speed = results["environment"]["speed"]
+    speed["end"] = machine.speed_probe()
+    log(f"machine speed at the end: {machine.describe(speed['end'])}")
+    return _write(results, out, log)
 
 
 def _write(results, out, log):

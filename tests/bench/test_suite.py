@@ -156,7 +156,11 @@ def test_main_writes_json_and_plot(tmp_path, capsys):
     data = json.loads(path.read_text())
     assert data["environment"]["threads"] >= 1 and data["environment"]["pytensor"]
     assert {r["impl"] for r in data["rows"]} == {"seqgraph-c", "numpy"}
-    assert "median time per call" in capsys.readouterr().out
+    speed = data["environment"]["speed"]
+    assert speed["start"]["gemm_gflops"] > 0 and speed["end"]["python_ns"] > 0
+    out = capsys.readouterr().out
+    assert "median time per call" in out
+    assert "machine speed at the start: Python" in out and "machine speed at the end" in out
     pytest.importorskip("matplotlib")
     assert list(tmp_path.glob("bench-*.png"))
 
