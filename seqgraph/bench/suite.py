@@ -257,7 +257,7 @@ import json, time
 import numpy as np
 import pytensor.tensor as pt
 import seqgraph
-from seqgraph.bench import impls, machine
+from seqgraph.bench import impls
 
 # Process start-up, timed apart: the first function a process compiles pays
 # for imports and the backend's own initialisation (JAX's MLIR and LAPACK
