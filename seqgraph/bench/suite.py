@@ -15,9 +15,14 @@ Method
   implementation left behind: PyTorch's OpenMP threads keep spinning for a few
   milliseconds after a call returns, and on a 2-core machine whatever runs
   next in that time was measured 15-30% slower (a training loop calls its
-  own step back to back).  JAX results are waited for
-  (``block_until_ready``), PyTorch on a GPU is synchronised.  Ratios are to the fastest peer (PyTorch, plain JAX,
-  NumPy) of the same row, from these interleaved rounds.
+  own step back to back).  Before each implementation's two calls the suite
+  pauses (``--pause``, 0.2 s by default): OpenBLAS's threads, which NumPy and
+  the C backend use, spin for up to about 0.1 s after a product returns, and
+  PyTorch's small LSTM step measured right after a NumPy product took 2.3x its
+  time (16.4 against 7.1 ms; 8.9-9.3 ms after a pause of 0.05-0.15 s, 7.7 ms
+  after 0.3 s).  JAX results are waited for (``block_until_ready``), PyTorch
+  on a GPU is synchronised.  Ratios are to the fastest peer (PyTorch, plain
+  JAX, NumPy) of the same row, from these interleaved rounds.
 * ``--peers torch-native`` (not a default) adds PyTorch on the CPU with
   oneDNN turned off: ``nn.LSTM`` then runs PyTorch's own loop of ATen ops
   instead of oneDNN's fused LSTM kernel, which shows how much of PyTorch's
@@ -57,6 +62,8 @@ PEERS = ("torch", "jax", "numpy")
 #: Peers run only when named in ``--peers``.
 EXTRA_PEERS = ("torch-native",)
 BACKENDS = ("c", "numba", "jax")
+#: Seconds of sleep before each implementation's calls in a round (``--pause``).
+PAUSE_S = 0.2
 
 
 def _set_threads(threads):
@@ -155,13 +162,26 @@ def _check(impl, reference, spec):
     return (None if err <= tol else f"{what} {err:.2e} > {tol}"), err
 
 
-def run_case(spec, backends, peers, device, repeats, warmup, log, gpu_only=False, batch_splits=1):
+def run_case(
+    spec,
+    backends,
+    peers,
+    device,
+    repeats,
+    warmup,
+    log,
+    gpu_only=False,
+    batch_splits=1,
+    pause=PAUSE_S,
+):
     """Build, check and time every implementation for one spec; return result rows.
 
     With ``device="gpu"``, the GPU implementations are added to the CPU ones,
     or replace them with ``gpu_only``.  With ``batch_splits > 1``, a training
     step of seqgraph's JAX backend on the CPU whose batch is cut into that many
-    concurrent parts (``compile_train(batch_splits=...)``) is added.
+    concurrent parts (``compile_train(batch_splits=...)``) is added.  In each
+    round, every implementation's two calls come after ``pause`` seconds of
+    sleep, in which the threads of the implementation before it go idle.
     """
     x, mask = impls.make_data(spec)
     ref_layer = impls.make_layer(spec)
@@ -234,6 +254,8 @@ def run_case(spec, backends, peers, device, repeats, warmup, log, gpu_only=False
     times = {id(row): [] for row, _ in ready}
     for _ in range(repeats):
         for row, impl in ready:
+            if pause:
+                time.sleep(pause)  # see "Method" above
             impl.run()  # untimed: see "Method" above
             start = time.perf_counter()
             impl.run()
@@ -614,6 +636,13 @@ def main(argv=None):
     )
     p.add_argument("--repeats", type=int, default=None)
     p.add_argument("--warmup", type=int, default=2)
+    p.add_argument(
+        "--pause",
+        type=float,
+        default=PAUSE_S,
+        help=f"seconds of sleep before each implementation's calls in a round (default {PAUSE_S}: "
+        "other libraries' threads go idle first; 0 turns it off)",
+    )
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--scaling", action="store_true", help="time and memory vs T and vs hidden")
     p.add_argument("--cold", action="store_true", help="cold and warm compile in fresh processes")
@@ -692,6 +721,8 @@ def main(argv=None):
         p.error(f"--batch-splits must be >= 1; got {o.batch_splits}")
     if o.cold_runs < 1:
         p.error(f"--cold-runs must be >= 1; got {o.cold_runs}")
+    if not o.pause >= 0:  # NaN too
+        p.error(f"--pause must be >= 0 seconds; got {o.pause}")
     if o.theano_python is not None:
         if not o.tutorials or ab_setting is not None:
             p.error(
@@ -749,6 +780,7 @@ def main(argv=None):
                     log,
                     o.gpu_only,
                     o.batch_splits,
+                    o.pause,
                 )
     if results["rows"]:
         print_table(results["rows"], "seqgraph bench: median time per call")
@@ -760,13 +792,13 @@ def main(argv=None):
             spec = impls.Spec("lstm", 16, t, 64, 128, "train")
             log(f"scaling: T={t}")
             results["scaling_steps"] += run_case(
-                spec, backends, o.peers, o.device, 3, 1, log, o.gpu_only
+                spec, backends, o.peers, o.device, 3, 1, log, o.gpu_only, pause=o.pause
             )
         for h in hiddens:
             spec = impls.Spec("lstm", 16, 50, 64, h, "train")
             log(f"scaling: hidden={h}")
             results["scaling_hidden"] += run_case(
-                spec, backends, o.peers, o.device, 3, 1, log, o.gpu_only
+                spec, backends, o.peers, o.device, 3, 1, log, o.gpu_only, pause=o.pause
             )
         print_table(results["scaling_steps"], "LSTM training step vs sequence length (BPTT memory)")
         print_table(results["scaling_hidden"], "LSTM training step vs hidden size")
@@ -775,7 +807,9 @@ def main(argv=None):
         for t in (25, 100, 400, 1000):
             spec = impls.Spec("elman", 1, t, 32, 32, "forward")
             log(f"overhead: T={t}")
-            rows = run_case(spec, backends, o.peers, o.device, repeats, o.warmup, log, o.gpu_only)
+            rows = run_case(
+                spec, backends, o.peers, o.device, repeats, o.warmup, log, o.gpu_only, pause=o.pause
+            )
             for row in rows:
                 if "time_ms" in row:
                     row["us_per_step"] = 1e3 * row["time_ms"] / t

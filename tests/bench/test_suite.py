@@ -45,6 +45,24 @@ def test_split_training_steps_are_an_extra_row(task):
         assert r["error_vs_reference"] < 1e-5 and r["time_ms"] > 0
 
 
+@pytest.mark.parametrize("pause", [suite.PAUSE_S, 0.0])
+def test_each_implementation_runs_after_the_pause(monkeypatch, pause):
+    slept = []
+    monkeypatch.setattr(suite.time, "sleep", slept.append)
+    spec = impls.Spec("elman", 3, 6, 4, 5, "forward")
+    rows = suite.run_case(spec, ["jax"], ["numpy"], "cpu", 3, 1, print, pause=pause)
+    assert [r["impl"] for r in rows] == ["seqgraph-jax", "numpy"]
+    # Once per implementation and round (2 x 3), none with the pause off.
+    assert slept == ([pause] * 6 if pause else [])
+
+
+@pytest.mark.parametrize("pause", ["-0.1", "nan"])
+def test_pause_must_not_be_negative(capsys, pause):
+    with pytest.raises(SystemExit):
+        suite.main(["--no-matrix", "--pause", pause])
+    assert "--pause must be >= 0 seconds" in capsys.readouterr().err
+
+
 def test_batch_splits_must_be_positive(capsys):
     with pytest.raises(SystemExit):
         suite.main(["--no-matrix", "--batch-splits", "0"])
