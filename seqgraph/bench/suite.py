@@ -10,19 +10,21 @@ Method
   first training step); a mismatch is reported and the implementation is not
   timed.
 * Then ``warmup`` calls, and ``repeats`` rounds in which every
-  implementation runs twice in turn, the second call timed; the median per
-  implementation is reported.  The untimed call takes what the previous
+  implementation runs in turn, untimed calls then one timed; the median per
+  implementation is reported.  The untimed calls take what the previous
   implementation left behind: PyTorch's OpenMP threads keep spinning for a few
   milliseconds after a call returns, and on a 2-core machine whatever runs
   next in that time was measured 15-30% slower (a training loop calls its
-  own step back to back).  Before each implementation's two calls the suite
-  pauses (``--pause``, 0.2 s by default): OpenBLAS's threads, which NumPy and
-  the C backend use, spin for up to about 0.1 s after a product returns, and
-  PyTorch's small LSTM step measured right after a NumPy product took 2.3x its
-  time (16.4 against 7.1 ms; 8.9-9.3 ms after a pause of 0.05-0.15 s, 7.7 ms
-  after 0.3 s).  JAX results are waited for (``block_until_ready``), PyTorch
-  on a GPU is synchronised.  Ratios are to the fastest peer (PyTorch, plain
-  JAX, NumPy) of the same row, from these interleaved rounds.
+  own step back to back).  The untimed calls go on for ``--settle`` seconds
+  (0.2 by default; at least one call): OpenBLAS's threads, which NumPy and the
+  C backend use, spin for about 0.1 s after a product returns, and PyTorch's
+  small LSTM step run right after a NumPy product took 2-3x its back-to-back
+  time (10-16 against 4.9-7.1 ms), back to it after 0.15 s of its own calls
+  (5.2 ms).  Sleeping instead would let the machine go idle, after which the
+  next calls of every library are slower.  JAX results are waited for
+  (``block_until_ready``), PyTorch on a GPU is synchronised.  Ratios are to
+  the fastest peer (PyTorch, plain JAX, NumPy) of the same row, from these
+  interleaved rounds.
 * ``--peers torch-native`` (not a default) adds PyTorch on the CPU with
   oneDNN turned off: ``nn.LSTM`` then runs PyTorch's own loop of ATen ops
   instead of oneDNN's fused LSTM kernel, which shows how much of PyTorch's
@@ -62,8 +64,8 @@ PEERS = ("torch", "jax", "numpy")
 #: Peers run only when named in ``--peers``.
 EXTRA_PEERS = ("torch-native",)
 BACKENDS = ("c", "numba", "jax")
-#: Seconds of sleep before each implementation's calls in a round (``--pause``).
-PAUSE_S = 0.2
+#: Seconds of untimed calls before each timed call in a round (``--settle``).
+SETTLE_S = 0.2
 
 
 def _set_threads(threads):
@@ -162,6 +164,22 @@ def _check(impl, reference, spec):
     return (None if err <= tol else f"{what} {err:.2e} > {tol}"), err
 
 
+def _time_settled(run, settle, clock=time.perf_counter):
+    """Seconds of one call of ``run``, after calling it untimed for ``settle`` seconds.
+
+    The untimed calls (one at least) take what the implementation timed before
+    left running: threads of other libraries that spin for a while after
+    their calls return (see "Method" above).
+    """
+    start = clock()
+    run()
+    while clock() - start < settle:
+        run()
+    start = clock()
+    run()
+    return clock() - start
+
+
 def run_case(
     spec,
     backends,
@@ -172,7 +190,7 @@ def run_case(
     log,
     gpu_only=False,
     batch_splits=1,
-    pause=PAUSE_S,
+    settle=SETTLE_S,
 ):
     """Build, check and time every implementation for one spec; return result rows.
 
@@ -180,8 +198,8 @@ def run_case(
     or replace them with ``gpu_only``.  With ``batch_splits > 1``, a training
     step of seqgraph's JAX backend on the CPU whose batch is cut into that many
     concurrent parts (``compile_train(batch_splits=...)``) is added.  In each
-    round, every implementation's two calls come after ``pause`` seconds of
-    sleep, in which the threads of the implementation before it go idle.
+    round, every implementation runs untimed for ``settle`` seconds (once at
+    least), then once timed: see :func:`_time_settled`.
     """
     x, mask = impls.make_data(spec)
     ref_layer = impls.make_layer(spec)
@@ -254,12 +272,7 @@ def run_case(
     times = {id(row): [] for row, _ in ready}
     for _ in range(repeats):
         for row, impl in ready:
-            if pause:
-                time.sleep(pause)  # see "Method" above
-            impl.run()  # untimed: see "Method" above
-            start = time.perf_counter()
-            impl.run()
-            times[id(row)].append(time.perf_counter() - start)
+            times[id(row)].append(_time_settled(impl.run, settle))
     for row, impl in ready:
         row["time_ms"] = 1e3 * statistics.median(times[id(row)])
         row["peak_mib"] = _peak_memory(impl, "gpu" if _on_gpu(row["impl"]) else "cpu")
@@ -637,11 +650,11 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=None)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument(
-        "--pause",
+        "--settle",
         type=float,
-        default=PAUSE_S,
-        help=f"seconds of sleep before each implementation's calls in a round (default {PAUSE_S}: "
-        "other libraries' threads go idle first; 0 turns it off)",
+        default=SETTLE_S,
+        help=f"seconds of untimed calls before each timed call in a round (default {SETTLE_S}: "
+        "other libraries' threads stop spinning first; 0: one untimed call)",
     )
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--scaling", action="store_true", help="time and memory vs T and vs hidden")
@@ -721,8 +734,8 @@ def main(argv=None):
         p.error(f"--batch-splits must be >= 1; got {o.batch_splits}")
     if o.cold_runs < 1:
         p.error(f"--cold-runs must be >= 1; got {o.cold_runs}")
-    if not o.pause >= 0:  # NaN too
-        p.error(f"--pause must be >= 0 seconds; got {o.pause}")
+    if not o.settle >= 0:  # NaN too
+        p.error(f"--settle must be >= 0 seconds; got {o.settle}")
     if o.theano_python is not None:
         if not o.tutorials or ab_setting is not None:
             p.error(
@@ -780,7 +793,7 @@ def main(argv=None):
                     log,
                     o.gpu_only,
                     o.batch_splits,
-                    o.pause,
+                    o.settle,
                 )
     if results["rows"]:
         print_table(results["rows"], "seqgraph bench: median time per call")
@@ -792,13 +805,13 @@ def main(argv=None):
             spec = impls.Spec("lstm", 16, t, 64, 128, "train")
             log(f"scaling: T={t}")
             results["scaling_steps"] += run_case(
-                spec, backends, o.peers, o.device, 3, 1, log, o.gpu_only, pause=o.pause
+                spec, backends, o.peers, o.device, 3, 1, log, o.gpu_only, settle=o.settle
             )
         for h in hiddens:
             spec = impls.Spec("lstm", 16, 50, 64, h, "train")
             log(f"scaling: hidden={h}")
             results["scaling_hidden"] += run_case(
-                spec, backends, o.peers, o.device, 3, 1, log, o.gpu_only, pause=o.pause
+                spec, backends, o.peers, o.device, 3, 1, log, o.gpu_only, settle=o.settle
             )
         print_table(results["scaling_steps"], "LSTM training step vs sequence length (BPTT memory)")
         print_table(results["scaling_hidden"], "LSTM training step vs hidden size")
@@ -808,7 +821,15 @@ def main(argv=None):
             spec = impls.Spec("elman", 1, t, 32, 32, "forward")
             log(f"overhead: T={t}")
             rows = run_case(
-                spec, backends, o.peers, o.device, repeats, o.warmup, log, o.gpu_only, pause=o.pause
+                spec,
+                backends,
+                o.peers,
+                o.device,
+                repeats,
+                o.warmup,
+                log,
+                o.gpu_only,
+                settle=o.settle,
             )
             for row in rows:
                 if "time_ms" in row:

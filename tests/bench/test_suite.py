@@ -45,22 +45,49 @@ def test_split_training_steps_are_an_extra_row(task):
         assert r["error_vs_reference"] < 1e-5 and r["time_ms"] > 0
 
 
-@pytest.mark.parametrize("pause", [suite.PAUSE_S, 0.0])
-def test_each_implementation_runs_after_the_pause(monkeypatch, pause):
-    slept = []
-    monkeypatch.setattr(suite.time, "sleep", slept.append)
+class _Clock:
+    """A clock that each call of ``run`` moves on by ``step`` seconds."""
+
+    def __init__(self, step):
+        self.now, self.step, self.calls = 0.0, step, 0
+
+    def __call__(self):
+        return self.now
+
+    def run(self):
+        self.calls += 1
+        self.now += self.step
+
+
+@pytest.mark.parametrize(
+    ("settle", "step", "calls"),
+    [
+        (0.2, 0.03, 8),  # 7 untimed calls fill 0.21 s, then the timed one
+        (0.2, 0.5, 2),  # a call longer than the settle time: one untimed call
+        (0.0, 0.03, 2),
+    ],
+)
+def test_each_timed_call_comes_after_settle_seconds_of_untimed_calls(settle, step, calls):
+    clock = _Clock(step)
+    assert suite._time_settled(clock.run, settle, clock) == pytest.approx(step)
+    assert clock.calls == calls
+
+
+def test_rounds_settle_each_implementation(monkeypatch):
+    settled = []
+    monkeypatch.setattr(suite, "_time_settled", lambda run, settle: settled.append(settle) or 1e-3)
     spec = impls.Spec("elman", 3, 6, 4, 5, "forward")
-    rows = suite.run_case(spec, ["jax"], ["numpy"], "cpu", 3, 1, print, pause=pause)
+    rows = suite.run_case(spec, ["jax"], ["numpy"], "cpu", 3, 1, print, settle=0.05)
     assert [r["impl"] for r in rows] == ["seqgraph-jax", "numpy"]
-    # Once per implementation and round (2 x 3), none with the pause off.
-    assert slept == ([pause] * 6 if pause else [])
+    assert settled == [0.05] * 6  # each implementation, each of 3 rounds
+    assert all(r["time_ms"] == pytest.approx(1.0) for r in rows)
 
 
-@pytest.mark.parametrize("pause", ["-0.1", "nan"])
-def test_pause_must_not_be_negative(capsys, pause):
+@pytest.mark.parametrize("settle", ["-0.1", "nan"])
+def test_settle_must_not_be_negative(capsys, settle):
     with pytest.raises(SystemExit):
-        suite.main(["--no-matrix", "--pause", pause])
-    assert "--pause must be >= 0 seconds" in capsys.readouterr().err
+        suite.main(["--no-matrix", "--settle", settle])
+    assert "--settle must be >= 0 seconds" in capsys.readouterr().err
 
 
 def test_batch_splits_must_be_positive(capsys):
