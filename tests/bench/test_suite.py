@@ -15,7 +15,7 @@ def test_every_implementation_matches_the_reference(model):
     # The suite's machinery, on the default backend: the C backend's own results are
     # checked in tests/test_layers.py (each C graph costs a cold cache minutes).
     spec = impls.Spec(model, 3, 6, 4, 5, "forward")
-    rows = suite.run_case(spec, ["jax"], ["jax", "numpy", "torch"], "cpu", 2, 1, print)
+    rows = suite.run_case(spec, ["jax"], ["jax", "numpy", "torch"], "cpu", 2, 1, print, settle=0)
     names = {r["impl"] for r in rows}
     assert {"seqgraph-jax", "numpy"} <= names
     for r in rows:
@@ -25,7 +25,7 @@ def test_every_implementation_matches_the_reference(model):
 
 def test_training_step_rows_and_ratios():
     spec = impls.Spec("lstm_peep_mask", 3, 6, 4, 5, "train")
-    rows = suite.run_case(spec, ["jax"], ["jax", "numpy", "torch"], "cpu", 2, 1, print)
+    rows = suite.run_case(spec, ["jax"], ["jax", "numpy", "torch"], "cpu", 2, 1, print, settle=0)
     names = [r["impl"] for r in rows]
     assert "seqgraph-jax" in names
     assert "numpy" not in names and "torch" not in names  # no NumPy BPTT, no peepholes in torch
@@ -35,7 +35,7 @@ def test_training_step_rows_and_ratios():
 @pytest.mark.parametrize("task", ["forward", "train"])
 def test_split_training_steps_are_an_extra_row(task):
     spec = impls.Spec("lstm_peep_mask", 5, 6, 4, 5, task)
-    rows = suite.run_case(spec, ["jax"], [], "cpu", 2, 1, print, batch_splits=2)
+    rows = suite.run_case(spec, ["jax"], [], "cpu", 2, 1, print, batch_splits=2, settle=0)
     names = [r["impl"] for r in rows]
     assert names == (
         ["seqgraph-jax", "seqgraph-jax-split2"] if task == "train" else ["seqgraph-jax"]
@@ -100,7 +100,7 @@ def test_batch_splits_must_be_positive(capsys):
 def test_pytorch_without_onednn_is_an_extra_peer(task):
     torch = pytest.importorskip("torch")
     spec = impls.Spec("lstm", 3, 6, 4, 5, task)
-    rows = suite.run_case(spec, [], ["torch", "torch-native"], "cpu", 2, 1, print)
+    rows = suite.run_case(spec, [], ["torch", "torch-native"], "cpu", 2, 1, print, settle=0)
     assert [r["impl"] for r in rows] == ["torch", "torch-native"]
     for r in rows:
         assert "mismatch" not in r and "error" not in r, r
@@ -140,7 +140,7 @@ def test_a_mismatch_is_reported_not_timed(monkeypatch):
 
     monkeypatch.setattr(impls, "build_numpy", wrong)
     rows = suite.run_case(
-        impls.Spec("gru", 2, 4, 3, 3, "forward"), ["c"], ["numpy"], "cpu", 2, 1, print
+        impls.Spec("gru", 2, 4, 3, 3, "forward"), ["c"], ["numpy"], "cpu", 2, 1, print, settle=0
     )
     bad = [r for r in rows if r["impl"] == "numpy"][0]
     assert "max relative error" in bad["mismatch"] and "time_ms" not in bad
@@ -173,7 +173,9 @@ def _jax_sees_a_gpu() -> bool:
 def test_gpu_only_without_a_gpu_times_nothing_on_the_cpu():
     pytest.importorskip("jax")
     spec = impls.Spec("elman", 2, 4, 3, 3, "forward")
-    rows = suite.run_case(spec, ["jax"], ["jax", "numpy"], "gpu", 1, 0, print, gpu_only=True)
+    rows = suite.run_case(
+        spec, ["jax"], ["jax", "numpy"], "gpu", 1, 0, print, gpu_only=True, settle=0
+    )
     assert {r["impl"] for r in rows} == {"seqgraph-jax-gpu", "jax-lax.scan-gpu"}
     assert all("JAX sees no GPU" in r["error"] and "time_ms" not in r for r in rows)
 
@@ -191,7 +193,8 @@ def test_seqgraph_jax_is_timed_on_device_data_with_its_memory():
 
 # One Elman forward on the C backend against NumPy, one round: the cheapest matrix.
 _TINY_ELMAN = (
-    "--models elman --sizes small --tasks forward --backends c --peers numpy --repeats 1 --warmup 0"
+    "--models elman --sizes small --tasks forward --backends c --peers numpy --repeats 1 --warmup 0 "
+    "--settle 0"
 ).split()
 
 
