@@ -778,23 +778,27 @@ def main(argv=None):
         log(f"A/B in one process: {name}={a} against {name}={b}, {o.pairs} pairs per case")
         results["ab"] = ab.run(name, a, b, specs, names, backends, o.pairs, log)
         return _finish(results, o.out, log)
+
+    def case(spec, rounds, warmup, batch_splits=1):
+        return run_case(
+            spec,
+            backends,
+            o.peers,
+            o.device,
+            rounds,
+            warmup,
+            log,
+            o.gpu_only,
+            batch_splits,
+            o.settle,
+        )
+
     for model in [] if o.no_matrix else models:
         for size in sizes:
             for task in o.tasks:
                 spec = impls.Spec(model, *impls.SIZES[size], task)
                 log(f"{model} {size} {task}")
-                results["rows"] += run_case(
-                    spec,
-                    backends,
-                    o.peers,
-                    o.device,
-                    repeats,
-                    o.warmup,
-                    log,
-                    o.gpu_only,
-                    o.batch_splits,
-                    o.settle,
-                )
+                results["rows"] += case(spec, repeats, o.warmup, o.batch_splits)
     if results["rows"]:
         print_table(results["rows"], "seqgraph bench: median time per call")
     if o.scaling or o.quick:
@@ -804,15 +808,11 @@ def main(argv=None):
         for t in steps:
             spec = impls.Spec("lstm", 16, t, 64, 128, "train")
             log(f"scaling: T={t}")
-            results["scaling_steps"] += run_case(
-                spec, backends, o.peers, o.device, 3, 1, log, o.gpu_only, settle=o.settle
-            )
+            results["scaling_steps"] += case(spec, 3, 1)
         for h in hiddens:
             spec = impls.Spec("lstm", 16, 50, 64, h, "train")
             log(f"scaling: hidden={h}")
-            results["scaling_hidden"] += run_case(
-                spec, backends, o.peers, o.device, 3, 1, log, o.gpu_only, settle=o.settle
-            )
+            results["scaling_hidden"] += case(spec, 3, 1)
         print_table(results["scaling_steps"], "LSTM training step vs sequence length (BPTT memory)")
         print_table(results["scaling_hidden"], "LSTM training step vs hidden size")
     if o.overhead:
@@ -820,17 +820,7 @@ def main(argv=None):
         for t in (25, 100, 400, 1000):
             spec = impls.Spec("elman", 1, t, 32, 32, "forward")
             log(f"overhead: T={t}")
-            rows = run_case(
-                spec,
-                backends,
-                o.peers,
-                o.device,
-                repeats,
-                o.warmup,
-                log,
-                o.gpu_only,
-                settle=o.settle,
-            )
+            rows = case(spec, repeats, o.warmup)
             for row in rows:
                 if "time_ms" in row:
                     row["us_per_step"] = 1e3 * row["time_ms"] / t
