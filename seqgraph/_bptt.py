@@ -34,7 +34,7 @@ import pytensor.tensor as pt
 from pytensor.compile.builders import OpFromGraph
 from pytensor.gradient import DisconnectedType, disconnected_type
 
-from seqgraph._jax import _switch
+from seqgraph._jax import BACKWARD_SCAN_SUFFIX, _switch
 from seqgraph.cells import ElmanCell, GRUCell, gate_blocks, get_nonlinearity
 from seqgraph.scan import scan
 
@@ -366,7 +366,9 @@ def _make_op(cell, types):
             n_steps=inputs[0].shape[0],
             go_backwards=True,
             strict=True,
-            name=f"{type(cell).__name__[1:]}Cell_bptt",
+            # The name marks a backward pass: on JAX it takes the gradient
+            # scans' unroll factor (``SEQGRAPH_SCAN_UNROLL``).
+            name=f"{type(cell).__name__[1:]}Cell{BACKWARD_SCAN_SUFFIX}",
         )[0]
         per_step = [out[::-1] for out in results[:-n_states]]
         d_initial = [out[-1] for out in results[-n_states:]]

@@ -51,9 +51,11 @@ _installed = False
 
 # Steps of a scan that XLA's loop body holds (``lax.scan(unroll=k)``) while a
 # program is traced, for scans that compute values (forward) and for the scans
-# ``pytensor.grad`` builds (they update state-gradient buffers, "mit_mot"
-# outputs); see :func:`scan_unroll`.
+# of a backward pass (see :func:`is_backward_scan`); see :func:`scan_unroll`.
 _unroll = (1, 1)
+# The name ending that marks a scan written by hand as a backward pass (the
+# layers' written-out gradients, :mod:`seqgraph._bptt`).
+BACKWARD_SCAN_SUFFIX = "_bptt"
 # Whether the scans being traced carry each step of their sequences from the
 # iteration before (see :func:`_scan_loop`).
 _prefetch = False
@@ -212,7 +214,8 @@ def unroll_for(platform: str) -> tuple[int, int]:
     """Scan unroll factors ``(forward, gradient)`` for a platform.
 
     ``$SEQGRAPH_SCAN_UNROLL`` overrides the default: ``"4"`` unrolls every
-    scan four steps per loop iteration, ``"4,1"`` only the forward scans.
+    scan four steps per loop iteration, ``"4,1"`` only the forward scans
+    (the gradient factor applies to the scans of :func:`is_backward_scan`).
 
     Raises
     ------
@@ -232,6 +235,30 @@ def unroll_for(platform: str) -> tuple[int, int]:
             f"comma (forward scans, gradient scans); got {text!r}."
         )
     return (values[0], values[-1])
+
+
+def is_backward_scan(op) -> bool:
+    """Whether the ``Scan`` op ``op`` runs a backward pass (takes the gradient unroll factor).
+
+    Two kinds do: the scans ``pytensor.grad`` builds, which update
+    state-gradient buffers ("mit_mot" outputs), and scans named with
+    :data:`BACKWARD_SCAN_SUFFIX`, as the layers' written-out gradients are
+    (plain scans that no other property tells from a forward one).  PyTensor's
+    rewrites keep a scan's name, and a scan merged from several is named by
+    joining theirs with ``&``; one backward part makes it backward.
+
+    Parameters
+    ----------
+    op : pytensor.scan.op.Scan
+        The scan (its ``info.n_mit_mot`` and ``name`` are read).
+
+    Returns
+    -------
+    bool
+    """
+    if op.info.n_mit_mot > 0:
+        return True
+    return any(part.endswith(BACKWARD_SCAN_SUFFIX) for part in str(op.name or "").split("&"))
 
 
 def _switch(variable: str, default: bool) -> bool:
@@ -808,7 +835,7 @@ def install_fixes() -> None:
     @jax_funcify.register(Scan)
     def _scan_knowing_its_kind(op, node=None, **kwargs):
         scan = plain_funcify_scan(op, node=node, **kwargs)
-        gradient = op.info.n_mit_mot > 0
+        gradient = is_backward_scan(op)
         # (Both ways: whether scans overwrite is known when they are traced.)
         back_to_front = {False: ((), (), ()), True: ((), (), ())}
         if node is not None:

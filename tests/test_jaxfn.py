@@ -358,29 +358,42 @@ def test_int64_inputs_and_generators_after_x64_was_turned_off(tmp_path):
         assert done.stdout.split("\n")[-2] == "[2.0, 7.0]"
 
 
-def _traced_scans(steps=(1, 1), prefetch=False):
-    """``(unroll, sequences read, values carried)`` of every ``lax.scan`` a scan and its gradient trace to."""
+def _plain_scan_and_gradient(x, w):
+    [h], _ = seqgraph.scan(
+        lambda xt, h: pt.tanh(xt + h @ w),
+        sequences=[x],
+        outputs_info=[pt.zeros((2,), "float32")],
+    )
+    return h.sum()
+
+
+def _traced_scans(steps=(1, 1), prefetch=False, loss_of=_plain_scan_and_gradient):
+    """``(unroll, sequences read, values carried)`` of every ``lax.scan`` a loss and its gradient trace to.
+
+    ``loss_of(x, w)`` builds the loss from ``x`` (6, 2) and ``w`` (2, 2).
+    """
     import jax
+    from pytensor.compile.sharedvalue import SharedVariable
     from pytensor.graph.fg import FunctionGraph
+    from pytensor.graph.traversal import graph_inputs
 
     from seqgraph import _jax
 
     _jax.install_fixes()
     x = pt.tensor("x", dtype="float32", shape=(6, 2))
     w = pt.tensor("w", dtype="float32", shape=(2, 2))
-    [h], _ = seqgraph.scan(
-        lambda xt, h: pt.tanh(xt + h @ w),
-        sequences=[x],
-        outputs_info=[pt.zeros((2,), "float32")],
-    )
-    loss = h.sum()
-    fgraph = FunctionGraph([x, w], [loss, pytensor.grad(loss, w)], clone=True)
+    loss = loss_of(x, w)
+    # Shared variables (a layer's weights) become inputs, given their values.
+    shared = [v for v in dict.fromkeys(graph_inputs([loss])) if isinstance(v, SharedVariable)]
+    fgraph = FunctionGraph([x, w, *shared], [loss, pytensor.grad(loss, w)], clone=True)
     mode = pytensor.compile.mode.get_mode("JAX")
     with pytensor.config.change_flags(mode=mode):
         mode.optimizer(fgraph)
     program = _jaxfn.JaxProgram._funcify(fgraph)
+    args = [np.ones((6, 2), "float32"), np.ones((2, 2), "float32")]
+    args += [v.get_value() for v in shared]
     with _jax.scan_unroll(steps), _jax.scan_prefetch(prefetch):
-        jaxpr = jax.make_jaxpr(program)(np.ones((6, 2), "float32"), np.ones((2, 2), "float32"))
+        jaxpr = jax.make_jaxpr(program)(*args)
     found = []
 
     def walk(inner):
@@ -411,6 +424,38 @@ def test_scan_unroll_applies_to_forward_and_gradient_scans_apart():
     assert _scan_unrolls((1, 1)) == [1, 1]
     assert _scan_unrolls((3, 1)) == [1, 3]  # the forward scan only
     assert _scan_unrolls((4, 2)) == [2, 4]
+
+
+@pytest.mark.parametrize("cell_class", [seqgraph.cells.LSTMCell, seqgraph.cells.GRUCell])
+def test_scan_unroll_gives_the_layers_written_out_gradients_the_gradient_factor(cell_class):
+    # Their backward scans are plain scans (no "mit_mot" buffers), told from a
+    # forward one by their name only.
+    from seqgraph import layers
+
+    def loss_of(x, w):
+        layer = layers.Recurrent(cell_class(2, 3, seed=0))
+        return layer(x[None] @ w).sum()
+
+    assert [u for u, _, _ in _traced_scans((3, 2), loss_of=loss_of)] == [2, 3]
+    assert [u for u, _, _ in _traced_scans((1, 1), loss_of=loss_of)] == [1, 1]
+
+
+def test_backward_scans_are_told_by_their_buffers_or_their_name():
+    from types import SimpleNamespace
+
+    from seqgraph import _jax
+
+    def op(name, n_mit_mot=0):
+        return SimpleNamespace(name=name, info=SimpleNamespace(n_mit_mot=n_mit_mot))
+
+    assert _jax.is_backward_scan(op("grad_of_scan_fn", n_mit_mot=1))
+    assert _jax.is_backward_scan(op("LSTMCell_bptt"))
+    # Scans merged by PyTensor's rewrites join their names with "&".
+    assert _jax.is_backward_scan(op("LSTMCell_bptt&GRUCell_bptt"))
+    assert _jax.is_backward_scan(op("step&LSTMCell_bptt"))
+    assert not _jax.is_backward_scan(op("LSTMCell_scan"))
+    assert not _jax.is_backward_scan(op("bptt_scan"))
+    assert not _jax.is_backward_scan(op(None))
 
 
 def test_prefetching_scans_carry_their_step_numbers_and_read_no_sequence(monkeypatch):
