@@ -57,7 +57,7 @@ def _as_tensor(value, what):
         return value
     try:
         return pt.as_tensor_variable(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, NotImplementedError) as exc:
         raise ScanError(f"{what} must be a tensor or array-like; got {value!r}.") from exc
 
 
@@ -311,6 +311,11 @@ def scan(
 
     def checked_step(*args):
         result = fn(*args)
+        if result is None:
+            raise ScanError(
+                "the step function returned None; it must return the step's new "
+                "value(s) (a missing return statement?)."
+            )
         condition, outputs, updates = get_updates_and_outputs(result)
         outputs = [_as_tensor(o, "a value returned by the step") for o in outputs]
         outputs = _check_outputs(outputs, info if outputs_info is not None else [])

@@ -330,6 +330,18 @@ def test_argument_errors(kwargs, pattern):
         seqgraph.scan(lambda x_t, *rest: x_t, sequences=x, **kwargs)
 
 
+def test_a_sequence_that_is_no_array_is_named():
+    with pytest.raises(
+        ScanError, match=r"sequences\[1\] must be a tensor or array-like; got 'abc'"
+    ):
+        seqgraph.scan(lambda a, b: a, sequences=[pt.vector("x"), "abc"])
+
+
+def test_a_step_that_returns_nothing_says_so():
+    with pytest.raises(ScanError, match="the step function returned None"):
+        seqgraph.scan(lambda x_t, h: None, sequences=pt.vector("x"), outputs_info=pt.zeros(()))
+
+
 def test_error_without_sequences_or_n_steps():
     with pytest.raises(ScanError, match="needs sequences or n_steps"):
         seqgraph.scan(lambda h: h + 1, outputs_info=pt.zeros(()))
