@@ -14,6 +14,8 @@ dictionary methods, ``except X, e``, ``raw_input`` ...  seqgraph then
 * leaves alone a ``/`` with an operand built by the Theano tensor module
   (``x / T.sqrt(...)``): Theano refused ``/`` between integer tensors, so a
   script that ran divided floats, the same in both Pythons;
+* replaces ``time.clock()``, gone since Python 3.8, with
+  ``time.perf_counter()`` (the tutorials time their epochs with it);
 * reports, with line numbers, what it cannot convert: Theano APIs that
   seqgraph does not provide, and every other ``/`` whose operands may be
   integers (true division in Python 3, floor division in Python 2).
@@ -306,12 +308,72 @@ def _division(source):
     return "\n".join(lines) + "\n", changes, problems
 
 
+def _time_clock(source):
+    """Replace ``time.clock`` (removed in Python 3.8) with ``time.perf_counter``.
+
+    Covers ``import time`` (under any alias), whose ``clock`` attribute is
+    renamed, and ``from time import clock``, which imports ``perf_counter``
+    under the name ``clock`` so that the script's calls stay as they are.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source, []
+    modules = set()
+    edits = []  # (kind, node, alias of the import)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(
+                alias.asname or alias.name for alias in node.names if alias.name == "time"
+            )
+        elif isinstance(node, ast.ImportFrom) and node.module == "time" and not node.level:
+            for alias in node.names:
+                if alias.name == "clock" and node.lineno == node.end_lineno:
+                    edits.append(("import", node, alias))
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr == "clock"
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+            and node.lineno == node.end_lineno
+        ):
+            edits.append(("attribute", node, None))
+    lines = source.splitlines()
+    changed = {}
+    # Right to left within a line, so that earlier columns stay valid; the
+    # columns count UTF-8 bytes.
+    for kind, node, alias in sorted(
+        edits, key=lambda e: (e[1].lineno, e[1].end_col_offset), reverse=True
+    ):
+        line = lines[node.lineno - 1].encode()
+        head, segment, tail = (
+            line[: node.col_offset],
+            line[node.col_offset : node.end_col_offset].decode(),
+            line[node.end_col_offset :],
+        )
+        if kind == "attribute":
+            new_segment, count = re.subn(r"\bclock$", "perf_counter", segment)
+        else:
+            named = f"perf_counter as {alias.asname or 'clock'}"
+            new_segment, count = re.subn(r"\bclock\b(\s+as\s+\w+)?", named, segment, count=1)
+        if count != 1:
+            continue
+        changed.setdefault(node.lineno, lines[node.lineno - 1])
+        lines[node.lineno - 1] = (head + new_segment.encode() + tail).decode()
+    changes = [
+        ("time.clock", number, before, lines[number - 1]) for number, before in changed.items()
+    ]
+    return "\n".join(lines) + "\n", changes
+
+
 def port_source(source, name="<script>") -> PortReport:
     """Convert Python 2 Theano ``source`` to Python 3 on :mod:`seqgraph.theano`."""
     py3, changes = _py2to3(source, name)
     py3, import_changes, _ = _theano_imports(py3)
     py3, div_changes, div_problems = _division(py3)
+    py3, clock_changes = _time_clock(py3)
     problems = _removed_apis(py3) + div_problems
-    all_changes = sorted(changes + import_changes + div_changes, key=lambda c: c[1])
+    all_changes = sorted(changes + import_changes + div_changes + clock_changes, key=lambda c: c[1])
     report = PortReport(py3, all_changes, sorted(problems))
     return report

@@ -52,12 +52,39 @@ pytest.importorskip("fissix")
             "from seqgraph.theano import tensor as T\n",
             "theano import",
         ),
+        (
+            "import time\nt0 = time.clock(); dt = time.clock() - t0\n",
+            "import time\nt0 = time.perf_counter(); dt = time.perf_counter() - t0\n",
+            "time.clock",
+        ),
+        (
+            "import time as tm\ntimer = tm.clock\n",
+            "import time as tm\ntimer = tm.perf_counter\n",
+            "time.clock",
+        ),
+        (
+            "from time import sleep, clock\nt = clock()\n",
+            "from time import sleep, perf_counter as clock\nt = clock()\n",
+            "time.clock",
+        ),
+        (
+            "from time import clock as c\nt = c()\n",
+            "from time import perf_counter as c\nt = c()\n",
+            "time.clock",
+        ),
     ],
 )
 def test_each_rule(old, new, rule):
     report = port_source(old)
     assert report.source == new
     assert any(rule in c[0] for c in report.changes), report.changes
+
+
+def test_clock_of_something_else_is_left_alone():
+    source = "import time\nclass Timer:\n    clock = 0\nx = Timer.clock\nclock = 3\n"
+    report = port_source(source)
+    assert report.source == source
+    assert not report.changes
 
 
 def test_reports_what_it_cannot_convert():
