@@ -14,6 +14,10 @@ dictionary methods, ``except X, e``, ``raw_input`` ...  seqgraph then
 * leaves alone a ``/`` with an operand built by the Theano tensor module
   (``x / T.sqrt(...)``): Theano refused ``/`` between integer tensors, so a
   script that ran divided floats, the same in both Pythons;
+* reads pickles as Python 2 wrote them: ``pickle.load(f)`` and
+  ``pickle.loads(s)`` get ``encoding="latin1"`` (Python 3's default, ASCII,
+  fails on the NumPy arrays of a Python 2 pickle such as ``mnist.pkl.gz``;
+  the option changes nothing for a pickle written by Python 3);
 * replaces ``time.clock()``, gone since Python 3.8, with
   ``time.perf_counter()`` (the tutorials time their epochs with it);
 * reports, with line numbers, what it cannot convert: Theano APIs that
@@ -367,13 +371,84 @@ def _time_clock(source):
     return "\n".join(lines) + "\n", changes
 
 
+def _pickle_encoding(source):
+    """Give ``pickle.load``/``loads`` calls ``encoding="latin1"`` to read Python 2 pickles.
+
+    The calls are those of a module imported as ``pickle`` (under any alias;
+    fissix has already renamed ``cPickle``) and of ``load``/``loads`` imported
+    from it.  A call that already names an encoding is left alone; one whose
+    closing parenthesis is not on its first line is reported instead.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source, [], []
+    modules, functions = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(
+                alias.asname or alias.name for alias in node.names if alias.name == "pickle"
+            )
+        elif isinstance(node, ast.ImportFrom) and node.module == "pickle" and not node.level:
+            functions.update(
+                alias.asname or alias.name
+                for alias in node.names
+                if alias.name in ("load", "loads")
+            )
+    calls = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or any(k.arg == "encoding" for k in node.keywords):
+            continue
+        func = node.func
+        if (
+            isinstance(func, ast.Attribute)
+            and func.attr in ("load", "loads")
+            and isinstance(func.value, ast.Name)
+            and func.value.id in modules
+        ) or (isinstance(func, ast.Name) and func.id in functions):
+            calls.append(node)
+    lines = source.splitlines()
+    changed, problems = {}, []
+    # Right to left within a line, so that earlier columns stay valid; the
+    # columns count UTF-8 bytes.
+    for node in sorted(calls, key=lambda n: (n.lineno, n.end_col_offset), reverse=True):
+        if node.lineno != node.end_lineno:
+            problems.append(
+                (
+                    node.lineno,
+                    "a pickle read over several lines: add encoding='latin1' if it was "
+                    "written by Python 2",
+                )
+            )
+            continue
+        line = lines[node.lineno - 1].encode()
+        inner = line[: node.end_col_offset - 1].rstrip()  # up to the closing parenthesis
+        if inner.endswith(b"("):
+            separator = b""
+        elif inner.endswith(b","):
+            separator = b" "
+        else:
+            separator = b", "
+        new = inner + separator + b'encoding="latin1"' + line[node.end_col_offset - 1 :]
+        changed.setdefault(node.lineno, lines[node.lineno - 1])
+        lines[node.lineno - 1] = new.decode()
+    changes = [
+        ("Python 2 pickle", number, before, lines[number - 1]) for number, before in changed.items()
+    ]
+    return "\n".join(lines) + "\n", changes, problems
+
+
 def port_source(source, name="<script>") -> PortReport:
     """Convert Python 2 Theano ``source`` to Python 3 on :mod:`seqgraph.theano`."""
     py3, changes = _py2to3(source, name)
     py3, import_changes, _ = _theano_imports(py3)
     py3, div_changes, div_problems = _division(py3)
     py3, clock_changes = _time_clock(py3)
-    problems = _removed_apis(py3) + div_problems
-    all_changes = sorted(changes + import_changes + div_changes + clock_changes, key=lambda c: c[1])
+    py3, pickle_changes, pickle_problems = _pickle_encoding(py3)
+    problems = _removed_apis(py3) + div_problems + pickle_problems
+    all_changes = sorted(
+        changes + import_changes + div_changes + clock_changes + pickle_changes,
+        key=lambda c: c[1],
+    )
     report = PortReport(py3, all_changes, sorted(problems))
     return report

@@ -68,6 +68,22 @@ pytest.importorskip("fissix")
             "time.clock",
         ),
         (
+            "import cPickle, gzip\ntrain, valid, test = cPickle.load(gzip.open(path, 'rb'))\n",
+            "import pickle, gzip\n"
+            "train, valid, test = pickle.load(gzip.open(path, 'rb'), encoding=\"latin1\")\n",
+            "Python 2 pickle",
+        ),
+        (
+            "import cPickle as pkl\nd = pkl.loads(s,)\n",
+            'import pickle as pkl\nd = pkl.loads(s, encoding="latin1")\n',
+            "Python 2 pickle",
+        ),
+        (
+            "from cPickle import load\nd = load(f)\n",
+            'from pickle import load\nd = load(f, encoding="latin1")\n',
+            "Python 2 pickle",
+        ),
+        (
             "from time import clock as c\nt = c()\n",
             "from time import perf_counter as c\nt = c()\n",
             "time.clock",
@@ -78,6 +94,14 @@ def test_each_rule(old, new, rule):
     report = port_source(old)
     assert report.source == new
     assert any(rule in c[0] for c in report.changes), report.changes
+
+
+def test_pickles_that_name_an_encoding_or_span_lines_are_left_alone():
+    source = "import cPickle\nd = cPickle.load(f, encoding='bytes')\ne = cPickle.load(\n    f)\n"
+    report = port_source(source)
+    assert report.source == source.replace("cPickle", "pickle")
+    assert not [c for c in report.changes if c[0] == "Python 2 pickle"]
+    assert "add encoding='latin1'" in dict(report.problems)[3]
 
 
 def test_clock_of_something_else_is_left_alone():
