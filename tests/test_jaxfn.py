@@ -426,7 +426,9 @@ def test_scan_unroll_applies_to_forward_and_gradient_scans_apart():
     assert _scan_unrolls((4, 2)) == [2, 4]
 
 
-@pytest.mark.parametrize("cell_class", [seqgraph.cells.LSTMCell, seqgraph.cells.GRUCell])
+@pytest.mark.parametrize(
+    "cell_class", [seqgraph.cells.ElmanCell, seqgraph.cells.LSTMCell, seqgraph.cells.GRUCell]
+)
 def test_scan_unroll_gives_the_layers_written_out_gradients_the_gradient_factor(cell_class):
     # Their backward scans are plain scans (no "mit_mot" buffers), told from a
     # forward one by their name only.
