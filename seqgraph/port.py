@@ -18,6 +18,9 @@ dictionary methods, ``except X, e``, ``raw_input`` ...  seqgraph then
   ``pickle.loads(s)`` get ``encoding="latin1"`` (Python 3's default, ASCII,
   fails on the NumPy arrays of a Python 2 pickle such as ``mnist.pkl.gz``;
   the option changes nothing for a pickle written by Python 3);
+* replaces the NumPy names that NumPy has removed since (``numpy.float``,
+  ``numpy.int`` and the other builtin aliases, ``numpy.float_``, ``NaN``,
+  ``asscalar`` ...) and Python 2's ``file(...)`` builtin (with ``open``);
 * replaces ``time.clock()``, gone since Python 3.8, with
   ``time.perf_counter()`` (the tutorials time their epochs with it);
 * reports, with line numbers, what it cannot convert: Theano APIs that
@@ -438,6 +441,135 @@ def _pickle_encoding(source):
     return "\n".join(lines) + "\n", changes, problems
 
 
+# NumPy names that old scripts use and NumPy has since removed: the builtin
+# aliases (gone in NumPy 1.24) and the aliases NumPy 2.0 removed.  A value
+# starting with "." is an attribute of the same module.
+_NUMPY_REMOVED = {
+    "int": "int",
+    "float": "float",
+    "complex": "complex",
+    "object": "object",
+    "str": "str",
+    "unicode": "str",
+    "float_": ".float64",
+    "complex_": ".complex128",
+    "int0": ".intp",
+    "uint0": ".uintp",
+    "bool8": ".bool_",
+    "NaN": ".nan",
+    "NAN": ".nan",
+    "Inf": ".inf",
+    "Infinity": ".inf",
+    "PINF": ".inf",
+    "infty": ".inf",
+    "round_": ".round",
+    "product": ".prod",
+    "cumproduct": ".cumprod",
+    "alltrue": ".all",
+    "sometrue": ".any",
+}
+
+
+def _edit_lines(source, edits):
+    """Apply ``(line, start, end, text)`` edits (byte columns, one line each); return lines changed.
+
+    The edits must not overlap; on each line they are applied right to left.
+    """
+    lines = source.splitlines()
+    before = {}
+    for number, start, end, text in sorted(edits, key=lambda e: (e[0], e[1], e[2]), reverse=True):
+        line = lines[number - 1].encode()
+        before.setdefault(number, lines[number - 1])
+        lines[number - 1] = (line[:start] + text.encode() + line[end:]).decode()
+    return "\n".join(lines) + "\n", before
+
+
+def _numpy_removed(source):
+    """Replace NumPy names removed since the scripts were written (``numpy.float``, ``asscalar`` ...).
+
+    Only attributes of a name bound by ``import numpy`` (under any alias) are
+    changed, and not where the script assigns them.  ``numpy.asscalar(a)``
+    becomes ``numpy.asarray(a).item()``.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source, []
+    modules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(
+                alias.asname or alias.name for alias in node.names if alias.name == "numpy"
+            )
+    edits = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+            and isinstance(node.ctx, ast.Load)
+            and node.lineno == node.end_lineno
+        ):
+            if node.attr in _NUMPY_REMOVED:
+                new = _NUMPY_REMOVED[node.attr]
+                new = node.value.id + new if new.startswith(".") else new
+                edits.append((node.lineno, node.col_offset, node.end_col_offset, new))
+            elif node.attr == "asscalar":
+                call = next(
+                    (
+                        p
+                        for p in ast.walk(tree)
+                        if isinstance(p, ast.Call) and p.func is node and p.end_lineno == p.lineno
+                    ),
+                    None,
+                )
+                if call is not None:
+                    new = f"{node.value.id}.asarray"
+                    edits.append((node.lineno, node.col_offset, node.end_col_offset, new))
+                    edits.append((call.lineno, call.end_col_offset, call.end_col_offset, ".item()"))
+    new_source, before = _edit_lines(source, edits)
+    lines = new_source.splitlines()
+    changes = [("NumPy name removed", n, old, lines[n - 1]) for n, old in before.items()]
+    return new_source, changes
+
+
+def _file_builtin(source):
+    """Replace calls of Python 2's ``file(...)`` builtin with ``open(...)``.
+
+    Left alone where the script binds the name ``file`` anywhere (a variable,
+    a parameter, a function or an import of that name).
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source, []
+    calls = []
+    for node in ast.walk(tree):
+        bound = (
+            (
+                isinstance(node, ast.Name)
+                and node.id == "file"
+                and not isinstance(node.ctx, ast.Load)
+            )
+            or (isinstance(node, ast.arg) and node.arg == "file")
+            or (isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == "file")
+            or (isinstance(node, ast.alias) and (node.asname or node.name) == "file")
+        )
+        if bound:
+            return source, []
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "file"
+        ):
+            calls.append(node.func)
+    edits = [(f.lineno, f.col_offset, f.end_col_offset, "open") for f in calls]
+    new_source, before = _edit_lines(source, edits)
+    lines = new_source.splitlines()
+    changes = [("file() builtin", n, old, lines[n - 1]) for n, old in before.items()]
+    return new_source, changes
+
+
 def port_source(source, name="<script>") -> PortReport:
     """Convert Python 2 Theano ``source`` to Python 3 on :mod:`seqgraph.theano`."""
     py3, changes = _py2to3(source, name)
@@ -445,9 +577,17 @@ def port_source(source, name="<script>") -> PortReport:
     py3, div_changes, div_problems = _division(py3)
     py3, clock_changes = _time_clock(py3)
     py3, pickle_changes, pickle_problems = _pickle_encoding(py3)
+    py3, numpy_changes = _numpy_removed(py3)
+    py3, file_changes = _file_builtin(py3)
     problems = _removed_apis(py3) + div_problems + pickle_problems
     all_changes = sorted(
-        changes + import_changes + div_changes + clock_changes + pickle_changes,
+        changes
+        + import_changes
+        + div_changes
+        + clock_changes
+        + pickle_changes
+        + numpy_changes
+        + file_changes,
         key=lambda c: c[1],
     )
     report = PortReport(py3, all_changes, sorted(problems))

@@ -84,6 +84,22 @@ pytest.importorskip("fissix")
             "Python 2 pickle",
         ),
         (
+            "import numpy\nx = numpy.zeros(3, dtype=numpy.int) + numpy.float(2)\n",
+            "import numpy\nx = numpy.zeros(3, dtype=int) + float(2)\n",
+            "NumPy name removed",
+        ),
+        (
+            "import numpy as np\nv = np.asscalar(np.float_(2) * np.NaN) or np.Inf\n",
+            "import numpy as np\nv = np.asarray(np.float64(2) * np.nan).item() or np.inf\n",
+            "NumPy name removed",
+        ),
+        (
+            "import numpy as np\nok = np.alltrue(x) and np.product(x)\n",
+            "import numpy as np\nok = np.all(x) and np.prod(x)\n",
+            "NumPy name removed",
+        ),
+        ("f = file('a.pkl', 'rb')\n", "f = open('a.pkl', 'rb')\n", "file() builtin"),
+        (
             "from time import clock as c\nt = c()\n",
             "from time import perf_counter as c\nt = c()\n",
             "time.clock",
@@ -102,6 +118,34 @@ def test_pickles_that_name_an_encoding_or_span_lines_are_left_alone():
     assert report.source == source.replace("cPickle", "pickle")
     assert not [c for c in report.changes if c[0] == "Python 2 pickle"]
     assert "add encoding='latin1'" in dict(report.problems)[3]
+
+
+def test_numpy_names_it_does_not_own_are_left_alone():
+    # An assignment to the old name, another module's attribute, and a name
+    # that NumPy still has.
+    source = "import numpy as np\nnp.float = float\nx = other.float\ny = np.float32(1)\n"
+    report = port_source(source)
+    assert report.source == source
+    assert not report.changes
+
+
+def test_file_is_left_alone_where_the_script_binds_the_name():
+    for source in (
+        "for file in files:\n    f = file('x')\n",
+        "def read(file):\n    return file('x')\n",
+        "from os import path as file\nf = file('x')\n",
+    ):
+        assert port_source(source).source == source
+
+
+def test_numpy_replacements_run_on_todays_numpy():
+    import numpy as np
+
+    old = "import numpy as np\nv = np.asscalar(np.float_(2) * np.Inf)\nd = np.dtype(np.int)\n"
+    scope = {}
+    exec(port_source(old).source, scope)
+    assert scope["v"] == np.inf and isinstance(scope["v"], float)
+    assert scope["d"] == np.dtype(int)
 
 
 def test_clock_of_something_else_is_left_alone():
