@@ -374,12 +374,17 @@ def _time_clock(source):
     return "\n".join(lines) + "\n", changes
 
 
+# Modules whose load/loads read pickles (cPickle is already renamed by fissix;
+# six.moves.cPickle, which the tutorials' later versions import, is pickle).
+_PICKLE_MODULES = ("pickle", "six.moves.cPickle")
+
+
 def _pickle_encoding(source):
     """Give ``pickle.load``/``loads`` calls ``encoding="latin1"`` to read Python 2 pickles.
 
-    The calls are those of a module imported as ``pickle`` (under any alias;
-    fissix has already renamed ``cPickle``) and of ``load``/``loads`` imported
-    from it.  A call that already names an encoding is left alone; one whose
+    The calls are those of a module imported as ``pickle`` or
+    ``six.moves.cPickle`` (under any alias; fissix has already renamed
+    ``cPickle``) and of ``load``/``loads`` imported from it.  A call that already names an encoding is left alone; one whose
     closing parenthesis is not on its first line is reported instead.
     """
     try:
@@ -390,14 +395,19 @@ def _pickle_encoding(source):
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             modules.update(
-                alias.asname or alias.name for alias in node.names if alias.name == "pickle"
+                alias.asname or alias.name for alias in node.names if alias.name in _PICKLE_MODULES
             )
-        elif isinstance(node, ast.ImportFrom) and node.module == "pickle" and not node.level:
-            functions.update(
-                alias.asname or alias.name
-                for alias in node.names
-                if alias.name in ("load", "loads")
-            )
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            if node.module in _PICKLE_MODULES:
+                functions.update(
+                    alias.asname or alias.name
+                    for alias in node.names
+                    if alias.name in ("load", "loads")
+                )
+            elif node.module == "six.moves":  # from six.moves import cPickle as pickle
+                modules.update(
+                    alias.asname or alias.name for alias in node.names if alias.name == "cPickle"
+                )
     calls = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or any(k.arg == "encoding" for k in node.keywords):

@@ -79,6 +79,16 @@ pytest.importorskip("fissix")
             "Python 2 pickle",
         ),
         (
+            "from six.moves import cPickle as pickle\nd = pickle.load(f)\n",
+            'from six.moves import cPickle as pickle\nd = pickle.load(f, encoding="latin1")\n',
+            "Python 2 pickle",
+        ),
+        (
+            "import six.moves.cPickle as pkl\nd = pkl.load(f)\n",
+            'import six.moves.cPickle as pkl\nd = pkl.load(f, encoding="latin1")\n',
+            "Python 2 pickle",
+        ),
+        (
             "from cPickle import load\nd = load(f)\n",
             'from pickle import load\nd = load(f, encoding="latin1")\n',
             "Python 2 pickle",
