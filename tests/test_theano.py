@@ -188,6 +188,9 @@ def test_missing_theano_api_names_the_replacement():
         assert T is seqgraph.theano.tensor
         with pytest.raises(AttributeError, match=r"nnet.conv2d is not provided.*pytensor"):
             T.nnet.conv2d  # noqa: B018
+        # Pooling: PyTensor's signal module has none, and is not Theano's.
+        with pytest.raises(AttributeError, match=r"theano.tensor.signal is not provided"):
+            T.signal.pool.pool_2d  # noqa: B018
         with pytest.raises(ImportError, match=r"theano.sandbox.cuda is not provided.*JAX"):
             import theano.sandbox.cuda  # noqa: F401, PLC0415
     finally:
@@ -426,6 +429,8 @@ def test_gradient_and_nnet_helpers_of_old_code():
     np.testing.assert_allclose(
         selu, 1.0507009873554805 * np.where(a > 0, a, 1.6732632423543772 * expected), rtol=1e-6
     )
+    soft = theano.function([x], T.nnet.softsign(x))(a)
+    np.testing.assert_allclose(soft, a / (1 + np.abs(a)), rtol=1e-6)
     with pytest.raises(TypeError, match="true_one_of_n must be a vector of int labels"):
         T.nnet.crossentropy_categorical_1hot(p, m)
     assert T.NotScalarConstantError is pytensor.tensor.exceptions.NotScalarConstantError

@@ -15,6 +15,11 @@ from seqgraph.theano.tensor._broadcast import (  # noqa: F401
     unbroadcast,
 )
 
+# PyTensor's signal module (1-d and 2-d convolution) came in with the star
+# import; Theano's held pooling, which seqgraph does not provide: the name goes
+# through __getattr__, which says so.
+globals().pop("signal", None)
+
 
 def switch(cond, ift, iff):
     """``switch(cond, ift, iff)``, keyword forms included."""

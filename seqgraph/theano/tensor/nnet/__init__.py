@@ -110,5 +110,11 @@ def selu(x):
     return np.asarray(_SELU_SCALE, dtype=x.dtype) * elu(x, _SELU_ALPHA)
 
 
+def softsign(x):
+    """``x / (1 + |x|)``, Theano's ``softsign``."""
+    x = pt.as_tensor_variable(x)
+    return x / (1 + abs(x))
+
+
 def __getattr__(name):
     raise missing("theano.tensor.nnet", name)
