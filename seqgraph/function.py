@@ -87,6 +87,33 @@ def _normalise_inputs(inputs) -> list[Variable]:
     return inputs
 
 
+def _check_no_missing_inputs(inputs, outputs, updates, givens) -> None:
+    """Raise, before anything is compiled, when the graph needs a value nobody gives.
+
+    A free variable (neither constant nor shared) that the outputs or updates
+    depend on must be one of ``inputs`` or be replaced through ``givens``.
+    PyTensor's C and Numba backends find this when they compile; the JAX
+    backend, which builds its program on the first call, would find it there.
+    """
+    from pytensor.graph.utils import MissingInputError
+
+    outs = [outputs] if not isinstance(outputs, (list, tuple)) else list(outputs)
+    roots = [getattr(o, "variable", o) for o in outs if o is not None]
+    roots += [new for _, new in updates] + [new for _, new in (givens or [])]
+    roots = [r for r in roots if isinstance(r, Variable)]
+    replaced = [old for old, _ in (givens or []) if isinstance(old, Variable)]
+    given = set(inputs) | set(replaced)
+    for var in graph_inputs(roots, blockers=replaced):
+        if var in given or isinstance(var, (SharedVariable, Constant)):
+            continue
+        names = ", ".join(str(v) for v in inputs) or "none"
+        raise MissingInputError(
+            f"the outputs or updates depend on {var} ({var.type}), which is not among the "
+            f"inputs ({names}) and has no value: add it to inputs, replace it through "
+            "givens, or make it a shared variable."
+        )
+
+
 def _shared_in(outputs, updates) -> list[SharedVariable]:
     roots = list(outputs) + [new for _, new in updates] + [var for var, _ in updates]
     seen: dict[SharedVariable, None] = {}
@@ -706,6 +733,10 @@ def function(
     TypeError
         For inputs that are not free symbolic variables, or updates of
         something that is not a shared variable.
+    pytensor.graph.utils.MissingInputError
+        When the outputs or updates depend on a free variable that is not
+        among the inputs nor replaced through ``givens`` (on every backend,
+        before anything is compiled).
 
     Examples
     --------
@@ -726,4 +757,5 @@ def function(
         pairs += _random_generator_updates(outs, pairs, givens)
     if not isinstance(host_outputs, bool):
         raise TypeError(f"host_outputs must be True or False; got {host_outputs!r}.")
+    _check_no_missing_inputs(inputs, outputs, pairs, givens)
     return Function(inputs, outputs, pairs, givens, target, host_outputs=host_outputs, **kwargs)

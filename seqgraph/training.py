@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -826,6 +826,9 @@ def fit(
 
     Raises
     ------
+    TypeError, ValueError
+        For bad arguments (``train_data`` that is not a non-empty list of
+        examples, a ``batch_size`` below 1 ...), before anything runs.
     TrainingDiverged
         The loss became NaN or infinite; the parameters (and optimizer state)
         are restored to the end of the last good epoch, whose checkpoint is
@@ -837,6 +840,22 @@ def fit(
         raise TypeError("step must be a TrainStep from seqgraph.training.compile_train.")
     if not isinstance(epochs, numbers.Integral) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer; got {epochs!r}.")
+    if not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}.")
+    for name, data in (("train_data", train_data), ("valid_data", valid_data)):
+        if name == "valid_data" and data is None:
+            continue
+        indexable = (
+            hasattr(data, "__len__")
+            and hasattr(data, "__getitem__")
+            and not isinstance(data, (str, bytes, Mapping))
+        )
+        if not indexable or not len(data):
+            raise TypeError(
+                f"{name} must be a non-empty list (or array) of examples, each a tuple of "
+                f"arrays (see pad_batch); got {type(data).__name__}"
+                + (" of length 0." if indexable else ".")
+            )
     if (valid_data is None) != (valid_fn is None):
         raise ValueError("valid_data and valid_fn go together; pass both or neither.")
     if (patience is not None or lr_patience is not None) and valid_data is None:

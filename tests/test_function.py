@@ -121,6 +121,29 @@ def test_bad_inputs_and_updates_are_named():
         seqgraph.function([x], x, updates=[(x, x + 1)])
 
 
+@pytest.mark.parametrize("backend", ["c", "jax"])
+def test_a_variable_nobody_gives_is_named_before_anything_compiles(backend, monkeypatch):
+    from pytensor.graph.utils import MissingInputError
+
+    if backend == "jax":
+        pytest.importorskip("jax")
+    x, y = pt.vector("x"), pt.vector("y")
+    w = pytensor.shared(np.zeros(2, dtype=x.dtype), name="w")
+    # Nothing may reach PyTensor's compiler (C) or the program's build (JAX).
+    monkeypatch.setattr(pytensor, "function", lambda *a, **k: pytest.fail("compiled"))
+    with pytest.raises(MissingInputError, match=r"depend on y .*not among the inputs \(x\)"):
+        seqgraph.function([x], x + y, backend=backend)
+    with pytest.raises(MissingInputError, match=r"depend on y"):
+        seqgraph.function([x], x, updates=[(w, w + y)], backend=backend)
+
+
+def test_a_variable_replaced_through_givens_is_not_missing():
+    x, y, z = pt.vector("x"), pt.vector("y"), pt.vector("z")
+    hidden = y * 2  # replaced as a whole: y, below it, needs no value
+    f = seqgraph.function([x, z], x + hidden, givens={hidden: z}, backend="c")
+    np.testing.assert_allclose(f(np.ones(2, x.dtype), np.full(2, 3.0, x.dtype)), [4.0, 4.0])
+
+
 def test_givens_and_updates(backend):
     data = pytensor.shared(np.arange(6.0).reshape(3, 2), name="data")
     total = pytensor.shared(np.zeros(2), name="total")

@@ -207,6 +207,15 @@ def test_training_errors(rng):
     _, step, _ = build()
     with pytest.raises(ValueError, match="patience and lr_patience need valid_data"):
         fit(step, dataset(rng, 4), 1, patience=2, progress=False)
+    # Bad data is named before anything is compiled or drawn.
+    with pytest.raises(TypeError, match="train_data must be a non-empty list .*got NoneType"):
+        fit(step, None, 1, progress=False)
+    with pytest.raises(TypeError, match="train_data must be .*got list of length 0"):
+        fit(step, [], 1, progress=False)
+    with pytest.raises(TypeError, match="valid_data must be .*got dict"):
+        fit(step, dataset(rng, 4), 1, valid_data={}, valid_fn=step, progress=False)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer; got 0"):
+        fit(step, dataset(rng, 4), 1, batch_size=0, progress=False)
 
 
 # -- compiling ahead --------------------------------------------------------------
