@@ -554,7 +554,13 @@ class JaxProgram:
         except ImportError:  # flatbuffers missing: no serialisation, no cache
             self._fn = jitted
             return
-        except Exception as err:  # an op JAX cannot export: run the jitted function
+        except Exception as err:
+            # A program that JAX cannot trace is wrong (sizes that do not
+            # match, say): the same error would come from the first call, so
+            # it is raised here, where the caller knows which shapes it built
+            # for.  One that traces but does not export (an op without an
+            # exportable lowering) runs as a jitted function instead.
+            jitted.trace(*self._avals)
             warnings.warn(
                 f"seqgraph could not export the JAX program ({type(err).__name__}: {err}); "
                 "it is compiled in this process only.",

@@ -548,7 +548,21 @@ class Function:
         fn = self._cache.get(key)
         if fn is None:
             with _collector_paused():
-                fn = self._cache[key] = self._specialise(args)
+                try:
+                    fn = self._specialise(args)
+                except Exception as err:
+                    # An error from deep inside PyTensor or JAX (a product of
+                    # mismatched sizes, say) then tells which call it was.
+                    shapes = ", ".join(
+                        f"{var.name or f'input {i}'} {np.shape(arg)}"
+                        for i, (var, arg) in enumerate(zip(self.inputs, args))
+                    )
+                    err.add_note(
+                        f"(seqgraph was building the JAX program for this call's input "
+                        f"shapes: {shapes or 'no inputs'})"
+                    )
+                    raise
+                self._cache[key] = fn
         return fn
 
     def _finish_jax(self, fn, results):

@@ -1080,3 +1080,39 @@ def test_transposed_copy_setting(monkeypatch):
     monkeypatch.setenv("SEQGRAPH_TRANSPOSED_COPY", "yes")
     with pytest.raises(ValueError, match="SEQGRAPH_TRANSPOSED_COPY must be 0 or 1"):
         _jax.transposed_copy_for("cpu")
+
+
+def test_a_program_that_cannot_trace_fails_at_its_build_naming_the_shapes(tmp_path, monkeypatch):
+    # Sizes that do not match, found by PyTensor when the call's shapes are
+    # put in, or only by JAX's tracing (the LSTM's input of 7 features for 3).
+    # Either way the error comes from the build (not as a "could not export"
+    # warning and then again from the call), with the call's shapes noted.
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path))
+    x = pt.matrix("x", dtype="float32")
+    w = pytensor.shared(np.ones((3, 2), "float32"), name="w")
+    f = seqgraph.function([x], x @ w, backend="jax")
+    with pytest.raises(ValueError, match="Incompatible shared dimension") as caught:
+        f(np.ones((2, 4), "float32"))
+    assert "input shapes: x (2, 4)" in "".join(caught.value.__notes__)
+    np.testing.assert_allclose(f(np.ones((2, 3), "float32")), np.full((2, 2), 3.0))
+
+    seq = pt.tensor3("seq", dtype="float32")
+    g = seqgraph.function([seq], LSTM(3, 4, seed=0)(seq).sum(), backend="jax")
+    with pytest.raises(TypeError, match="dot_general") as caught:
+        g(np.ones((2, 5, 7), "float32"))
+    assert "input shapes: seq (2, 5, 7)" in "".join(caught.value.__notes__)
+
+
+def test_a_program_that_traces_but_does_not_export_runs_jitted(tmp_path, monkeypatch):
+    import jax
+
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path))
+
+    def refuse(*args, **kwargs):
+        raise NotImplementedError("no exportable lowering")
+
+    monkeypatch.setattr(jax.export, "export", refuse)
+    x = pt.vector("x", dtype="float32")
+    f = seqgraph.function([x], 2 * x, backend="jax")
+    with pytest.warns(RuntimeWarning, match="could not export the JAX program"):
+        np.testing.assert_allclose(f(np.ones(3, "float32")), [2.0, 2.0, 2.0])
