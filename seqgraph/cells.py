@@ -65,6 +65,7 @@ def get_nonlinearity(value, argument="nonlinearity"):
 
 
 def _positive_int(value, argument):
+    """``value`` as an int; a ValueError naming ``argument`` unless it is an integer > 0."""
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"{argument} must be a positive integer; got {value!r}.")
     return int(value)

@@ -31,7 +31,7 @@ from pytensor.graph.traversal import io_toposort
 from pytensor.raise_op import Assert
 
 from seqgraph._bptt import ELMAN_NONLINEARITIES, fused_bptt_enabled, recurrent_sequence
-from seqgraph.cells import Cell, ElmanCell, GRUCell, LSTMCell, get_nonlinearity
+from seqgraph.cells import Cell, ElmanCell, GRUCell, LSTMCell, _positive_int, get_nonlinearity
 from seqgraph.init import Glorot, Normal, as_initializer, as_rng
 from seqgraph.params import Module
 from seqgraph.scan import scan
@@ -753,9 +753,8 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, dim, init=None, padding_idx=None, seed=None):
         super().__init__()
-        for value, argument in ((num_embeddings, "num_embeddings"), (dim, "dim")):
-            if not isinstance(value, numbers.Integral) or value <= 0:
-                raise ValueError(f"{argument} must be a positive integer; got {value!r}.")
+        num_embeddings = _positive_int(num_embeddings, "num_embeddings")
+        dim = _positive_int(dim, "dim")
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
             raise ValueError(
                 f"padding_idx must index one of the {num_embeddings} rows; got {padding_idx!r}."
@@ -799,8 +798,8 @@ class Dense(Module):
     ):
         super().__init__()
         rng = as_rng(seed)
-        self.num_inputs = int(num_inputs)
-        self.num_units = int(num_units)
+        self.num_inputs = _positive_int(num_inputs, "num_inputs")
+        self.num_units = _positive_int(num_units, "num_units")
         if nonlinearity == "softmax":
             self.nonlinearity = lambda z: pt.special.softmax(z, axis=-1)
         elif nonlinearity is None:

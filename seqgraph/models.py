@@ -21,7 +21,7 @@ from pytensor.graph.rewriting.basic import node_rewriter
 from pytensor.tensor.type import TensorType
 
 from seqgraph._compat import with_infer_shape
-from seqgraph.cells import ElmanCell
+from seqgraph.cells import ElmanCell, _positive_int
 from seqgraph.init import Uniform, as_rng
 from seqgraph.layers import Dense, Embedding, Recurrent
 from seqgraph.params import Module
@@ -309,8 +309,10 @@ class RNNSLU(Module):
         _check_window(win)
         init = Uniform(0.2) if init is None else init
         rng = as_rng(seed)
-        self.vocab_size = int(vocab_size)
-        self.num_classes = int(num_classes)
+        self.vocab_size = _positive_int(vocab_size, "vocab_size")
+        self.num_classes = _positive_int(num_classes, "num_classes")
+        emb_dim = _positive_int(emb_dim, "emb_dim")
+        num_hidden = _positive_int(num_hidden, "num_hidden")
         self.win = int(win)
         self.pad_id = self.vocab_size
         self.embedding = self.add_child(
@@ -416,8 +418,8 @@ class RNNLM(Module):
     def __init__(self, vocab_size, num_hidden=100, bptt_truncate=-1, seed=None):
         super().__init__()
         rng = as_rng(seed)
-        self.vocab_size = int(vocab_size)
-        self.num_hidden = int(num_hidden)
+        self.vocab_size = vocab_size = _positive_int(vocab_size, "vocab_size")
+        self.num_hidden = num_hidden = _positive_int(num_hidden, "num_hidden")
         cell = ElmanCell(
             vocab_size,
             num_hidden,

@@ -143,7 +143,14 @@ def atomic_write(path, write) -> None:
     ``tempfile.mkstemp`` file.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"{path!r} is a folder; give the file to write, e.g. "
+            f"{os.path.join(path, 'model.npz')!r}."
+        )
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot write {path!r}: the folder {folder!r} does not exist.")
     tmp = os.path.join(folder, f".tmp-{uuid.uuid4().hex}-{os.path.basename(path)}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     fd = os.open(tmp, flags, 0o666)  # (the umask applies, as to any new file)

@@ -13,6 +13,7 @@ from seqgraph.layers import (
     GRU,
     LSTM,
     Bidirectional,
+    Dense,
     Elman,
     RandomSource,
     Recurrent,
@@ -554,6 +555,10 @@ def test_bad_input_errors():
         Recurrent("lstm")
     with pytest.raises(ValueError, match="nonlinearity must be a callable or one of"):
         Elman(N_IN, N, nonlinearity="softsign")
+    with pytest.raises(ValueError, match="num_units must be a positive integer; got 0"):
+        Dense(N, 0)
+    with pytest.raises(ValueError, match="num_inputs must be a positive integer; got 2.5"):
+        Dense(2.5, N)
 
 
 @pytest.mark.parametrize("backend_name", ["c", "jax"])

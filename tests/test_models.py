@@ -164,6 +164,10 @@ def test_rnnslu_sgd_with_embedding_normalisation_learns(rng):
 def test_rnnslu_errors():
     with pytest.raises(ValueError, match="must be an odd positive integer"):
         RNNSLU(10, 3, win=4)
+    with pytest.raises(ValueError, match="num_classes must be a positive integer; got 0"):
+        RNNSLU(10, 0)
+    with pytest.raises(ValueError, match="vocab_size must be a positive integer; got 0"):
+        RNNLM(0)
     model = RNNSLU(10, 3, emb_dim=2, num_hidden=3, win=3)
     with pytest.raises(TypeError, match="words must hold integer word ids"):
         model.log_probs(pt.vector("w"))

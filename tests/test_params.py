@@ -59,6 +59,15 @@ def test_failed_save_keeps_existing_file(tmp_path):
     assert os.listdir(tmp_path) == ["ckpt.npz"]  # no temporary file left behind
 
 
+def test_a_folder_or_a_missing_folder_is_named(tmp_path):
+    with pytest.raises(IsADirectoryError, match="is a folder; give the file to write"):
+        save_npz(tmp_path, {"a": np.arange(3)})
+    with pytest.raises(FileNotFoundError, match="the folder .*missing.* does not exist"):
+        save_npz(tmp_path / "missing" / "m.npz", {"a": np.arange(3)})
+    assert os.listdir(tmp_path) == []  # nothing written, not even beside the folder
+    assert not [n for n in os.listdir(tmp_path.parent) if n.startswith(".tmp-")]
+
+
 def test_saved_files_get_the_umask_permissions(tmp_path):
     # (a tempfile.mkstemp file is readable by its owner only)
     umask = os.umask(0o022)
