@@ -28,6 +28,7 @@ batch-major layout (or build the seqgraph layer with ``time_major=True``).
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -115,6 +116,8 @@ def load_torch_state_dict(target, state_dict) -> None:
 
     Raises
     ------
+    TypeError
+        ``state_dict`` is neither a module nor a mapping.
     ParameterError
         A weight is missing, left over, or has another shape.
     ValueError
@@ -123,6 +126,11 @@ def load_torch_state_dict(target, state_dict) -> None:
     """
     if hasattr(state_dict, "state_dict"):
         state_dict = state_dict.state_dict()
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(
+            "state_dict must be a PyTorch module or its state_dict() (a mapping of names "
+            f"to tensors); got {type(state_dict).__name__}."
+        )
     given = {name: _as_numpy(value) for name, value in state_dict.items()}
     extra = [name for name in given if name.startswith("weight_hr")]
     if extra:

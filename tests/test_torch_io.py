@@ -80,6 +80,8 @@ def test_mismatches_are_reported():
     del state["weight_hh_l0"]
     with pytest.raises(ParameterError, match="no 'weight_hh_l0'"):
         load_torch_state_dict(LSTM(N_IN, N), state)
+    with pytest.raises(TypeError, match="state_dict must be a PyTorch module or its state_dict"):
+        load_torch_state_dict(LSTM(N_IN, N), None)
     with pytest.raises(ValueError, match="non-zero initial state"):
         torch_state_dict(LSTM(N_IN, N, hid_init=0.5))
     with pytest.raises(ValueError, match="nn.RNN supports tanh or relu"):
