@@ -315,6 +315,20 @@ def _division(source):
     return "\n".join(lines) + "\n", changes, problems
 
 
+def _edit_lines(source, edits):
+    """Apply ``(line, start, end, text)`` edits (byte columns, one line each); return lines changed.
+
+    The edits must not overlap; on each line they are applied right to left.
+    """
+    lines = source.splitlines()
+    before = {}
+    for number, start, end, text in sorted(edits, key=lambda e: (e[0], e[1], e[2]), reverse=True):
+        line = lines[number - 1].encode()
+        before.setdefault(number, lines[number - 1])
+        lines[number - 1] = (line[:start] + text.encode() + line[end:]).decode()
+    return "\n".join(lines) + "\n", before
+
+
 def _time_clock(source):
     """Replace ``time.clock`` (removed in Python 3.8) with ``time.perf_counter``.
 
@@ -327,7 +341,7 @@ def _time_clock(source):
     except SyntaxError:
         return source, []
     modules = set()
-    edits = []  # (kind, node, alias of the import)
+    edits = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             modules.update(
@@ -335,8 +349,9 @@ def _time_clock(source):
             )
         elif isinstance(node, ast.ImportFrom) and node.module == "time" and not node.level:
             for alias in node.names:
-                if alias.name == "clock" and node.lineno == node.end_lineno:
-                    edits.append(("import", node, alias))
+                if alias.name == "clock" and alias.lineno == alias.end_lineno:
+                    new = f"perf_counter as {alias.asname or 'clock'}"
+                    edits.append((alias.lineno, alias.col_offset, alias.end_col_offset, new))
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Attribute)
@@ -345,33 +360,11 @@ def _time_clock(source):
             and node.value.id in modules
             and node.lineno == node.end_lineno
         ):
-            edits.append(("attribute", node, None))
-    lines = source.splitlines()
-    changed = {}
-    # Right to left within a line, so that earlier columns stay valid; the
-    # columns count UTF-8 bytes.
-    for kind, node, alias in sorted(
-        edits, key=lambda e: (e[1].lineno, e[1].end_col_offset), reverse=True
-    ):
-        line = lines[node.lineno - 1].encode()
-        head, segment, tail = (
-            line[: node.col_offset],
-            line[node.col_offset : node.end_col_offset].decode(),
-            line[node.end_col_offset :],
-        )
-        if kind == "attribute":
-            new_segment, count = re.subn(r"\bclock$", "perf_counter", segment)
-        else:
-            named = f"perf_counter as {alias.asname or 'clock'}"
-            new_segment, count = re.subn(r"\bclock\b(\s+as\s+\w+)?", named, segment, count=1)
-        if count != 1:
-            continue
-        changed.setdefault(node.lineno, lines[node.lineno - 1])
-        lines[node.lineno - 1] = (head + new_segment.encode() + tail).decode()
-    changes = [
-        ("time.clock", number, before, lines[number - 1]) for number, before in changed.items()
-    ]
-    return "\n".join(lines) + "\n", changes
+            start = node.end_col_offset - len("clock")
+            edits.append((node.lineno, start, node.end_col_offset, "perf_counter"))
+    new_source, before = _edit_lines(source, edits)
+    lines = new_source.splitlines()
+    return new_source, [("time.clock", n, old, lines[n - 1]) for n, old in before.items()]
 
 
 # Modules whose load/loads read pickles (cPickle is already renamed by fissix;
@@ -384,8 +377,9 @@ def _pickle_encoding(source):
 
     The calls are those of a module imported as ``pickle`` or
     ``six.moves.cPickle`` (under any alias; fissix has already renamed
-    ``cPickle``) and of ``load``/``loads`` imported from it.  A call that already names an encoding is left alone; one whose
-    closing parenthesis is not on its first line is reported instead.
+    ``cPickle``) and of ``load``/``loads`` imported from it.  A call that
+    already names an encoding is left alone; one whose closing parenthesis is
+    not on its first line is reported instead.
     """
     try:
         tree = ast.parse(source)
@@ -420,11 +414,9 @@ def _pickle_encoding(source):
             and func.value.id in modules
         ) or (isinstance(func, ast.Name) and func.id in functions):
             calls.append(node)
+    edits, problems = [], []
     lines = source.splitlines()
-    changed, problems = {}, []
-    # Right to left within a line, so that earlier columns stay valid; the
-    # columns count UTF-8 bytes.
-    for node in sorted(calls, key=lambda n: (n.lineno, n.end_col_offset), reverse=True):
+    for node in calls:
         if node.lineno != node.end_lineno:
             problems.append(
                 (
@@ -436,19 +428,13 @@ def _pickle_encoding(source):
             continue
         line = lines[node.lineno - 1].encode()
         inner = line[: node.end_col_offset - 1].rstrip()  # up to the closing parenthesis
-        if inner.endswith(b"("):
-            separator = b""
-        elif inner.endswith(b","):
-            separator = b" "
-        else:
-            separator = b", "
-        new = inner + separator + b'encoding="latin1"' + line[node.end_col_offset - 1 :]
-        changed.setdefault(node.lineno, lines[node.lineno - 1])
-        lines[node.lineno - 1] = new.decode()
-    changes = [
-        ("Python 2 pickle", number, before, lines[number - 1]) for number, before in changed.items()
-    ]
-    return "\n".join(lines) + "\n", changes, problems
+        separator = "" if inner.endswith(b"(") else " " if inner.endswith(b",") else ", "
+        text = separator + 'encoding="latin1"'
+        edits.append((node.lineno, len(inner), node.end_col_offset - 1, text))
+    new_source, before = _edit_lines(source, edits)
+    lines = new_source.splitlines()
+    changes = [("Python 2 pickle", n, old, lines[n - 1]) for n, old in before.items()]
+    return new_source, changes, problems
 
 
 # NumPy names that old scripts use and NumPy has since removed: the builtin
@@ -478,20 +464,6 @@ _NUMPY_REMOVED = {
     "alltrue": ".all",
     "sometrue": ".any",
 }
-
-
-def _edit_lines(source, edits):
-    """Apply ``(line, start, end, text)`` edits (byte columns, one line each); return lines changed.
-
-    The edits must not overlap; on each line they are applied right to left.
-    """
-    lines = source.splitlines()
-    before = {}
-    for number, start, end, text in sorted(edits, key=lambda e: (e[0], e[1], e[2]), reverse=True):
-        line = lines[number - 1].encode()
-        before.setdefault(number, lines[number - 1])
-        lines[number - 1] = (line[:start] + text.encode() + line[end:]).decode()
-    return "\n".join(lines) + "\n", before
 
 
 def _numpy_removed(source):
