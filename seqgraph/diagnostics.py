@@ -138,12 +138,16 @@ def diagnose(layer, x, mask=None, backend="c", seed=0, explode=1e3, vanish=1e-3)
             f"x must be a float array (diagnose measures the gradient with respect to the "
             f"input); got dtype {x.dtype}."
         )
-    xs = pt.tensor(dtype=x.dtype, shape=(None,) * x.ndim, name="x")
+    if x.ndim == 3 and x.shape[0 if layer.time_major else 1] == 0:
+        raise ValueError(f"x has no time steps (shape {x.shape}); diagnose needs at least one.")
+    # With the array's own shape the layer checks its features (and the mask's
+    # shape) while the graph is built.
+    xs = pt.tensor(dtype=x.dtype, shape=x.shape, name="x")
     inputs, values = [xs], [x]
     ms = None
     if mask is not None:
         mask = np.asarray(mask)
-        ms = pt.matrix("mask", dtype=mask.dtype)
+        ms = pt.tensor(dtype=mask.dtype, shape=mask.shape, name="mask")
         inputs.append(ms)
         values.append(mask)
     states = layer.states(xs, ms, deterministic=True)

@@ -47,3 +47,10 @@ def test_diagnose_errors():
         diagnose(Stack([Elman(2, 3)]), np.zeros((1, 2, 2)))
     with pytest.raises(TypeError, match="x must be a float array"):
         diagnose(Elman(2, 3), np.zeros((1, 2, 2), dtype="int64"))
+    # Checked while the graph is built, against the arrays' own shapes.
+    with pytest.raises(ValueError, match="x has 7 features .* expects num_inputs=2"):
+        diagnose(Elman(2, 3), np.zeros((1, 4, 7)))
+    with pytest.raises(ValueError, match="mask has batch size 3 but x has 1"):
+        diagnose(Elman(2, 3), np.zeros((1, 4, 2)), mask=np.ones((3, 4)))
+    with pytest.raises(ValueError, match="x has no time steps"):
+        diagnose(Elman(2, 3), np.zeros((1, 0, 2)))
