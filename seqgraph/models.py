@@ -209,7 +209,23 @@ def token_nll(log_probs, targets, mask=None, per_sequence=False):
         False: the mean over all real tokens.  True: each sequence's mean
         over its tokens, then the mean over sequences (the RNNSLU
         tutorial's sentence-level NLL).
+
+    Raises
+    ------
+    ValueError, TypeError
+        For arguments of the wrong rank, or targets that are not integers.
     """
+    log_probs, targets = pt.as_tensor_variable(log_probs), pt.as_tensor_variable(targets)
+    if log_probs.ndim != 3:
+        raise ValueError(f"log_probs must be (batch, time, classes); got ndim={log_probs.ndim}.")
+    if targets.ndim != 2:
+        raise ValueError(f"targets must be (batch, time); got ndim={targets.ndim}.")
+    if not targets.dtype.startswith(("int", "uint")):
+        raise TypeError(f"targets must hold integer class ids; got dtype {targets.dtype}.")
+    if mask is not None and pt.as_tensor_variable(mask).ndim != 2:
+        raise ValueError(
+            f"mask must be (batch, time); got ndim={pt.as_tensor_variable(mask).ndim}."
+        )
     batch, steps, classes = log_probs.shape
     flat = log_probs.reshape((batch * steps, classes))
     picked = flat[pt.arange(batch * steps), targets.flatten()].reshape((batch, steps))

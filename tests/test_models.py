@@ -8,7 +8,14 @@ import pytensor.tensor as pt
 import pytest
 
 import seqgraph
-from seqgraph.models import RNNLM, RNNSLU, ContextWindow, context_window, contextwin
+from seqgraph.models import (
+    RNNLM,
+    RNNSLU,
+    ContextWindow,
+    context_window,
+    contextwin,
+    token_nll,
+)
 from tests import reference as ref
 
 
@@ -195,6 +202,27 @@ def test_rnnlm_matches_reference(float64, rng):
             np.testing.assert_allclose(lp[i, step], want, rtol=1e-10)
             nll.append(-want[tv[i, step]])
     np.testing.assert_allclose(loss, np.mean(nll), rtol=1e-10)
+
+
+def test_token_nll_matches_numpy_and_checks_its_arguments(float64, rng):
+    lp, t, m = pt.tensor3("lp"), pt.lmatrix("t"), pt.matrix("m")
+    f = seqgraph.function(
+        [lp, t, m], [token_nll(lp, t, m), token_nll(lp, t, m, per_sequence=True)], backend="c"
+    )
+    lpv = np.log(rng.dirichlet(np.ones(4), size=(2, 3)))
+    tv = rng.integers(0, 4, size=(2, 3))
+    mv = np.array([[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+    picked = np.take_along_axis(lpv, tv[..., None], axis=-1)[..., 0]
+    mean, per_sequence = f(lpv, tv, mv)
+    np.testing.assert_allclose(mean, -(picked * mv).sum() / mv.sum())
+    np.testing.assert_allclose(per_sequence, np.mean([-picked[0].mean(), -picked[1, 0]]))
+    with pytest.raises(TypeError, match="targets must hold integer class ids"):
+        token_nll(lp, pt.matrix("t"))
+    with pytest.raises(ValueError, match=r"log_probs must be \(batch, time, classes\)"):
+        token_nll(pt.matrix("lp"), t)
+    # A (batch, time, 1) mask would broadcast over the tokens without a word.
+    with pytest.raises(ValueError, match=r"mask must be \(batch, time\); got ndim=3"):
+        token_nll(lp, t, pt.tensor3("m"))
 
 
 def test_rnnlm_truncated_bptt(float64, rng):
