@@ -220,7 +220,7 @@ def test_token_nll_matches_numpy_and_checks_its_arguments(float64, rng):
         token_nll(lp, pt.matrix("t"))
     with pytest.raises(ValueError, match=r"log_probs must be \(batch, time, classes\)"):
         token_nll(pt.matrix("lp"), t)
-    # A (batch, time, 1) mask would broadcast over the tokens without a word.
+    # A 3-d mask failed only when called (PyTensor refuses to broadcast it).
     with pytest.raises(ValueError, match=r"mask must be \(batch, time\); got ndim=3"):
         token_nll(lp, t, pt.tensor3("m"))
 
