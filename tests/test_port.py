@@ -173,7 +173,7 @@ def test_reports_what_it_cannot_convert():
     report = port_source(old)
     lines = dict(report.problems)
     assert "theano.sandbox.cuda" in lines[2] and "JAX" in lines[2]
-    assert "conv2d" in lines[3] and "pytensor.tensor.conv.conv2d" in lines[3]
+    assert "conv2d" in lines[3] and "pytensor.tensor.signal.convolve2d" in lines[3]
     assert "'a / b' divides with '/'" in lines[4]
     assert 5 not in lines  # a float operand: true division either way
     assert 6 not in lines  # a Theano tensor: Theano refused `/` between integer tensors

@@ -199,6 +199,21 @@ def test_missing_theano_api_names_the_replacement():
         import theano  # noqa: F401, PLC0415
 
 
+def test_replacements_named_for_missing_theano_apis_exist():
+    import importlib
+
+    from seqgraph.theano._removed import REMOVED
+
+    named = [hint.split()[0] for hint in REMOVED.values() if hint and hint.startswith("pytensor.")]
+    assert named
+    for path in named:
+        module, _, attr = path.rpartition(".")
+        try:
+            importlib.import_module(path)
+        except ImportError:
+            assert hasattr(importlib.import_module(module), attr), path
+
+
 def test_printing_and_gradient_helpers(capsys):
     theano = seqgraph.theano
     T = theano.tensor
@@ -216,6 +231,21 @@ def test_printing_and_gradient_helpers(capsys):
     np.testing.assert_allclose(
         theano.function([x], g)(np.array([1.0, 3.0], theano.config.floatX)), [2.0, 6.0]
     )
+
+
+def test_compiled_function_shows_its_graph_as_theanos_did():
+    theano = seqgraph.theano
+    T = theano.tensor
+    x = T.vector("x")
+    f = theano.function([x], T.exp(x) * 2)
+    ops = [node.op for node in f.maker.fgraph.toposort()]
+    assert ops and all(isinstance(op, T.Elemwise) for op in ops)
+    # The optimised graph: exp and the product fused into one loop.
+    assert "Composite" in theano.printing.debugprint(f, file="str")
+    pytest.importorskip("jax")
+    g = theano.function([x], T.exp(x), mode="JAX")
+    with pytest.raises(AttributeError, match="jax backend.*C backend"):
+        g.maker  # noqa: B018
 
 
 def test_mrg_normal_truncate_stays_within_two_standard_deviations():
@@ -445,3 +475,136 @@ def test_theano_documentation_examples_run_unchanged(run_script):
     np.testing.assert_allclose(got["doubled"], 2 * np.arange(6).reshape(2, 3))
     np.testing.assert_allclose(got["doubled_grad"], 2.0)
     np.testing.assert_allclose(got["dot"], 3.0)
+    rng = np.random.RandomState(22)
+    np.testing.assert_allclose(got["exp"], np.exp(rng.rand(10 * 30 * 768)), rtol=1e-6)
+    assert str(got["used"]) == "Used the cpu"
+    assert "Exp" in str(got["graph_text"]) or "exp" in str(got["graph_text"])
+
+
+# -- grad: one backward pass for a cost's per-parameter calls -------------------
+
+
+def _elman_cost(theano, rng):
+    T = theano.tensor
+    floatx = theano.config.floatX
+    U = theano.shared(rng.uniform(-0.5, 0.5, (3, 4)).astype(floatx), name="U")
+    W = theano.shared(rng.uniform(-0.5, 0.5, (4, 4)).astype(floatx), name="W")
+    x = T.matrix("x")
+    h, _ = theano.scan(
+        lambda x_t, h: T.tanh(T.dot(x_t, U) + T.dot(h, W)),
+        sequences=x,
+        outputs_info=T.zeros((4,), dtype=floatx),
+    )
+    return x, U, W, (h**2).sum()
+
+
+def _scans_under(outputs):
+    from pytensor.graph.traversal import ancestors
+    from pytensor.scan.op import Scan
+
+    return {
+        v.owner for v in ancestors(outputs) if v.owner is not None and isinstance(v.owner.op, Scan)
+    }
+
+
+def test_grad_per_parameter_calls_share_one_backward_scan():
+    theano = seqgraph.theano
+    T = theano.tensor
+    x, U, W, cost = _elman_cost(theano, np.random.RandomState(0))
+    # Theano code asks one parameter at a time (the WildML RNN and GRU tutorials).
+    dU = T.grad(cost, U)
+    dW = theano.grad(cost, wrt=W)
+    both = theano.grad(cost, [W, U])
+    assert both == [dW, dU]
+    # The forward scan and one backward scan; pytensor.grad called per
+    # parameter builds a backward scan per call.
+    assert len(_scans_under([dU, dW])) == 2
+    assert len(_scans_under([pytensor.grad(cost, U), pytensor.grad(cost, W)])) == 3
+    xs = np.random.RandomState(1).normal(size=(6, 3)).astype(theano.config.floatX)
+    got = theano.function([x], [dU, dW])(xs)
+    want = pytensor.function([x], pytensor.grad(cost, [U, W]), mode="FAST_COMPILE")(xs)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+
+
+def test_grad_of_a_clone_is_not_the_originals():
+    theano = seqgraph.theano
+    T = theano.tensor
+    x, U, W, cost = _elman_cost(theano, np.random.RandomState(0))
+    T.grad(cost, U)
+    # A clone copies the cost's tag, where the gradients are kept.
+    doubled = theano.clone(cost, replace={W: 2 * W})
+    got = T.grad(doubled, W)
+    xs = np.random.RandomState(1).normal(size=(6, 3)).astype(theano.config.floatX)
+    want = pytensor.grad(doubled, W)
+    np.testing.assert_allclose(*theano.function([x], [got, want])(xs), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(*theano.function([x], [got, T.grad(cost, W)])(xs))
+    # theano.clone's own arguments (it was PyTensor's removed clone_replace).
+    from pytensor.graph.traversal import graph_inputs
+
+    assert {x, U, W} <= set(graph_inputs([theano.clone(cost)]))
+    assert not {x, U, W} & set(graph_inputs([theano.clone(cost, share_inputs=False)]))
+
+
+def test_grad_keeps_pytensors_errors_for_each_parameter():
+    from pytensor.gradient import DisconnectedInputError, NullTypeGradError, undefined_grad
+
+    theano = seqgraph.theano
+    T = theano.tensor
+    floatx = theano.config.floatX
+    w = theano.shared(np.ones(3, floatx), name="w")
+    a = theano.shared(np.ones(3, floatx), name="a")
+    unused = theano.shared(np.ones(3, floatx), name="unused")
+    steps = theano.shared(np.int64(2), name="steps")
+    x = T.vector("x")
+    cost = (w * x).sum() * steps + undefined_grad(a).sum()
+    np.testing.assert_allclose(
+        theano.function([x], T.grad(cost, w))(np.arange(3, dtype=floatx)), [0, 2, 4]
+    )
+    with pytest.raises(NullTypeGradError):
+        T.grad(cost, a)
+    with pytest.raises(DisconnectedInputError):
+        T.grad(cost, unused)
+    zero = T.grad(cost, unused, disconnected_inputs="ignore")
+    np.testing.assert_array_equal(theano.function([], zero)(), [0, 0, 0])
+    # A symbolic input is differentiated as pytensor.grad does.
+    np.testing.assert_allclose(theano.function([x], T.grad(cost, x))(np.ones(3, floatx)), [2, 2, 2])
+
+
+def _gru_lm_loss(params, sentence):
+    """The loss of tests/theano_scripts/gru_lm_per_parameter.py, in NumPy float64."""
+    E, U, W, b, V, c = params
+
+    def hard_sigmoid(v):
+        return np.clip(0.2 * v + 0.5, 0.0, 1.0)
+
+    s, total = np.zeros(U.shape[1]), 0.0
+    for word, target in zip(sentence, np.roll(sentence, -1)):
+        x_e = E[:, word]
+        z = hard_sigmoid(U[0] @ x_e + W[0] @ s + b[0])
+        r = hard_sigmoid(U[1] @ x_e + W[1] @ s + b[1])
+        h = np.tanh(U[2] @ x_e + W[2] @ (s * r) + b[2])
+        s = (1 - z) * h + z * s
+        logits = V @ s + c
+        total -= logits[target] - np.log(np.exp(logits - logits.max()).sum()) - logits.max()
+    return total
+
+
+def test_tutorial_style_gru_lm_with_per_parameter_grads_runs_unchanged(run_script):
+    got = run_script("gru_lm_per_parameter.py")
+    params = [got[f"param_{i}"].astype(np.float64) for i in range(6)]
+    sentence = got["sentence"]
+    loss = _gru_lm_loss(params, sentence)
+    np.testing.assert_allclose(got["before"], loss, rtol=1e-5)
+    assert float(got["after"]) < 0.5 * loss  # RMSprop with the Param's default decay
+    eps = 1e-6
+    for i, value in enumerate(params):
+        numeric = np.zeros_like(value)
+        for index in np.ndindex(value.shape):
+            value[index] += eps
+            up = _gru_lm_loss(params, sentence)
+            value[index] -= 2 * eps
+            down = _gru_lm_loss(params, sentence)
+            value[index] += eps
+            numeric[index] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(got[f"grad_{i}"], numeric, rtol=2e-3, atol=2e-4)

@@ -20,11 +20,16 @@ import importlib
 import importlib.abc
 import importlib.util
 import sys
+import weakref
 from collections import OrderedDict
 
 import pytensor
+from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Apply, Constant, Variable
+from pytensor.graph.null_type import NullType
+from pytensor.graph.traversal import graph_inputs
 from pytensor.printing import pp
+from pytensor.tensor.type import TensorType
 
 import seqgraph
 from seqgraph.theano._flags import backend_for, read_flags
@@ -125,6 +130,31 @@ class TheanoFunction:
 
     def __repr__(self) -> str:
         return f"<theano function {self.name or ''} via {self.fn!r}>"
+
+    @property
+    def compiled(self):
+        """The PyTensor function that runs, on the C and Numba backends.
+
+        Raises
+        ------
+        AttributeError
+            On the JAX backend, which compiles a program per input shape
+            from the graph and keeps no compiled PyTensor graph.
+        """
+        inner = getattr(self.fn, "_fn", None)
+        if inner is None or not hasattr(inner, "maker"):
+            raise AttributeError(
+                f"{self.name or 'this function'} runs on seqgraph's {self.fn.backend} "
+                "backend, which compiles a program per input shape and keeps no "
+                "compiled graph; the C backend (THEANO_FLAGS=device=cpu, the default) "
+                "or mode='NUMBA' keeps one for f.maker and debugprint(f)."
+            )
+        return inner
+
+    @property
+    def maker(self):
+        """Theano's ``f.maker``: ``f.maker.fgraph`` is the compiled graph."""
+        return self.compiled.maker
 
 
 class Out:
@@ -355,7 +385,33 @@ def grad(
     return_disconnected="zero",
     null_gradients="raise",
 ):
-    """``theano.grad`` (``pytensor.grad``)."""
+    """``theano.grad`` (``pytensor.grad``), one backward pass per cost.
+
+    Theano scripts often ask for a cost's gradients one parameter at a time
+    (``dU = T.grad(cost, U)``, ``dW = T.grad(cost, W)`` ...).  Each call
+    would differentiate the whole graph again, a new backward scan per call
+    for a recurrent cost, which the compiler then has to merge.  Here the
+    first such call differentiates the cost with respect to every
+    floating-point shared variable it depends on, and later calls for the
+    same cost take their gradient from that one pass.  Calls with other
+    arguments (``consider_constant``, ``known_grads``, a ``wrt`` that is not
+    such a shared variable ...) differentiate as ``pytensor.grad`` does.
+    """
+    plain = (
+        cost is not None
+        and consider_constant is None
+        and known_grads is None
+        and add_names
+        and return_disconnected == "zero"
+        and null_gradients == "raise"
+    )
+    if plain:
+        wanted = wrt if isinstance(wrt, (list, tuple)) else [wrt]
+        found = _one_pass_grads(cost)
+        if found is not None and wanted:
+            got = [found.get(w) if isinstance(w, Variable) else None for w in wanted]
+            if all(g is not None for g in got):
+                return got if isinstance(wrt, (list, tuple)) else got[0]
     return pytensor.grad(
         cost,
         wrt,
@@ -368,14 +424,68 @@ def grad(
     )
 
 
+def _one_pass_grads(cost):
+    """``{shared variable: gradient}`` for ``cost``, computed once and kept on it.
+
+    Holds the gradients that a plain ``pytensor.grad`` call would return for
+    each floating-point shared variable among the cost's inputs; a variable
+    the cost does not reach through a gradient (disconnected, or a null
+    gradient) is left out, so that its own call raises or warns as
+    ``pytensor.grad`` does.  ``None`` when ``cost`` is not a variable or
+    cannot be differentiated in one pass.  The gradients live on the cost's
+    ``tag``, with a weak reference to the cost, since a clone of the cost
+    copies the tag and must not take the original's gradients.
+    """
+    if not isinstance(cost, Variable):
+        return None
+    kept = getattr(cost.tag, "seqgraph_grads", None)
+    if kept is not None and kept[0]() is cost:
+        return kept[1]
+    params = [
+        v
+        for v in graph_inputs([cost])
+        if isinstance(v, SharedVariable)
+        and isinstance(v.type, TensorType)
+        and v.type.dtype in pytensor.tensor.type.float_dtypes
+    ]
+    found = {}
+    if params:
+        try:
+            grads = pytensor.grad(
+                cost,
+                params,
+                disconnected_inputs="ignore",
+                return_disconnected="none",
+                null_gradients="return",
+            )
+        except Exception:  # noqa: BLE001 - the plain call will raise it, for its own wrt
+            grads = None
+        if grads is None:
+            found = None
+        else:
+            for p, g in zip(params, grads):
+                if g is not None and not isinstance(g.type, NullType):
+                    found[p] = g
+    cost.tag.seqgraph_grads = (weakref.ref(cost), found)
+    return found
+
+
 def dot(a, b):
     """``theano.dot``."""
     return pytensor.tensor.dot(a, b)
 
 
 def clone(output, replace=None, strict=True, share_inputs=True):
-    """``theano.clone``."""
-    return pytensor.clone_replace(output, replace=replace, strict=strict, share_inputs=share_inputs)
+    """``theano.clone``: a copy of ``output``'s graph with ``replace`` applied.
+
+    ``share_inputs=False`` copies the graph's inputs (shared variables
+    included) as well.
+    """
+    from pytensor.graph.replace import clone_replace
+
+    return clone_replace(
+        output, replace=replace, rebuild_strict=strict, copy_inputs_over=share_inputs
+    )
 
 
 def __getattr__(name):

@@ -1,4 +1,4 @@
-"""Examples from Theano's own documentation (scan, "Creating a new Op", as_op), unchanged."""
+"""Examples from Theano's own documentation (scan, "Creating a new Op", as_op, "Using the GPU"), unchanged."""
 
 import sys
 
@@ -74,6 +74,28 @@ double = theano.function([m], [doubled, theano.grad(doubled.sum(), m)])
 fa, fb = T.fmatrix(), T.fmatrix()
 dot = theano.function([fa, fb], numpy_dot(fa, fb))
 
+# "Using the GPU": the test of which ops the compiled function runs (fewer iterations)
+from theano import config, function, shared, tensor  # noqa: E402
+
+vlen = 10 * 30 * 768  # 10 x #cores x # threads per core
+iters = 3
+rng = numpy.random.RandomState(22)
+x = shared(numpy.asarray(rng.rand(vlen), config.floatX))
+f = function([], tensor.exp(x))
+print(f.maker.fgraph.toposort())
+for i in range(iters):  # noqa: B007 - as the documentation has it
+    r = f()
+if numpy.any(
+    [
+        isinstance(x.op, tensor.Elemwise) and ("Gpu" not in type(x.op).__name__)
+        for x in f.maker.fgraph.toposort()
+    ]
+):
+    used = "Used the cpu"
+else:
+    used = "Used the gpu"
+graph_text = theano.printing.debugprint(f, file="str")
+
 floatX = theano.config.floatX
 values = numpy.arange(6, dtype=floatX).reshape(2, 3)
 d, dg = double(values)
@@ -86,4 +108,7 @@ numpy.savez(
     doubled=d,
     doubled_grad=dg,
     dot=dot(numpy.ones((2, 3), "float32"), numpy.ones((3, 4), "float32")),
+    exp=r,
+    used=used,
+    graph_text=graph_text,
 )

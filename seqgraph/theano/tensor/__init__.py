@@ -4,10 +4,11 @@ from pytensor.tensor import *  # noqa: F403
 from pytensor.tensor import abs as abs_  # noqa: F401
 from pytensor.tensor import as_tensor_variable, extra_ops  # noqa: F401
 from pytensor.tensor import switch as _switch
+from pytensor.tensor.elemwise import CAReduce, DimShuffle, Elemwise  # noqa: F401
 from pytensor.tensor.exceptions import NotScalarConstantError  # noqa: F401
 
 from seqgraph.theano._removed import missing
-from seqgraph.theano.gradient import Lop, Rop  # noqa: F401
+from seqgraph.theano.gradient import Lop, Rop, grad  # noqa: F401
 from seqgraph.theano.tensor import nnet, shared_randomstreams  # noqa: F401
 from seqgraph.theano.tensor._broadcast import (  # noqa: F401
     addbroadcast,
