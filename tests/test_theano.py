@@ -608,3 +608,24 @@ def test_tutorial_style_gru_lm_with_per_parameter_grads_runs_unchanged(run_scrip
             value[index] += eps
             numeric[index] = (up - down) / (2 * eps)
         np.testing.assert_allclose(got[f"grad_{i}"], numeric, rtol=2e-3, atol=2e-4)
+
+
+def test_variables_have_theanos_truth_value():
+    theano = seqgraph.theano
+    T = theano.tensor
+    # The RBM tutorial: `if persistent:` on its persistent chain, a shared variable.
+    chain = theano.shared(np.zeros((2, 3), theano.config.floatX))
+    a, b = T.scalar("a"), T.scalar("b")
+    assert chain and a and (a + b)
+    with pytest.raises(TypeError, match="symbolic comparison"):
+        bool(a < b)
+    with pytest.raises(TypeError, match="symbolic comparison"):
+        a < b < 2  # noqa: B015
+    from seqgraph.theano._truth import use_pytensor_truth, use_theano_truth
+
+    use_pytensor_truth()
+    try:
+        with pytest.raises(TypeError, match="cannot be converted to Python boolean"):
+            bool(chain)
+    finally:
+        use_theano_truth()

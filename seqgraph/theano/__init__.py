@@ -9,6 +9,9 @@ Theano's return convention (one output comes back bare, not in a list),
 Python, ``Mode`` / ``Out`` and ``sandbox.rng_mrg.MRG_RandomStreams``.  :func:`install` (or ``seqgraph run
 script.py``) makes ``import theano`` resolve to this package.
 
+Importing the package gives PyTensor's tensor variables Theano's truth value
+(see :mod:`seqgraph.theano._truth`).
+
 ``THEANO_FLAGS`` and ``.theanorc`` are read on import: ``floatX``, ``mode``,
 ``optimizer`` and ``device`` (``cuda*`` / ``gpu*`` run on JAX on the GPU;
 ``cpu`` on the C backend, see :mod:`seqgraph.theano._flags`).
@@ -35,6 +38,7 @@ import seqgraph
 from seqgraph.theano._flags import backend_for, read_flags
 from seqgraph.theano._op import Op
 from seqgraph.theano._removed import TheanoImportError, missing
+from seqgraph.theano._truth import use_theano_truth
 
 __version__ = "1.0.5+seqgraph"
 
@@ -42,6 +46,7 @@ _FLAGS = read_flags()
 if "floatX" in _FLAGS:
     pytensor.config.floatX = _FLAGS["floatX"]
 _BACKEND, _DEVICE = backend_for(_FLAGS)
+use_theano_truth()
 
 
 class _Config:
