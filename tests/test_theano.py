@@ -629,3 +629,24 @@ def test_variables_have_theanos_truth_value():
             bool(chain)
     finally:
         use_theano_truth()
+
+
+def test_tensor_variable_excludes_shared_variables_and_constants_as_in_theano():
+    theano = seqgraph.theano
+    T = theano.tensor
+    param = theano.shared(np.zeros((1, 4), theano.config.floatX), name="hid_init")
+    x = T.matrix("x")
+    constant = T.constant(1.0)
+    assert isinstance(x, T.TensorVariable) and isinstance(x * 2, T.TensorVariable)
+    assert not isinstance(param, T.TensorVariable)
+    assert not isinstance(constant, T.TensorVariable)
+    assert isinstance(param, T.sharedvar.TensorSharedVariable)
+    assert isinstance(constant, T.TensorConstant)
+    assert issubclass(type(x), T.TensorVariable) and not issubclass(
+        T.TensorConstant, T.TensorVariable
+    )
+    # Lasagne 0.1's recurrent layers: a given tensor is the initial state as it
+    # is; a parameter (a shared variable) is repeated over the batch.
+    init = param if isinstance(param, T.TensorVariable) else T.dot(T.ones((x.shape[0], 1)), param)
+    batch = np.ones((3, 2), theano.config.floatX)
+    assert theano.function([x], init)(batch).shape == (3, 4)
