@@ -72,6 +72,14 @@ def backend_numba_slow(request):
     return _installed(request.param)
 
 
+@pytest.fixture(params=[pytest.param("c", id="c"), pytest.param("jax", id="jax")])
+def c_or_jax(request):
+    """The C and JAX backends, for graphs of many slices: PyTensor's Numba backend
+    takes minutes on 2 cores to compile them (one function per slice), so their
+    Numba tests are fewer and marked slow."""
+    return _installed(request.param)
+
+
 @pytest.fixture
 def numba_backend():
     """``"numba"``; skipped where it is not installed."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 
@@ -173,3 +175,75 @@ def optimize(name, grad, p, steps, lr, **kw):
         else:
             raise AssertionError(name)
     return p
+
+
+def pool(x, ws, stride=None, pad=None, ignore_border=False, mode="max"):
+    """Theano's pooling of the last ``len(ws)`` axes, one window at a time.
+
+    A window starts at ``j * stride`` in the padded input and is clipped to it;
+    max and sum read the input elements it covers, ``average_inc_pad`` divides
+    by the clipped window's size, ``average_exc_pad`` by the number of input
+    elements in it.
+    """
+    nd = len(ws)
+    stride = tuple(ws) if stride is None else tuple(stride)
+    pad = (0,) * nd if pad is None else tuple(pad)
+    sizes = x.shape[-nd:]
+
+    def length(n, w, s, p):
+        n += 2 * p
+        if ignore_border:
+            return max((n - w) // s + 1, 0)
+        if s >= w:
+            return (n - 1) // s + 1
+        return max(0, (n - 1 - w + s) // s) + 1
+
+    outs = [length(sizes[k], ws[k], stride[k], pad[k]) for k in range(nd)]
+    out = np.empty(x.shape[:-nd] + tuple(outs), dtype=x.dtype)
+    for pos in itertools.product(*(range(o) for o in outs)):
+        starts = [pos[k] * stride[k] for k in range(nd)]
+        ends = [min(starts[k] + ws[k], sizes[k] + 2 * pad[k]) for k in range(nd)]
+        inner = tuple(
+            slice(max(starts[k] - pad[k], 0), min(ends[k] - pad[k], sizes[k])) for k in range(nd)
+        )
+        region = x[(Ellipsis,) + inner]
+        axes = tuple(range(-nd, 0))
+        if mode == "max":
+            value = region.max(axis=axes)
+        elif mode == "sum":
+            value = region.sum(axis=axes)
+        elif mode == "average_inc_pad":
+            value = region.sum(axis=axes) / np.prod([e - s for s, e in zip(starts, ends)])
+        else:
+            value = region.sum(axis=axes) / np.prod([s.stop - s.start for s in inner])
+        out[(Ellipsis,) + pos] = value
+    return out
+
+
+def conv2d(x, w, pads=((0, 0), (0, 0)), stride=(1, 1), dilation=(1, 1), flip=True, groups=1):
+    """Theano's 2-d convolution over channels, one output position at a time.
+
+    ``x`` is (batch, channels, rows, columns), ``w`` (filters, channels //
+    groups, rows, columns); ``pads`` gives (before, after) zeros per axis;
+    ``flip`` flips the filters (a convolution; False: a correlation).
+    """
+    if flip:
+        w = w[:, :, ::-1, ::-1]
+    xp = np.pad(x, ((0, 0), (0, 0)) + tuple(tuple(p) for p in pads))
+    n_filters, per_group, kh, kw = w.shape
+    span = ((kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1)
+    rows = (xp.shape[2] - span[0]) // stride[0] + 1
+    cols = (xp.shape[3] - span[1]) // stride[1] + 1
+    out = np.zeros((x.shape[0], n_filters, rows, cols), dtype=np.result_type(x, w))
+    f_group = n_filters // groups
+    for r in range(rows):
+        for c in range(cols):
+            r0, c0 = r * stride[0], c * stride[1]
+            patch = xp[:, :, r0 : r0 + span[0] : dilation[0], c0 : c0 + span[1] : dilation[1]]
+            for g in range(groups):
+                out[:, g * f_group : (g + 1) * f_group, r, c] = np.einsum(
+                    "bckl,fckl->bf",
+                    patch[:, g * per_group : (g + 1) * per_group],
+                    w[g * f_group : (g + 1) * f_group],
+                )
+    return out

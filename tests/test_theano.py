@@ -186,17 +186,48 @@ def test_missing_theano_api_names_the_replacement():
         import theano.tensor as T  # noqa: PLC0415
 
         assert T is seqgraph.theano.tensor
-        with pytest.raises(AttributeError, match=r"nnet.conv2d is not provided.*pytensor"):
-            T.nnet.conv2d  # noqa: B018
-        # Pooling: PyTensor's signal module has none, and is not Theano's.
-        with pytest.raises(AttributeError, match=r"theano.tensor.signal is not provided"):
-            T.signal.pool.pool_2d  # noqa: B018
+        with pytest.raises(AttributeError, match=r"nnet.conv3d is not provided"):
+            T.nnet.conv3d  # noqa: B018
+        with pytest.raises(AttributeError, match=r"signal.pool.pool_4d is not provided"):
+            T.signal.pool.pool_4d  # noqa: B018
         with pytest.raises(ImportError, match=r"theano.sandbox.cuda is not provided.*JAX"):
             import theano.sandbox.cuda  # noqa: F401, PLC0415
     finally:
         seqgraph.theano.uninstall()
     with pytest.raises(ImportError):
         import theano  # noqa: F401, PLC0415
+
+
+def test_convolution_and_pooling_import_as_theano_code_imports_them():
+    seqgraph.theano.install()
+    try:
+        import theano  # noqa: PLC0415
+        import theano.tensor as T  # noqa: PLC0415
+        import theano.tensor.nnet.abstract_conv  # noqa: F401, PLC0415
+        from theano.tensor.nnet import conv, conv2d  # noqa: PLC0415
+        from theano.tensor.signal import downsample, pool  # noqa: PLC0415
+        from theano.tensor.signal.pool import pool_2d  # noqa: PLC0415
+
+        # Lasagne's import-time check for a recent enough Theano.
+        assert hasattr(theano.tensor.nnet, "abstract_conv")
+        assert T.nnet.conv2d is conv2d and T.signal.pool is pool
+        assert pool.pool_2d is pool_2d and callable(downsample.max_pool_2d)
+        assert callable(conv.conv2d) and callable(T.nnet.conv2d_transpose)
+    finally:
+        seqgraph.theano.uninstall()
+
+
+def test_lenet_script_learns_as_in_theano(run_script):
+    # The 2013 deeplearning.net style: nnet.conv.conv2d, downsample.max_pool_2d,
+    # givens over shared minibatches. Theano 1.0.5 (with pool.pool_2d, as it has
+    # no downsample) gave the same costs to 1.1e-6 and the same errors here.
+    got = run_script("lenet_conv_pool.py")
+    costs = got["costs"]
+    assert costs.shape == (120,)
+    np.testing.assert_allclose(costs[0], np.log(2), rtol=1e-5)
+    assert costs[-20:].mean() < costs[:20].mean() - 0.3
+    assert float(got["before"]) > 0.4
+    assert float(got["after"]) < 0.2
 
 
 def test_replacements_named_for_missing_theano_apis_exist():

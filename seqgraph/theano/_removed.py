@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-# PyTensor has no convolution over channels; its signal module convolves
-# 2-d arrays (with leading batch dimensions), as scipy.signal does.
-_CONV = (
-    "pytensor.tensor.signal.convolve2d (one 2-d filter per 2-d array, "
-    "no channels or strides) or write the convolution out"
-)
-
 REMOVED = {
     "theano.sandbox.cuda": "GPU code runs through JAX: THEANO_FLAGS=device=cuda",
     "theano.sandbox.gpuarray": "GPU code runs through JAX: THEANO_FLAGS=device=cuda",
-    "theano.tensor.nnet.conv2d": _CONV,
-    "theano.tensor.nnet.conv.conv2d": _CONV,
-    "theano.tensor.signal": "pytensor.tensor.signal (pooling is not provided)",
-    "theano.tensor.signal.pool": None,
-    "theano.tensor.signal.downsample": None,
+    "theano.tensor.nnet.conv3d": None,
+    "theano.tensor.nnet.conv3d2d": None,
     "theano.tensor.nnet.neighbours": None,
     "theano.tensor.nnet.ctc": None,
     "theano.tensor.nnet.bn": None,

@@ -22,9 +22,10 @@ from seqgraph.theano.tensor._broadcast import (  # noqa: F401
 )
 
 # PyTensor's signal module (1-d and 2-d convolution) came in with the star
-# import; Theano's held pooling, which seqgraph does not provide: the name goes
-# through __getattr__, which says so.
+# import; Theano's, with pooling, replaces it (the name must go first, or the
+# import below would return PyTensor's module).
 globals().pop("signal", None)
+from seqgraph.theano.tensor import signal  # noqa: E402, F401
 
 
 class _TheanoTensorVariableType(builtins.type(_PyTensorVariable)):

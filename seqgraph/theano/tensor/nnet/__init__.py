@@ -1,7 +1,9 @@
-"""``theano.tensor.nnet``: the activations and losses the tutorials use.
+"""``theano.tensor.nnet``: the activations, losses and convolutions the tutorials use.
 
 ``softmax`` works row by row over a matrix, and turns a vector into a
 ``(1, n)`` row, as Theano's did (PyTensor's ``softmax`` needs an ``axis``).
+``conv2d`` is Theano 1.0's convolution over channels
+(:mod:`.abstract_conv`); ``nnet.conv.conv2d`` is its first one.
 """
 
 from __future__ import annotations
@@ -13,6 +15,11 @@ from pytensor.tensor.special import log_softmax as _log_softmax
 from pytensor.tensor.special import softmax as _softmax
 
 from seqgraph.theano._removed import missing
+from seqgraph.theano.tensor.nnet import abstract_conv, conv  # noqa: F401
+from seqgraph.theano.tensor.nnet.abstract_conv import (  # noqa: F401
+    conv2d_grad_wrt_inputs,
+    conv2d_grad_wrt_weights,
+)
 
 
 def softmax(x):
@@ -114,6 +121,75 @@ def softsign(x):
     """``x / (1 + |x|)``, Theano's ``softsign``."""
     x = pt.as_tensor_variable(x)
     return x / (1 + abs(x))
+
+
+def conv2d(
+    input,  # noqa: A002 - Theano's name
+    filters,
+    input_shape=None,
+    filter_shape=None,
+    border_mode="valid",
+    subsample=(1, 1),
+    filter_flip=True,
+    image_shape=None,
+    filter_dilation=(1, 1),
+    num_groups=1,
+    unshared=False,
+    **kwargs,
+):
+    """Theano 1.0's ``conv2d``: :func:`.abstract_conv.conv2d`.
+
+    ``image_shape`` is the old name of ``input_shape``; other keyword
+    arguments of Theano's old convolution (``imshp_logical`` ...) are ignored.
+    """
+    if image_shape is not None:
+        if input_shape is not None:
+            raise ValueError("conv2d: give input_shape or its old name image_shape, not both.")
+        input_shape = image_shape
+    return abstract_conv.conv2d(
+        input,
+        filters,
+        input_shape,
+        filter_shape,
+        border_mode,
+        subsample,
+        filter_flip,
+        filter_dilation,
+        num_groups,
+        unshared,
+    )
+
+
+def conv2d_transpose(
+    input,  # noqa: A002 - Theano's name
+    filters,
+    output_shape,
+    filter_shape=None,
+    border_mode="valid",
+    input_dilation=(1, 1),
+    filter_flip=True,
+    filter_dilation=(1, 1),
+    num_groups=1,
+    unshared=False,
+):
+    """The transposed convolution ("deconvolution") of ``input`` to ``output_shape``.
+
+    It is the gradient of the :func:`conv2d` that would map ``output_shape``
+    to ``input``'s shape with strides ``input_dilation``
+    (:func:`.abstract_conv.conv2d_grad_wrt_inputs`).
+    """
+    return conv2d_grad_wrt_inputs(
+        input,
+        filters,
+        output_shape,
+        filter_shape,
+        border_mode,
+        input_dilation,
+        filter_flip,
+        filter_dilation,
+        num_groups,
+        unshared,
+    )
 
 
 def __getattr__(name):

@@ -1,0 +1,536 @@
+"""``theano.tensor.nnet.abstract_conv``: 2-d convolution over channels, written out.
+
+Theano's ``conv2d`` took a batch of multi-channel images ``(batch, channels,
+rows, columns)`` and a bank of filters ``(filters, channels, rows, columns)``;
+PyTensor has no such op (its ``signal.convolve2d`` convolves one 2-d array with
+one 2-d filter).  Here the convolution is written as im2col: one strided slice
+of the (padded) input per filter position, stacked into a matrix of patches,
+and one matrix product with the filters.  It compiles on the C, Numba and JAX
+backends, and its gradients (a transposed convolution for the input, a
+correlation for the filters) are PyTensor's gradients of the slices and the
+product; :func:`conv2d_grad_wrt_inputs` and :func:`conv2d_grad_wrt_weights`
+are built from them.
+
+Theano's arguments are kept: ``border_mode`` ('valid', 'full', 'half', an int,
+two ints or two pairs), ``subsample`` (strides), ``filter_flip`` (True:
+convolution, the filters flipped; False: correlation), ``filter_dilation``,
+``num_groups`` and the ``input_shape`` / ``filter_shape`` hints, which are
+checked against the values at run time.  The filters' rows and columns must be
+known when the graph is built: from ``filter_shape``, the filters' static
+shape, or the value of the shared variable they come from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pytensor.compile.mode import Mode
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.graph.basic import Constant, Variable
+from pytensor.graph.traversal import graph_inputs
+
+from seqgraph.theano._removed import missing
+from seqgraph.theano.tensor._args import int_tuple
+
+
+def _pads(border_mode, kernel, fname):
+    """``((top, bottom), (left, right))`` padding for ``border_mode`` and the
+    dilated kernel size ``kernel`` (rows, columns)."""
+    if isinstance(border_mode, str):
+        if border_mode == "valid":
+            return ((0, 0), (0, 0))
+        if border_mode == "full":
+            return tuple((k - 1, k - 1) for k in kernel)
+        if border_mode == "half":
+            return tuple((k // 2, k // 2) for k in kernel)
+        raise ValueError(
+            f"{fname}: border_mode must be 'valid', 'full', 'half', an int, two ints or two "
+            f"(before, after) pairs; got {border_mode!r}."
+        )
+    if isinstance(border_mode, (int, np.integer)) and not isinstance(border_mode, bool):
+        pads = ((int(border_mode),) * 2,) * 2
+    else:
+        try:
+            items = tuple(border_mode)
+        except TypeError:
+            items = ()
+        if len(items) != 2:
+            raise ValueError(
+                f"{fname}: border_mode must be 'valid', 'full', 'half', an int, two ints or two "
+                f"(before, after) pairs; got {border_mode!r}."
+            )
+        pads = tuple(
+            int_tuple(item, 2, "border_mode", fname)
+            if not isinstance(item, (int, np.integer))
+            else (int(item),) * 2
+            for item in items
+        )
+    if any(p < 0 for pair in pads for p in pair):
+        raise ValueError(f"{fname}: border_mode padding must not be negative; got {border_mode!r}.")
+    return pads
+
+
+def get_conv_shape_1axis(image_shape, kernel_shape, border_mode, subsample, dilation=1):
+    """Output length along one axis, as Theano's function of the same name.
+
+    ``image_shape`` and ``kernel_shape`` may be ints, symbolic scalars or None
+    (then the result is None); ``border_mode`` is 'valid', 'full', 'half', an
+    int or a ``(before, after)`` pair.
+    """
+    if image_shape is None or kernel_shape is None:
+        return None
+    kernel = (kernel_shape - 1) * dilation + 1
+    if border_mode == "valid":
+        before = after = 0
+    elif border_mode == "full":
+        before = after = kernel - 1
+    elif border_mode == "half":
+        before = after = kernel // 2
+    elif isinstance(border_mode, tuple):
+        before, after = border_mode
+    else:
+        before = after = border_mode
+    return (image_shape + before + after - kernel) // subsample + 1
+
+
+def get_conv_output_shape(image_shape, kernel_shape, border_mode, subsample, filter_dilation=None):
+    """``(batch, filters, rows, columns)`` of a convolution, as Theano's function.
+
+    Entries of the shapes may be ints, symbolic scalars or None; so are the
+    results.
+    """
+    nd = len(image_shape) - 2
+    dilation = (1,) * nd if filter_dilation is None else tuple(filter_dilation)
+    modes = border_mode if isinstance(border_mode, tuple) else (border_mode,) * nd
+    kernel = kernel_shape[-nd:]
+    out = tuple(
+        get_conv_shape_1axis(image_shape[2 + k], kernel[k], modes[k], subsample[k], dilation[k])
+        for k in range(nd)
+    )
+    return (image_shape[0], kernel_shape[0]) + out
+
+
+def _hint(shape, name, fname):
+    """A shape hint of 4 entries, each an int or None (symbolic entries are None)."""
+    if shape is None:
+        return None
+    try:
+        items = list(shape)
+    except TypeError:
+        raise TypeError(f"{fname}: {name} must have 4 entries; got {shape!r}.") from None
+    if len(items) != 4:
+        raise ValueError(f"{fname}: {name} must have 4 entries; got {shape!r}.")
+    out = []
+    for item in items:
+        if isinstance(item, Constant):
+            item = item.data
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            if item < 0:
+                raise ValueError(f"{fname}: {name} has a negative size; got {shape!r}.")
+            out.append(int(item))
+        else:
+            out.append(None)
+    return tuple(out)
+
+
+def _apply_hint(var, hint):
+    if hint is None or all(h is None for h in hint):
+        return var
+    return pt.specify_shape(var, hint)
+
+
+def _value_shape(var):
+    """The shape of ``var`` when it follows from shared variables and constants
+    alone (evaluated without optimising), else None."""
+    if isinstance(var, SharedVariable):
+        return var.get_value(borrow=True).shape
+    if isinstance(var, Constant):
+        return var.data.shape
+    roots = [v for v in graph_inputs([var]) if not isinstance(v, (SharedVariable, Constant))]
+    if roots:
+        return None
+    fn = pytensor.function([], var.shape, mode=Mode(linker="py", optimizer=None))
+    return tuple(int(s) for s in fn())
+
+
+def _filters(filters, filter_shape, fname):
+    """The filters, checked, with their static rows and columns."""
+    filters = pt.as_tensor_variable(filters)
+    if filters.ndim != 4:
+        raise TypeError(
+            f"{fname}: filters must be 4-d (filters, channels, rows, columns); got {filters.type}."
+        )
+    hint = _hint(filter_shape, "filter_shape", fname)
+    filters = _apply_hint(filters, hint)
+    rows, cols = filters.type.shape[2:]
+    if rows is None or cols is None:
+        known = _value_shape(filters)
+        if known is None:
+            raise ValueError(
+                f"{fname}: the filters' rows and columns must be known when the graph is "
+                "built; give filter_shape=(filters, channels, rows, columns)."
+            )
+        # Checked at run time too: a later set_value of another shape fails there.
+        filters = pt.specify_shape(filters, (None, None, known[2], known[3]))
+        rows, cols = known[2:]
+    return filters, (int(rows), int(cols))
+
+
+def _size(x, axis):
+    size = x.type.shape[axis]
+    return int(size) if size is not None else x.shape[axis]
+
+
+def _conv(x, w, kernel, pads, subsample, dilation, flip, groups, fname):
+    """Correlate (or, ``flip``, convolve) ``x`` with ``w``: the im2col form."""
+    (top, bottom), (left, right) = pads
+    rows, cols = _size(x, 2), _size(x, 3)
+    batch, channels = x.shape[0], x.shape[1]
+    dtype = pytensor.scalar.upcast(x.dtype, w.dtype)
+    if top or bottom or left or right:
+        padded = pt.zeros(
+            (batch, channels, rows + top + bottom, cols + left + right), dtype=x.dtype
+        )
+        x = pt.set_subtensor(padded[:, :, top : top + rows, left : left + cols], x)
+    span = [(kernel[k] - 1) * dilation[k] + 1 for k in range(2)]
+    out_rows = (rows + top + bottom - span[0]) // subsample[0] + 1
+    out_cols = (cols + left + right - span[1]) // subsample[1] + 1
+    if isinstance(out_rows, int) and out_rows < 1 or isinstance(out_cols, int) and out_cols < 1:
+        raise ValueError(
+            f"{fname}: the filters ({kernel[0]}x{kernel[1]}, dilation {dilation}) do not fit "
+            f"the padded input ({rows + top + bottom}x{cols + left + right})."
+        )
+    if flip:
+        w = w[:, :, ::-1, ::-1]
+    columns = []
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            r0, c0 = i * dilation[0], j * dilation[1]
+            part = x[
+                :,
+                :,
+                r0 : r0 + (out_rows - 1) * subsample[0] + 1 : subsample[0],
+                c0 : c0 + (out_cols - 1) * subsample[1] + 1 : subsample[1],
+            ]
+            columns.append(part.dimshuffle(0, 2, 3, 1))
+    # (batch, out_rows, out_cols, channels, filter positions): a patch per row
+    # once reshaped, its entries in the order of w.reshape((filters, -1)).
+    patches = pt.stack(columns, axis=4)
+    positions = kernel[0] * kernel[1]
+    n_filters = w.shape[0]
+    per_group = channels // groups
+    outs = []
+    for g in range(groups):
+        part = patches if groups == 1 else patches[:, :, :, g * per_group : (g + 1) * per_group]
+        mat = part.reshape((batch * out_rows * out_cols, per_group * positions))
+        wg = w if groups == 1 else w[g * (n_filters // groups) : (g + 1) * (n_filters // groups)]
+        wmat = wg.reshape((wg.shape[0], per_group * positions))
+        outs.append(pt.dot(mat, wmat.T))
+    out = outs[0] if groups == 1 else pt.concatenate(outs, axis=1)
+    out = out.reshape((batch, out_rows, out_cols, n_filters)).dimshuffle(0, 3, 1, 2)
+    return pt.cast(out, dtype) if out.dtype != dtype else out
+
+
+def _positive_pair(value, name, fname):
+    pair = int_tuple(value, 2, name, fname)
+    if any(v < 1 for v in pair):
+        raise ValueError(f"{fname}: {name} must be positive; got {value!r}.")
+    return pair
+
+
+def _prepare(
+    input,
+    filters,
+    input_shape,
+    filter_shape,
+    border_mode,
+    subsample,  # noqa: A002
+    filter_dilation,
+    num_groups,
+    unshared,
+    fname,
+):
+    if unshared:
+        raise ValueError(
+            f"{fname}: unshared (locally connected) convolution is not provided by seqgraph."
+        )
+    x = pt.as_tensor_variable(input)
+    if x.ndim != 4:
+        raise TypeError(
+            f"{fname}: input must be 4-d (batch, channels, rows, columns); got {x.type}."
+        )
+    x = _apply_hint(x, _hint(input_shape, "input_shape", fname))
+    w, kernel = _filters(filters, filter_shape, fname)
+    subsample = _positive_pair(subsample, "subsample", fname)
+    dilation = _positive_pair(filter_dilation, "filter_dilation", fname)
+    if not isinstance(num_groups, (int, np.integer)) or num_groups < 1:
+        raise ValueError(f"{fname}: num_groups must be a positive int; got {num_groups!r}.")
+    groups = int(num_groups)
+    channels, w_channels, n_filters = x.type.shape[1], w.type.shape[1], w.type.shape[0]
+    if channels is not None and w_channels is not None and channels != w_channels * groups:
+        raise ValueError(
+            f"{fname}: the input has {channels} channels but the filters take {w_channels} "
+            f"per group, {groups} group(s)."
+        )
+    if n_filters is not None and n_filters % groups:
+        raise ValueError(f"{fname}: {n_filters} filters do not split into {groups} groups.")
+    span = tuple((kernel[k] - 1) * dilation[k] + 1 for k in range(2))
+    pads = _pads(border_mode, span, fname)
+    return x, w, kernel, pads, subsample, dilation, groups
+
+
+def conv2d(
+    input,  # noqa: A002 - Theano's name
+    filters,
+    input_shape=None,
+    filter_shape=None,
+    border_mode="valid",
+    subsample=(1, 1),
+    filter_flip=True,
+    filter_dilation=(1, 1),
+    num_groups=1,
+    unshared=False,
+):
+    """Convolve a batch of multi-channel images with a bank of filters.
+
+    Parameters
+    ----------
+    input : tensor-like
+        ``(batch, channels, rows, columns)``.
+    filters : tensor-like
+        ``(filters, channels // num_groups, rows, columns)``.
+    input_shape, filter_shape : tuple, optional
+        The shapes, with None where not known; checked at run time.
+    border_mode : str, int or tuple
+        'valid' (no padding), 'full' (the filter's size less one on each
+        side), 'half' (half the filter's size), an int, two ints (rows,
+        columns) or two ``(before, after)`` pairs.
+    subsample : tuple of 2 ints
+        Strides.
+    filter_flip : bool
+        Flip the filters (a convolution, Theano's default) or not (a
+        correlation, as most other libraries compute).
+    filter_dilation : tuple of 2 ints
+        Spacing between the filter's taps.
+    num_groups : int
+        Split channels and filters into this many groups.
+    unshared : bool
+        Locally connected filters: not provided.
+
+    Returns
+    -------
+    TensorVariable
+        ``(batch, filters, out_rows, out_columns)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pytensor.tensor as pt
+    >>> import seqgraph
+    >>> from seqgraph.theano.tensor.nnet.abstract_conv import conv2d
+    >>> x = pt.tensor4("x", dtype="float64")
+    >>> y = conv2d(x, np.ones((1, 1, 2, 2)))
+    >>> seqgraph.function([x], y, backend="c")(np.arange(9.0).reshape(1, 1, 3, 3))
+    array([[[[ 8., 12.],
+             [20., 24.]]]])
+    """
+    x, w, kernel, pads, subsample, dilation, groups = _prepare(
+        input,
+        filters,
+        input_shape,
+        filter_shape,
+        border_mode,
+        subsample,
+        filter_dilation,
+        num_groups,
+        unshared,
+        "conv2d",
+    )
+    return _conv(x, w, kernel, pads, subsample, dilation, filter_flip, groups, "conv2d")
+
+
+def _shape_entries(shape, name, fname):
+    """Four entries of a shape that may mix ints, None and symbolic scalars."""
+    if isinstance(shape, Variable) and shape.ndim == 1:
+        return [shape[k] for k in range(4)]
+    items = list(shape)
+    if len(items) != 4:
+        raise ValueError(f"{fname}: {name} must have 4 entries; got {shape!r}.")
+    return items
+
+
+def conv2d_grad_wrt_inputs(
+    output_grad,
+    filters,
+    input_shape,
+    filter_shape=None,
+    border_mode="valid",
+    subsample=(1, 1),
+    filter_flip=True,
+    filter_dilation=(1, 1),
+    num_groups=1,
+    unshared=False,
+):
+    """The gradient of :func:`conv2d` with respect to its input: a transposed convolution.
+
+    ``input_shape`` gives the input's ``(batch, channels, rows, columns)``;
+    rows and columns are needed (ints or symbolic scalars), batch and
+    channels may be None.  The other arguments describe the forward
+    convolution, as in :func:`conv2d`.
+    """
+    fname = "conv2d_grad_wrt_inputs"
+    output_grad = pt.as_tensor_variable(output_grad)
+    if output_grad.ndim != 4:
+        raise TypeError(f"{fname}: output_grad must be 4-d; got {output_grad.type}.")
+    shape = _shape_entries(input_shape, "input_shape", fname)
+    if shape[2] is None or shape[3] is None:
+        raise ValueError(f"{fname}: input_shape must give the input's rows and columns.")
+    w = pt.as_tensor_variable(filters)
+    batch = output_grad.shape[0] if shape[0] is None else shape[0]
+    channels = w.shape[1] * num_groups if shape[1] is None else shape[1]
+    # The forward convolution of a stand-in input; only its shape is used.
+    stand_in = pt.zeros((batch, channels, shape[2], shape[3]), dtype=output_grad.dtype)
+    hint = [s if isinstance(s, (int, np.integer)) else None for s in shape]
+    out = conv2d(
+        stand_in,
+        w,
+        hint,
+        filter_shape,
+        border_mode,
+        subsample,
+        filter_flip,
+        filter_dilation,
+        num_groups,
+        unshared,
+    )
+    return pytensor.grad(None, wrt=stand_in, known_grads={out: output_grad})
+
+
+def conv2d_grad_wrt_weights(
+    input,  # noqa: A002 - Theano's name
+    output_grad,
+    filter_shape,
+    input_shape=None,
+    border_mode="valid",
+    subsample=(1, 1),
+    filter_flip=True,
+    filter_dilation=(1, 1),
+    num_groups=1,
+    unshared=False,
+):
+    """The gradient of :func:`conv2d` with respect to its filters.
+
+    ``filter_shape`` gives ``(filters, channels, rows, columns)``; rows and
+    columns must be ints, filters and channels may be None.
+    """
+    fname = "conv2d_grad_wrt_weights"
+    output_grad = pt.as_tensor_variable(output_grad)
+    x = pt.as_tensor_variable(input)
+    shape = _shape_entries(filter_shape, "filter_shape", fname)
+    if not all(isinstance(s, (int, np.integer)) for s in shape[2:]):
+        raise ValueError(f"{fname}: filter_shape must give the filters' rows and columns as ints.")
+    n_filters = output_grad.shape[1] if shape[0] is None else shape[0]
+    channels = x.shape[1] // num_groups if shape[1] is None else shape[1]
+    stand_in = pt.zeros(
+        (n_filters, channels, int(shape[2]), int(shape[3])), dtype=output_grad.dtype
+    )
+    out = conv2d(
+        x,
+        stand_in,
+        input_shape,
+        None,
+        border_mode,
+        subsample,
+        filter_flip,
+        filter_dilation,
+        num_groups,
+        unshared,
+    )
+    return pytensor.grad(None, wrt=stand_in, known_grads={out: output_grad})
+
+
+class _ConvOp:
+    """Theano's abstract convolution ops, called as ops: arguments at
+    construction, tensors at the call."""
+
+    def __init__(
+        self,
+        imshp=None,
+        kshp=None,
+        border_mode="valid",
+        subsample=(1, 1),
+        filter_flip=True,
+        filter_dilation=(1, 1),
+        num_groups=1,
+        unshared=False,
+    ):
+        self.imshp = None if imshp is None else tuple(imshp)
+        self.kshp = None if kshp is None else tuple(kshp)
+        self.border_mode = border_mode
+        self.subsample = subsample
+        self.filter_flip = filter_flip
+        self.filter_dilation = filter_dilation
+        self.num_groups = num_groups
+        self.unshared = unshared
+
+    def _kwargs(self):
+        return dict(
+            border_mode=self.border_mode,
+            subsample=self.subsample,
+            filter_flip=self.filter_flip,
+            filter_dilation=self.filter_dilation,
+            num_groups=self.num_groups,
+            unshared=self.unshared,
+        )
+
+
+class AbstractConv2d(_ConvOp):
+    """``AbstractConv2d(imshp, kshp, ...)(img, kern)``: :func:`conv2d`."""
+
+    def __call__(self, img, kern):
+        return conv2d(img, kern, self.imshp, self.kshp, **self._kwargs())
+
+
+class AbstractConv2d_gradInputs(_ConvOp):  # noqa: N801 - Theano's name
+    """``AbstractConv2d_gradInputs(imshp, kshp, ...)(kern, topgrad, shape)``.
+
+    The transposed convolution: :func:`conv2d_grad_wrt_inputs` with the
+    input's rows and columns ``shape``.
+    """
+
+    def __call__(self, kern, topgrad, shape):
+        head = list(self.imshp[:2]) if self.imshp is not None else [None, None]
+        head = [h if isinstance(h, (int, np.integer)) else None for h in head]
+        if isinstance(shape, Variable):
+            shape = [shape[0], shape[1]]
+        return conv2d_grad_wrt_inputs(
+            topgrad, kern, head + list(shape), _kernel_hint(self.kshp), **self._kwargs()
+        )
+
+
+class AbstractConv2d_gradWeights(_ConvOp):  # noqa: N801 - Theano's name
+    """``AbstractConv2d_gradWeights(imshp, kshp, ...)(img, topgrad, shape)``.
+
+    The filters' gradient: :func:`conv2d_grad_wrt_weights` with the filters'
+    rows and columns ``shape``.
+    """
+
+    def __call__(self, img, topgrad, shape):
+        head = list(self.kshp[:2]) if self.kshp is not None else [None, None]
+        head = [h if isinstance(h, (int, np.integer)) else None for h in head]
+        if isinstance(shape, Variable):
+            raise ValueError("AbstractConv2d_gradWeights: shape must be two ints.")
+        return conv2d_grad_wrt_weights(
+            img, topgrad, head + list(shape), self.imshp, **self._kwargs()
+        )
+
+
+def _kernel_hint(kshp):
+    if kshp is None or isinstance(kshp, Variable):
+        return None
+    return [k if isinstance(k, (int, np.integer)) else None for k in kshp]
+
+
+def __getattr__(name):
+    raise missing("theano.tensor.nnet.abstract_conv", name)

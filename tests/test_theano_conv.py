@@ -1,0 +1,228 @@
+"""seqgraph.theano.tensor.nnet's convolutions, written out, against a NumPy reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+import seqgraph
+from seqgraph.theano.tensor import nnet
+from seqgraph.theano.tensor.nnet import abstract_conv
+from seqgraph.theano.tensor.nnet import conv as old_conv
+from seqgraph.theano.tensor.signal import conv as signal_conv
+from tests import reference
+
+# (filter rows and columns, border_mode, (before, after) pads it means for
+# that filter, subsample, filter_flip, filter_dilation, num_groups).
+CASES = [
+    ((3, 3), "valid", ((0, 0), (0, 0)), (1, 1), True, (1, 1), 1),
+    ((3, 2), "full", ((2, 2), (1, 1)), (1, 1), True, (1, 1), 1),
+    ((3, 3), "half", ((1, 1), (1, 1)), (2, 3), False, (1, 1), 1),
+    ((2, 2), "half", ((1, 1), (1, 1)), (1, 1), True, (1, 1), 2),
+    ((3, 2), 1, ((1, 1), (1, 1)), (2, 1), False, (2, 1), 1),
+    ((2, 3), (2, 1), ((2, 2), (1, 1)), (1, 2), True, (1, 2), 2),
+    ((3, 3), ((1, 2), (0, 1)), ((1, 2), (0, 1)), (1, 1), False, (1, 1), 1),
+    ((3, 3), "full", ((4, 4), (2, 2)), (2, 2), True, (2, 1), 1),
+    ((1, 1), "valid", ((0, 0), (0, 0)), (1, 1), True, (1, 1), 4),
+]
+
+
+def _directional(loss, value, grad, rng, eps=1e-6):
+    v = rng.normal(size=value.shape)
+    numeric = (loss(value + eps * v) - loss(value - eps * v)) / (2 * eps)
+    np.testing.assert_allclose(np.sum(grad * v), numeric, rtol=1e-6)
+
+
+def test_conv2d_matches_reference(c_or_jax, rng):
+    x = pt.tensor4("x", dtype="float64")
+    xv = rng.normal(size=(2, 4, 9, 8))
+    filters, values, outs, weights = [], [], [], []
+    for k, (kernel, border_mode, _, subsample, flip, dilation, groups) in enumerate(CASES):
+        w = pt.tensor4(f"w{k}", dtype="float64")
+        wv = rng.normal(size=(4, 4 // groups, *kernel))
+        y = nnet.conv2d(
+            x,
+            w,
+            filter_shape=wv.shape,
+            border_mode=border_mode,
+            subsample=subsample,
+            filter_flip=flip,
+            filter_dilation=dilation,
+            num_groups=groups,
+        )
+        expected = reference.conv2d(xv, wv, CASES[k][2], subsample, dilation, flip, groups)
+        r = rng.normal(size=expected.shape)
+        outs += [y, *pytensor.grad(pt.sum(y * r), [x, w])]
+        filters.append(w)
+        values.append(wv)
+        weights.append((expected, r))
+    got = seqgraph.function([x, *filters], outs, backend=c_or_jax)(xv, *values)
+    for k, case in enumerate(CASES):
+        y, gx, gw = got[3 * k : 3 * k + 3]
+        expected, r = weights[k]
+        np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-12, err_msg=str(case))
+        pads, subsample, flip, dilation, groups = case[2:]
+
+        def loss(
+            xa, wa, pads=pads, subsample=subsample, flip=flip, dilation=dilation, groups=groups, r=r
+        ):
+            return np.sum(reference.conv2d(xa, wa, pads, subsample, dilation, flip, groups) * r)
+
+        _directional(lambda xa, wk=values[k]: loss(xa, wk), xv, gx, rng)
+        _directional(lambda wa: loss(xv, wa), values[k], gw, rng)
+
+
+def test_filter_sizes_come_from_a_shared_variable_and_are_checked(rng):
+    w = pytensor.shared(rng.normal(size=(3, 2, 3, 3)))
+    x = pt.tensor4("x", dtype="float64")
+    f = seqgraph.function([x], nnet.conv2d(x, w, border_mode="full"), backend="c")
+    xv = rng.normal(size=(1, 2, 5, 5))
+    np.testing.assert_allclose(
+        f(xv), reference.conv2d(xv, w.get_value(), ((2, 2), (2, 2))), rtol=1e-10
+    )
+    w.set_value(rng.normal(size=(3, 2, 2, 2)))
+    with pytest.raises(Exception, match="shape"):
+        f(xv)
+
+
+def test_filter_sizes_unknown_name_filter_shape():
+    with pytest.raises(ValueError, match="filter_shape"):
+        nnet.conv2d(pt.tensor4("x"), pt.tensor4("w"))
+
+
+def test_input_shape_hint_is_checked_at_call(rng):
+    x = pt.tensor4("x", dtype="float64")
+    y = nnet.conv2d(x, np.ones((1, 1, 2, 2)), input_shape=(None, 1, 4, 4))
+    f = seqgraph.function([x], y, backend="c")
+    assert f(np.ones((2, 1, 4, 4))).shape == (2, 1, 3, 3)
+    with pytest.raises(Exception, match="shape"):
+        f(np.ones((2, 1, 5, 4)))
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, message",
+    [
+        ((pt.tensor3("x"), np.ones((1, 1, 2, 2))), {}, "input must be 4-d"),
+        ((pt.tensor4("x"), np.ones((1, 2, 2))), {}, "filters must be 4-d"),
+        ((pt.tensor4("x"), np.ones((1, 1, 2, 2))), dict(border_mode="same"), "border_mode"),
+        ((pt.tensor4("x"), np.ones((1, 1, 2, 2))), dict(border_mode=-1), "negative"),
+        ((pt.tensor4("x"), np.ones((1, 1, 2, 2))), dict(subsample=(0, 1)), "subsample"),
+        ((pt.tensor4("x"), np.ones((1, 1, 2, 2))), dict(num_groups=0), "num_groups"),
+        ((pt.tensor4("x", shape=(1, 3, 4, 4)), np.ones((2, 2, 2, 2))), {}, "3 channels"),
+        ((pt.tensor4("x"), np.ones((3, 1, 2, 2))), dict(num_groups=2), "3 filters"),
+        ((pt.tensor4("x", shape=(1, 1, 2, 2)), np.ones((1, 1, 3, 3))), {}, "do not fit"),
+        ((pt.tensor4("x"), np.ones((1, 1, 2, 2))), dict(unshared=True), "unshared"),
+    ],
+)
+def test_conv2d_bad_arguments_are_named(args, kwargs, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        nnet.conv2d(*args, **kwargs)
+
+
+def test_transposed_convolution_is_the_adjoint(rng):
+    # <conv(x, w), t> == <x, conv_T(t, w)> == <w, grad_W(x, t)>
+    kwargs = dict(border_mode=1, subsample=(2, 3), filter_flip=False)
+    xv = rng.normal(size=(2, 4, 9, 8))
+    wv = rng.normal(size=(5, 4, 3, 3))
+    tv = rng.normal(size=(2, 5, 5, 3))
+    t = pt.tensor4("t", dtype="float64")
+    x = pt.tensor4("x", dtype="float64")
+    outs = [
+        abstract_conv.conv2d_grad_wrt_inputs(t, wv, (None, None, 9, 8), **kwargs),
+        nnet.conv2d_transpose(
+            t, wv, (2, 4, 9, 8), input_dilation=(2, 3), border_mode=1, filter_flip=False
+        ),
+        abstract_conv.AbstractConv2d_gradInputs(kshp=wv.shape, **kwargs)(wv, t, (9, 8)),
+        abstract_conv.conv2d_grad_wrt_weights(x, t, (None, None, 3, 3), **kwargs),
+        abstract_conv.AbstractConv2d_gradWeights(**kwargs)(x, t, (3, 3)),
+    ]
+    got = seqgraph.function([t, x], outs, backend="c")(tv, xv)
+    forward = reference.conv2d(xv, wv, ((1, 1), (1, 1)), (2, 3), flip=False)
+    for grad_x in got[:3]:
+        assert grad_x.shape == xv.shape
+        np.testing.assert_allclose(np.sum(grad_x * xv), np.sum(forward * tv), rtol=1e-10)
+    for grad_w in got[3:]:
+        assert grad_w.shape == wv.shape
+        np.testing.assert_allclose(np.sum(grad_w * wv), np.sum(forward * tv), rtol=1e-10)
+
+
+def test_conv_output_shape_helpers():
+    assert abstract_conv.get_conv_output_shape((2, 4, 9, 8), (6, 4, 3, 2), "full", (1, 2)) == (
+        2,
+        6,
+        11,
+        5,
+    )
+    assert abstract_conv.get_conv_output_shape(
+        (None, 4, 9, 8), (6, 4, 3, 3), "half", (1, 1), (2, 1)
+    ) == (None, 6, 9, 8)
+    assert abstract_conv.get_conv_shape_1axis(9, 3, (1, 2), 2) == 5
+    assert abstract_conv.get_conv_shape_1axis(None, 3, "valid", 1) is None
+
+
+def test_old_conv2d_always_convolves(rng):
+    x = pt.tensor4("x", dtype="float64")
+    xv = rng.normal(size=(2, 3, 6, 5))
+    wv = rng.normal(size=(4, 3, 3, 2))
+    f = seqgraph.function(
+        [x],
+        [
+            old_conv.conv2d(x, wv, image_shape=xv.shape, filter_shape=wv.shape),
+            old_conv.conv2d(x, wv, border_mode="full", subsample=(2, 1)),
+        ],
+        backend="c",
+    )
+    valid, full = f(xv)
+    np.testing.assert_allclose(valid, reference.conv2d(xv, wv), rtol=1e-10)
+    np.testing.assert_allclose(full, reference.conv2d(xv, wv, ((2, 2), (1, 1)), (2, 1)), rtol=1e-10)
+    with pytest.raises(ValueError, match="'valid' or 'full'"):
+        old_conv.conv2d(x, wv, border_mode="half")
+
+
+def test_signal_conv2d_drops_the_axes_its_arguments_lack(rng):
+    m, t3 = pt.matrix("m", dtype="float64"), pt.tensor3("t", dtype="float64")
+    image, images = rng.normal(size=(7, 6)), rng.normal(size=(2, 7, 6))
+    kernel, kernels = rng.normal(size=(3, 3)), rng.normal(size=(4, 2, 3))
+    outs = [
+        signal_conv.conv2d(m, kernels),
+        signal_conv.conv2d(t3, kernel, border_mode="full"),
+        signal_conv.conv2d(t3, kernels, image_shape=(2, 7, 6)),
+        signal_conv.conv2d(m, kernel),
+    ]
+    got = seqgraph.function([m, t3], outs, backend="c")(image, images)
+    ref = reference.conv2d
+    np.testing.assert_allclose(got[0], ref(image[None, None], kernels[:, None])[0], rtol=1e-10)
+    np.testing.assert_allclose(
+        got[1], ref(images[:, None], kernel[None, None], ((2, 2), (2, 2)))[:, 0], rtol=1e-10
+    )
+    np.testing.assert_allclose(got[2], ref(images[:, None], kernels[:, None]), rtol=1e-10)
+    np.testing.assert_allclose(got[3], ref(image[None, None], kernel[None, None])[0, 0], rtol=1e-10)
+
+
+@pytest.mark.slow
+def test_conv2d_and_pool_on_numba(numba_backend, rng):
+    # About four minutes on 2 cores with an empty Numba cache.
+    from seqgraph.theano.tensor.signal.pool import pool_2d
+
+    x = pt.tensor4("x", dtype="float64")
+    w = pt.tensor4("w", dtype="float64")
+    y = nnet.conv2d(x, w, filter_shape=(4, 3, 3, 3), border_mode="half", subsample=(2, 1))
+    z = pool_2d(y, ws=(3, 2), stride=(2, 1), pad=(1, 1), ignore_border=True, mode="average_exc_pad")
+    xv, wv = rng.normal(size=(2, 3, 7, 6)), rng.normal(size=(4, 3, 3, 3))
+    expected = reference.pool(
+        reference.conv2d(xv, wv, ((1, 1), (1, 1)), (2, 1)),
+        (3, 2),
+        (2, 1),
+        (1, 1),
+        True,
+        "average_exc_pad",
+    )
+    r = rng.normal(size=expected.shape)
+    outs = [z, *pytensor.grad(pt.sum(z * r), [x, w])]
+    got = seqgraph.function([x, w], outs, backend=numba_backend)(xv, wv)
+    want = seqgraph.function([x, w], outs, backend="c")(xv, wv)
+    np.testing.assert_allclose(got[0], expected, rtol=1e-10)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
