@@ -217,6 +217,31 @@ def test_convolution_and_pooling_import_as_theano_code_imports_them():
         seqgraph.theano.uninstall()
 
 
+def test_theano_submodules_that_pytensor_keeps_elsewhere_import():
+    seqgraph.theano.install()
+    try:
+        import pytensor.tensor.extra_ops  # noqa: PLC0415
+        import pytensor.tensor.linalg  # noqa: PLC0415
+        import theano.tensor.extra_ops as extra_ops  # noqa: PLC0415
+        import theano.tensor.nnet.sigm as sigm  # noqa: PLC0415
+        from theano.tensor.nlinalg import matrix_inverse  # noqa: PLC0415
+        from theano.tensor.nnet.nnet import softmax  # noqa: PLC0415
+        from theano.tensor.slinalg import cholesky  # noqa: PLC0415
+
+        assert extra_ops is pytensor.tensor.extra_ops
+        # PyTensor's module keeps its own spec, and stays a plain module.
+        assert extra_ops.__spec__.name == "pytensor.tensor.extra_ops"
+        assert not hasattr(extra_ops, "__path__")
+        assert matrix_inverse is pytensor.tensor.linalg.matrix_inverse
+        assert cholesky is pytensor.tensor.linalg.cholesky
+        assert softmax is seqgraph.theano.tensor.nnet.softmax
+        assert sigm.hard_sigmoid is seqgraph.theano.tensor.nnet.hard_sigmoid
+        with pytest.raises(ImportError, match="theano.tensor.nosuch is not provided"):
+            import theano.tensor.nosuch  # noqa: F401, PLC0415
+    finally:
+        seqgraph.theano.uninstall()
+
+
 def test_lenet_script_learns_as_in_theano(run_script):
     # The 2013 deeplearning.net style: nnet.conv.conv2d, downsample.max_pool_2d,
     # givens over shared minibatches. Theano 1.0.5 (with pool.pool_2d, as it has

@@ -513,7 +513,23 @@ from seqgraph.theano import (  # noqa: E402
 
 
 class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Resolve ``theano`` and ``theano.*`` to ``seqgraph.theano`` and its modules."""
+    """Resolve ``theano`` and ``theano.*`` to ``seqgraph.theano`` and its modules.
+
+    A name that is no module of ``seqgraph.theano`` but a module attribute of
+    its parent (``theano.tensor.extra_ops``) or one of PyTensor's tensor
+    modules resolves to that module; Theano's ``nlinalg`` and ``slinalg``
+    resolve to PyTensor's ``linalg``, which holds both now.
+    """
+
+    # Theano modules whose contents PyTensor keeps under another name.
+    RENAMED = {
+        "theano.tensor.nlinalg": "pytensor.tensor.linalg",
+        "theano.tensor.slinalg": "pytensor.tensor.linalg",
+    }
+
+    def __init__(self):
+        self._aliases = {}
+        self._specs = {}
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname != "theano" and not fullname.startswith("theano."):
@@ -525,14 +541,42 @@ class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             if exc.name != real:
                 raise
             parent, _, child = fullname.rpartition(".")
-            raise TheanoImportError(str(missing(parent, child)), name=fullname) from None
+            if fullname in self.RENAMED:
+                module = importlib.import_module(self.RENAMED[fullname])
+            else:
+                module = self._module_attribute(parent, child)
+            if module is None:
+                raise TheanoImportError(str(missing(parent, child)), name=fullname) from None
+            self._aliases[fullname] = module
+            package = hasattr(module, "__path__")
+            return importlib.util.spec_from_loader(fullname, self, is_package=package)
         return importlib.util.spec_from_loader(fullname, self, is_package=True)
 
+    def _module_attribute(self, parent, child):
+        owner = self._aliases.get(parent) or sys.modules.get("seqgraph." + parent)
+        found = getattr(owner, child, None)
+        if isinstance(found, type(sys)):
+            return found
+        if parent == "theano.tensor":
+            try:
+                return importlib.import_module(f"pytensor.tensor.{child}")
+            except ModuleNotFoundError:
+                return None
+        return None
+
     def create_module(self, spec):
+        if spec.name in self._aliases:
+            module = self._aliases[spec.name]
+            # The import system gives the module this spec; the module is
+            # PyTensor's, and keeps its own (restored in exec_module).
+            self._specs[spec.name] = module.__spec__
+            return module
         return sys.modules["seqgraph." + spec.name]
 
     def exec_module(self, module):
-        pass
+        for name, spec in self._specs.items():
+            if self._aliases.get(name) is module:
+                module.__spec__ = spec
 
 
 _finder = _AliasFinder()
