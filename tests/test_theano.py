@@ -242,6 +242,17 @@ def test_theano_submodules_that_pytensor_keeps_elsewhere_import():
         seqgraph.theano.uninstall()
 
 
+def test_stack_takes_theano_s_older_form_too():
+    T = seqgraph.theano.tensor
+    a, b = T.vector("a"), T.vector("b")
+    assert T.stack(a, b, a).type.shape == (3, None)  # Theano 0.x: stack(a, b, ...)
+    assert T.stack([a, b], axis=1).type.shape == (None, 2)
+    assert T.stack([a, b], 1).type.shape == (None, 2)
+    assert T.stack(tensors=[a, b]).type.shape == (2, None)
+    with pytest.raises(TypeError, match="axis 0 only"):
+        T.stack(a, b, axis=1)
+
+
 def test_lenet_script_learns_as_in_theano(run_script):
     # The 2013 deeplearning.net style: nnet.conv.conv2d, downsample.max_pool_2d,
     # givens over shared minibatches. Theano 1.0.5 (with pool.pool_2d, as it has

@@ -87,9 +87,37 @@ def test_filter_sizes_come_from_a_shared_variable_and_are_checked(rng):
         f(xv)
 
 
-def test_filter_sizes_unknown_name_filter_shape():
-    with pytest.raises(ValueError, match="filter_shape"):
-        nnet.conv2d(pt.tensor4("x"), pt.tensor4("w"))
+def test_filters_of_run_time_size_are_looped_over(rng):
+    # No filter_shape and no static shape: a scan over the taps (C backend).
+    x = pt.tensor4("x", dtype="float64")
+    w = pt.tensor4("w", dtype="float64")
+    xv = rng.normal(size=(2, 4, 9, 8))
+    cases = [
+        ("full", ((2, 2), (1, 1)), (1, 1), (1, 1), 1, True, (3, 2)),
+        ("half", ((2, 2), (1, 1)), (2, 1), (2, 1), 2, False, (3, 3)),
+    ]
+    for mode, pads, subsample, dilation, groups, flip, kernel in cases:
+        wv = rng.normal(size=(4, 4 // groups, *kernel))
+        y = nnet.conv2d(
+            x,
+            w,
+            border_mode=mode,
+            subsample=subsample,
+            filter_dilation=dilation,
+            num_groups=groups,
+            filter_flip=flip,
+        )
+        expected = reference.conv2d(xv, wv, pads, subsample, dilation, flip, groups)
+        r = rng.normal(size=expected.shape)
+        outs = [y, *pytensor.grad(pt.sum(y * r), [x, w])]
+        got, gx, gw = seqgraph.function([x, w], outs, backend="c")(xv, wv)
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+        def loss(xa, wa, args=(pads, subsample, dilation, flip, groups), r=r):
+            return np.sum(reference.conv2d(xa, wa, *args) * r)
+
+        _directional(lambda xa, wv=wv: loss(xa, wv), xv, gx, rng)
+        _directional(lambda wa: loss(xv, wa), wv, gw, rng)
 
 
 def test_input_shape_hint_is_checked_at_call(rng):

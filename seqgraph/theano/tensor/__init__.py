@@ -7,6 +7,7 @@ from pytensor.graph.basic import Constant as _Constant
 from pytensor.tensor import *  # noqa: F403
 from pytensor.tensor import abs as abs_  # noqa: F401
 from pytensor.tensor import as_tensor_variable, extra_ops  # noqa: F401
+from pytensor.tensor import stack as _stack
 from pytensor.tensor import switch as _switch
 from pytensor.tensor.elemwise import CAReduce, DimShuffle, Elemwise  # noqa: F401
 from pytensor.tensor.exceptions import NotScalarConstantError  # noqa: F401
@@ -49,6 +50,21 @@ class TensorVariable(_PyTensorVariable, metaclass=_TheanoTensorVariableType):
     In PyTensor both are subclasses; here ``isinstance(v, T.TensorVariable)``
     is true for the other tensor variables only, as in Theano.
     """
+
+
+def stack(*tensors, **kwargs):
+    """``stack(tensors, axis=0)``, or Theano's older ``stack(a, b, c)`` (along axis 0)."""
+    if "tensors" in kwargs:
+        return _stack(kwargs.pop("tensors"), **kwargs)
+    if not tensors:
+        raise TypeError("stack: give the tensors to stack, as a list.")
+    if isinstance(tensors[0], (list, tuple)):
+        if len(tensors) > 2:
+            raise TypeError("stack: give the tensors as one list, then the axis.")
+        return _stack(*tensors, **kwargs)
+    if kwargs:
+        raise TypeError(f"stack(a, b, ...) stacks along axis 0 only; got {sorted(kwargs)}.")
+    return _stack(list(tensors), axis=0)
 
 
 def switch(cond, ift, iff):

@@ -15,9 +15,11 @@ Theano's arguments are kept: ``border_mode`` ('valid', 'full', 'half', an int,
 two ints or two pairs), ``subsample`` (strides), ``filter_flip`` (True:
 convolution, the filters flipped; False: correlation), ``filter_dilation``,
 ``num_groups`` and the ``input_shape`` / ``filter_shape`` hints, which are
-checked against the values at run time.  The filters' rows and columns must be
-known when the graph is built: from ``filter_shape``, the filters' static
-shape, or the value of the shared variable they come from.
+checked against the values at run time.  The filters' rows and columns are
+best known when the graph is built: from ``filter_shape``, the filters' static
+shape, or the value of the shared variable they come from.  Otherwise (filters
+given as a plain input, no hint) a scan loops over the filter taps, which is
+slower and does not compile on the JAX backend (its slices need static sizes).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Constant, Variable
 from pytensor.graph.traversal import graph_inputs
 
+import seqgraph
 from seqgraph.theano._removed import missing
 from seqgraph.theano.tensor._args import int_tuple
 
@@ -155,7 +158,8 @@ def _value_shape(var):
 
 
 def _filters(filters, filter_shape, fname):
-    """The filters, checked, with their static rows and columns."""
+    """The filters, checked, with their rows and columns: ints where they can be
+    known when the graph is built, else symbolic."""
     filters = pt.as_tensor_variable(filters)
     if filters.ndim != 4:
         raise TypeError(
@@ -167,10 +171,8 @@ def _filters(filters, filter_shape, fname):
     if rows is None or cols is None:
         known = _value_shape(filters)
         if known is None:
-            raise ValueError(
-                f"{fname}: the filters' rows and columns must be known when the graph is "
-                "built; give filter_shape=(filters, channels, rows, columns)."
-            )
+            # Sizes known only at run time: the taps are looped over by a scan.
+            return filters, (filters.shape[2], filters.shape[3])
         # Checked at run time too: a later set_value of another shape fails there.
         filters = pt.specify_shape(filters, (None, None, known[2], known[3]))
         rows, cols = known[2:]
@@ -188,7 +190,7 @@ def _conv(x, w, kernel, pads, subsample, dilation, flip, groups, fname):
     rows, cols = _size(x, 2), _size(x, 3)
     batch, channels = x.shape[0], x.shape[1]
     dtype = pytensor.scalar.upcast(x.dtype, w.dtype)
-    if top or bottom or left or right:
+    if any(not isinstance(p, int) or p for p in (top, bottom, left, right)):
         padded = pt.zeros(
             (batch, channels, rows + top + bottom, cols + left + right), dtype=x.dtype
         )
@@ -208,6 +210,9 @@ def _conv(x, w, kernel, pads, subsample, dilation, flip, groups, fname):
     # copied in blocks of whole images (a layout with the taps innermost made
     # the copy element by element, and several times slower on the C backend),
     # and the rows are in the order of w.reshape((filters, -1)).
+    if not all(isinstance(k, int) for k in kernel):
+        out = _conv_scan(x, w, kernel, (out_rows, out_cols), subsample, dilation, groups)
+        return pt.cast(out, dtype) if out.dtype != dtype else out
     taps = []
     for i in range(kernel[0]):
         for j in range(kernel[1]):
@@ -236,6 +241,45 @@ def _conv(x, w, kernel, pads, subsample, dilation, flip, groups, fname):
     # (filters, batch, rows, cols), seen as (batch, filters, rows, cols).
     out = out.reshape((n_filters, batch, out_rows, out_cols)).dimshuffle(1, 0, 2, 3)
     return pt.cast(out, dtype) if out.dtype != dtype else out
+
+
+def _conv_scan(x, w, kernel, out_shape, subsample, dilation, groups):
+    """The convolution for filters whose size is known only at run time: a
+    scan over the filter taps, each adding one slice of ``x`` times one tap
+    of ``w``.  Slower than the patch matrix; used only when it cannot be built."""
+    n_filters, per_group = w.shape[0], x.shape[1] // groups
+    f_group = n_filters // groups
+
+    def step(tap, acc, x, w, cols, out_rows, out_cols):
+        i, j = tap // cols, tap % cols
+        r0, c0 = i * dilation[0], j * dilation[1]
+        part = x[
+            :,
+            :,
+            r0 : r0 + (out_rows - 1) * subsample[0] + 1 : subsample[0],
+            c0 : c0 + (out_cols - 1) * subsample[1] + 1 : subsample[1],
+        ]
+        weights = w[:, :, i, j]
+        adds = [
+            pt.tensordot(
+                weights[g * f_group : (g + 1) * f_group],
+                part[:, g * per_group : (g + 1) * per_group],
+                axes=[[1], [1]],
+            )
+            for g in range(groups)
+        ]
+        return acc + (adds[0] if groups == 1 else pt.concatenate(adds, axis=0))
+
+    dtype = pytensor.scalar.upcast(x.dtype, w.dtype)
+    start = pt.zeros((n_filters, x.shape[0], *out_shape), dtype=dtype)
+    [acc], _ = seqgraph.scan(
+        step,
+        sequences=pt.arange(kernel[0] * kernel[1]),
+        outputs_info=start,
+        non_sequences=[x, w, kernel[1], *out_shape],
+        strict=True,
+    )
+    return acc[-1].dimshuffle(1, 0, 2, 3)
 
 
 def _positive_pair(value, name, fname):
