@@ -247,3 +247,30 @@ def conv2d(x, w, pads=((0, 0), (0, 0)), stride=(1, 1), dilation=(1, 1), flip=Tru
                     w[g * f_group : (g + 1) * f_group],
                 )
     return out
+
+
+def images2neibs(x, shape, step=None, mode="valid"):
+    """The patches of ``x`` (batch, channels, rows, cols) as rows, by loops, as Theano orders them."""
+    ch, cw = shape
+    sh, sw = step or shape
+    if mode == "half":
+        x = np.pad(x, ((0, 0), (0, 0), (ch // 2, ch // 2), (cw // 2, cw // 2)))
+    elif mode == "full":
+        x = np.pad(x, ((0, 0), (0, 0), (ch - 1, ch - 1), (cw - 1, cw - 1)))
+    n_rows = (x.shape[2] - ch) // sh + 1
+    n_cols = (x.shape[3] - cw) // sw + 1
+    rows = []
+    for b, c in itertools.product(range(x.shape[0]), range(x.shape[1])):
+        for i, j in itertools.product(range(n_rows), range(n_cols)):
+            rows.append(x[b, c, i * sh : i * sh + ch, j * sw : j * sw + cw].ravel())
+    return np.array(rows)
+
+
+def h_softmax(x, W1, b1, W2, b2, n_outputs):
+    """All outputs of a two-level hierarchical softmax, by loops over the classes."""
+    class_probs = np.exp(log_softmax(x @ W1 + b1))
+    out = []
+    for c in range(W1.shape[1]):
+        within = np.exp(log_softmax(x @ W2[c] + b2[c]))
+        out.append(class_probs[:, c : c + 1] * within)
+    return np.concatenate(out, axis=1)[:, :n_outputs]

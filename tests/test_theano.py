@@ -717,3 +717,35 @@ def test_tensor_variable_excludes_shared_variables_and_constants_as_in_theano():
     init = param if isinstance(param, T.TensorVariable) else T.dot(T.ones((x.shape[0], 1)), param)
     batch = np.ones((3, 2), theano.config.floatX)
     assert theano.function([x], init)(batch).shape == (3, 4)
+
+
+def test_rbm_script_trains_by_cd_and_pcd_and_samples(run_script):
+    # The 2013 tutorial's RBM: Gibbs chains in scan drawing from RandomStreams.
+    # Theano 1.0.5 ran the same script (its own draws): CD costs -32.2 -> -22.0,
+    # PCD -31.3 -> -14.4, free energies -14.3 / -14.0 (data) against -7.9 / -7.5
+    # (noise).
+    got = run_script("rbm_cd_pcd.py")
+    for mode, gain in (("cd", 6.0), ("pcd", 12.0)):
+        costs = got[f"{mode}_costs"]
+        assert costs.shape == (8,)
+        assert costs[-1] > costs[0] + gain, (mode, costs)
+        assert float(got[f"{mode}_fe_data"]) < float(got[f"{mode}_fe_noise"]) - 4, mode
+    chain = got["pcd_chain"]  # the persistent chain's hidden state, carried by the updates
+    assert chain.shape == (20, 24) and set(np.unique(chain)) <= {0.0, 1.0} and chain.any()
+    samples = got["samples"]
+    assert samples.shape == (3, 10, 36) and set(np.unique(samples)) <= {0.0, 1.0}
+    assert not np.array_equal(samples[0], samples[1])  # each call runs the chain on
+    np.testing.assert_array_equal(got["chain_after"], samples[-1])
+
+
+def test_rnnrbm_script_nested_random_scans(run_script):
+    # Boulanger-Lewandowski's RNN-RBM: a sampling scan inside the generating
+    # scan's step. Theano 1.0.5 ran the script: monitor -7.18 -> -4.16.
+    got = run_script("rnnrbm.py")
+    costs = got["costs"]
+    assert costs.shape == (10,)
+    assert costs[0] < -6.5 and -4.6 < costs[-1] < -3.8, costs
+    assert costs[0] < costs[4] < costs[-1], costs
+    g1, g2 = got["g1"], got["g2"]
+    assert g1.shape == (30, 12) and set(np.unique(g1)) <= {0.0, 1.0}
+    assert not np.array_equal(g1, g2)  # new draws on each call

@@ -14,7 +14,8 @@ Importing the package gives PyTensor's tensor variables Theano's truth value
 
 ``THEANO_FLAGS`` and ``.theanorc`` are read on import: ``floatX``, ``mode``,
 ``optimizer`` and ``device`` (``cuda*`` / ``gpu*`` run on JAX on the GPU;
-``cpu`` on the C backend, see :mod:`seqgraph.theano._flags`).
+``cpu`` on the C backend, see :mod:`seqgraph.theano._flags`); the other flags
+go to ``config`` (:mod:`seqgraph.theano._config`).
 """
 
 from __future__ import annotations
@@ -27,18 +28,25 @@ import weakref
 from collections import OrderedDict
 
 import pytensor
+from pytensor.compile.builders import OpFromGraph
+from pytensor.compile.ops import as_op
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Apply, Constant, Variable
+from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.null_type import NullType
 from pytensor.graph.traversal import graph_inputs
-from pytensor.printing import pp
+from pytensor.printing import pp, pprint
+from pytensor.scan.checkpoints import scan_checkpoints
+from pytensor.tensor.basic import get_scalar_constant_value
 from pytensor.tensor.type import TensorType
 
 import seqgraph
+from seqgraph.theano._config import Config
 from seqgraph.theano._flags import backend_for, read_flags
 from seqgraph.theano._op import Op
 from seqgraph.theano._removed import TheanoImportError, missing
 from seqgraph.theano._truth import use_theano_truth
+from seqgraph.theano.updates import OrderedUpdates
 
 __version__ = "1.0.5+seqgraph"
 
@@ -49,35 +57,7 @@ _BACKEND, _DEVICE = backend_for(_FLAGS)
 use_theano_truth()
 
 
-class _Config:
-    """``theano.config``: floatX and the flags read at import; the rest from PyTensor."""
-
-    def __init__(self, flags):
-        object.__setattr__(self, "device", flags.get("device", "cpu"))
-        object.__setattr__(self, "mode", flags.get("mode", "FAST_RUN"))
-        object.__setattr__(self, "optimizer", flags.get("optimizer", "fast_run"))
-
-    @property
-    def floatX(self):  # noqa: N802 - Theano's name
-        return pytensor.config.floatX
-
-    @floatX.setter
-    def floatX(self, value):  # noqa: N802
-        pytensor.config.floatX = value
-
-    def __getattr__(self, name):
-        return getattr(pytensor.config, name)
-
-    def __setattr__(self, name, value):
-        if name == "floatX":
-            pytensor.config.floatX = value
-        elif name in ("device", "mode", "optimizer"):
-            object.__setattr__(self, name, value)
-        else:
-            setattr(pytensor.config, name, value)
-
-
-config = _Config(_FLAGS)
+config = Config(_FLAGS)
 
 
 def shared(
@@ -309,6 +289,7 @@ def scan(
         strict=strict,
         name=name,
     )
+    updates = OrderedUpdates(updates)
     if len(outputs) == 1 and not return_list:
         return outputs[0], updates
     return outputs, updates
@@ -510,6 +491,8 @@ from seqgraph.theano import (  # noqa: E402
     scan_module,
     tensor,
 )
+from seqgraph.theano.configparser import change_flags  # noqa: E402
+from seqgraph.theano.gradient import Lop, Rop, subgraph_grad  # noqa: E402
 
 
 class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -517,14 +500,15 @@ class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     A name that is no module of ``seqgraph.theano`` but a module attribute of
     its parent (``theano.tensor.extra_ops``) or one of PyTensor's tensor
-    modules resolves to that module; Theano's ``nlinalg`` and ``slinalg``
-    resolve to PyTensor's ``linalg``, which holds both now.
+    modules resolves to that module; the modules in ``RENAMED`` (``theano.scalar``
+    ...) resolve to PyTensor's.
     """
 
-    # Theano modules whose contents PyTensor keeps under another name.
+    # Theano modules that PyTensor keeps, under another name or the same one.
     RENAMED = {
-        "theano.tensor.nlinalg": "pytensor.tensor.linalg",
-        "theano.tensor.slinalg": "pytensor.tensor.linalg",
+        "theano.compile.builders": "pytensor.compile.builders",
+        "theano.scalar": "pytensor.scalar",
+        "theano.sparse": "pytensor.sparse",
     }
 
     def __init__(self):
@@ -603,11 +587,17 @@ __all__ = [
     "Apply",
     "Constant",
     "In",
+    "Lop",
     "Mode",
     "Op",
+    "OpFromGraph",
+    "OrderedUpdates",
     "Out",
     "Param",
+    "Rop",
     "Variable",
+    "as_op",
+    "change_flags",
     "clone",
     "compile",
     "config",
@@ -615,6 +605,8 @@ __all__ = [
     "foldl",
     "foldr",
     "function",
+    "FunctionGraph",
+    "get_scalar_constant_value",
     "gof",
     "grad",
     "gradient",
@@ -622,12 +614,15 @@ __all__ = [
     "install",
     "map",
     "pp",
+    "pprint",
     "printing",
     "reduce",
     "sandbox",
     "scan",
+    "scan_checkpoints",
     "scan_module",
     "shared",
+    "subgraph_grad",
     "tensor",
     "uninstall",
 ]

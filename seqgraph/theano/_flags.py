@@ -1,9 +1,10 @@
 """``THEANO_FLAGS`` and ``.theanorc``: the settings old scripts rely on.
 
-Read once, when :mod:`seqgraph.theano` is imported: ``floatX``, ``mode``,
-``optimizer`` and ``device``.  ``THEANO_FLAGS`` (``floatX=float32,device=cuda``)
-wins over ``$THEANORC`` or ``~/.theanorc`` (an INI file whose ``[global]``
-section holds the same keys).
+Read once, when :mod:`seqgraph.theano` is imported.  ``floatX``, ``mode``,
+``optimizer`` and ``device`` choose the float type and the backend; the other
+flags go to ``theano.config`` (:mod:`seqgraph.theano._config`).  ``THEANO_FLAGS``
+(``floatX=float32,device=cuda``) wins over ``$THEANORC`` or ``~/.theanorc`` (an
+INI file: ``[global]`` holds the same keys, ``[section]`` holds ``section.key``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ def read_flags(environ=None) -> dict:
     rc_paths = environ.get("THEANORC", os.path.expanduser("~/.theanorc")).split(os.pathsep)
     parser = configparser.ConfigParser()
     parser.read([p for p in rc_paths if p and os.path.isfile(p)])
-    if parser.has_section("global"):
-        for key, value in parser.items("global"):
-            flags[_canonical(key)] = value.strip()
+    for section in parser.sections():
+        prefix = "" if section == "global" else section + "."
+        for key, value in parser.items(section):
+            flags[prefix + _canonical(key)] = value.strip()
     for item in environ.get("THEANO_FLAGS", "").split(","):
         item = item.strip()
         if not item:

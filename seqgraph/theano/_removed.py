@@ -5,20 +5,14 @@ from __future__ import annotations
 REMOVED = {
     "theano.sandbox.cuda": "GPU code runs through JAX: THEANO_FLAGS=device=cuda",
     "theano.sandbox.gpuarray": "GPU code runs through JAX: THEANO_FLAGS=device=cuda",
+    "theano.gpuarray": "GPU code runs through JAX: THEANO_FLAGS=device=cuda",
     "theano.tensor.nnet.conv3d": None,
     "theano.tensor.nnet.conv3d2d": None,
-    "theano.tensor.nnet.neighbours": None,
     "theano.tensor.nnet.ctc": None,
-    "theano.tensor.nnet.bn": None,
-    "theano.tensor.nnet.crossentropy_softmax_1hot": (
-        "theano.tensor.nnet.categorical_crossentropy(theano.tensor.nnet.softmax(x), y)"
-    ),
-    "theano.tensor.nnet.h_softmax": None,
     "theano.tensor.shared_randomstreams.RandomStateSharedVariable": None,
     "theano.compile.debugmode": None,
     "theano.compile.nanguardmode": None,
     "theano.misc.pkl_utils": "seqgraph's Module.save / Module.load (.npz, no pickle)",
-    "theano.gof.graph": "pytensor.graph.basic",
     "theano.gof.opt": "pytensor.graph.rewriting",
     "theano.scan_module.scan_utils": "pytensor.scan.utils",
 }
@@ -37,7 +31,12 @@ def missing(module, name):
     full = f"{module}.{name}"
     if full in REMOVED:
         hint = REMOVED[full]
-        advice = f"use {hint} instead" if hint else "it has no replacement in seqgraph"
+        if not hint:
+            advice = "it has no replacement in seqgraph"
+        elif hint.startswith(("pytensor.", "theano.", "seqgraph")):
+            advice = f"use {hint} instead"
+        else:
+            advice = hint
         return TheanoAPIError(f"{full} is not provided by seqgraph.theano; {advice}.")
     return TheanoAPIError(
         f"{full} is not provided by seqgraph.theano (Theano compatibility on PyTensor); "

@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytensor.tensor as pt
+from pytensor.scalar import sigmoid as scalar_sigmoid  # noqa: F401
 from pytensor.tensor import sigmoid, softplus  # noqa: F401
+from pytensor.tensor import sigmoid as sigmoid_inplace  # noqa: F401 - in place is PyTensor's choice
+from pytensor.tensor.extra_ops import Unique
+from pytensor.tensor.special import LogSoftmax, Softmax  # noqa: F401
 from pytensor.tensor.special import log_softmax as _log_softmax
 from pytensor.tensor.special import softmax as _softmax
 
 from seqgraph.theano._removed import missing
-from seqgraph.theano.tensor.nnet import abstract_conv, conv  # noqa: F401
+from seqgraph.theano.tensor.nnet import abstract_conv, bn, conv, neighbours  # noqa: F401
 from seqgraph.theano.tensor.nnet.abstract_conv import (  # noqa: F401
     conv2d_grad_wrt_inputs,
     conv2d_grad_wrt_weights,
 )
+from seqgraph.theano.tensor.nnet.bn import batch_normalization  # noqa: F401
+from seqgraph.theano.tensor.nnet.neighbours import images2neibs, neibs2images  # noqa: F401
 
 
 def softmax(x):
@@ -28,6 +34,21 @@ def softmax(x):
     if x.ndim == 1:
         x = x[None, :]
     return _softmax(x, axis=-1)
+
+
+softmax_op = Softmax(axis=-1)
+logsoftmax_op = LogSoftmax(axis=-1)
+
+
+def softmax_with_bias(x, b):
+    """Row-wise softmax of ``x + b`` (``b`` a vector added to each row)."""
+    return softmax(pt.as_tensor_variable(x) + b)
+
+
+def softmax_graph(c):
+    """``exp(c) / sum(exp(c))`` along the last axis, written out (no max subtracted)."""
+    e = pt.exp(c)
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def logsoftmax(x):
@@ -63,6 +84,118 @@ def crossentropy_categorical_1hot(coding_dist, true_one_of_n):
             f"got {true_one_of_n.type}."
         )
     return categorical_crossentropy(coding_dist, true_one_of_n)
+
+
+def crossentropy_softmax_1hot_with_bias(x, b, y_idx, **kwargs):
+    """``(nll, softmax)`` of the rows of ``x + b`` against int labels ``y_idx``.
+
+    ``nll[i] = -log softmax(x + b)[i, y_idx[i]]``, from the log-softmax (stable).
+    """
+    x = pt.as_tensor_variable(x) + b
+    y_idx = pt.as_tensor_variable(y_idx)
+    if x.ndim != 2:
+        raise ValueError(f"crossentropy_softmax_1hot: x must be a matrix of rows; got {x.type}.")
+    if y_idx.ndim != 1 or not y_idx.dtype.startswith(("int", "uint")):
+        raise TypeError(f"crossentropy_softmax_1hot: y_idx must be int labels; got {y_idx.type}.")
+    nll = -_log_softmax(x, axis=-1)[pt.arange(x.shape[0]), y_idx]
+    return nll, _softmax(x, axis=-1)
+
+
+def crossentropy_softmax_1hot(x, y_idx, **kwargs):
+    """``(nll, softmax)`` of the rows of ``x`` against int labels ``y_idx``."""
+    x = pt.as_tensor_variable(x)
+    return crossentropy_softmax_1hot_with_bias(x, pt.zeros_like(x[0]), y_idx)
+
+
+def crossentropy_softmax_argmax_1hot_with_bias(x, b, y_idx, **kwargs):
+    """``(nll, softmax, argmax)``: :func:`crossentropy_softmax_1hot_with_bias` and each row's argmax."""
+    nll, sm = crossentropy_softmax_1hot_with_bias(x, b, y_idx)
+    return nll, sm, pt.argmax(pt.as_tensor_variable(x) + b, axis=-1)
+
+
+def crossentropy_softmax_max_and_argmax_1hot_with_bias(x, b, y_idx, **kwargs):
+    """``(nll, softmax, max probability, argmax)`` per row of ``x + b``."""
+    nll, sm = crossentropy_softmax_1hot_with_bias(x, b, y_idx)
+    return nll, sm, pt.max(sm, axis=-1), pt.argmax(sm, axis=-1)
+
+
+def crossentropy_softmax_max_and_argmax_1hot(x, y_idx, **kwargs):
+    """``(nll, softmax, max probability, argmax)`` per row of ``x``."""
+    x = pt.as_tensor_variable(x)
+    return crossentropy_softmax_max_and_argmax_1hot_with_bias(x, pt.zeros_like(x[0]), y_idx)
+
+
+def h_softmax(
+    x, batch_size, n_outputs, n_classes, n_outputs_per_class, W1, b1, W2, b2, target=None
+):  # noqa: N803
+    """Two-level hierarchical softmax (Goodman, 2001).
+
+    Output ``k`` belongs to class ``k // n_outputs_per_class``; its probability
+    is the class's (a softmax of ``x W1 + b1``) times its own within the class
+    (a softmax of ``x W2[c] + b2[c]``).
+
+    Parameters
+    ----------
+    x : matrix
+        ``(batch_size, features)``.
+    batch_size, n_outputs, n_classes, n_outputs_per_class : int
+        ``n_classes * n_outputs_per_class >= n_outputs``; outputs past
+        ``n_outputs`` are dropped.
+    W1, b1 : tensor
+        ``(features, n_classes)`` and ``(n_classes,)``.
+    W2, b2 : tensor
+        ``(n_classes, features, n_outputs_per_class)`` and
+        ``(n_classes, n_outputs_per_class)``.
+    target : vector or (batch_size, 1) matrix of int, optional
+        When given, only each row's target probability is computed
+        (``(batch_size,)``); otherwise all of them (``(batch_size, n_outputs)``).
+    """
+    x = pt.as_tensor_variable(x)
+    class_probs = softmax(pt.dot(x, W1) + b1)
+    if target is None:
+        scores = pt.tensordot(x, W2, axes=[[1], [1]]) + b2  # (batch, classes, per class)
+        within = _softmax(scores, axis=-1)
+        probs = (class_probs[:, :, None] * within).reshape((batch_size, -1))
+        return probs[:, :n_outputs]
+    target = pt.as_tensor_variable(target).flatten()
+    classes = target // n_outputs_per_class
+    inside = target % n_outputs_per_class
+    weights = pt.as_tensor_variable(W2)[classes]  # (batch, features, per class)
+    scores = (x[:, :, None] * weights).sum(axis=1) + pt.as_tensor_variable(b2)[classes]
+    rows = pt.arange(batch_size)
+    return class_probs[rows, classes] * _softmax(scores, axis=-1)[rows, inside]
+
+
+def confusion_matrix(actual, pred):
+    """``[matrix, labels]``: counts of (actual, predicted) label pairs, labels sorted.
+
+    The number of labels is known only from the data, so this compiles on
+    the C and Numba backends, not on JAX (whose programs have fixed shapes).
+    """
+    actual, pred = pt.as_tensor_variable(actual), pt.as_tensor_variable(pred)
+    if actual.ndim != 1 or pred.ndim != 1:
+        raise ValueError("confusion_matrix: actual and pred must be vectors of labels.")
+    order = Unique(False, False, False)(pt.concatenate([actual, pred]))
+    one_hot_actual = pt.eq(actual[:, None], order).astype("int64")
+    one_hot_pred = pt.eq(pred[:, None], order).astype("int64")
+    return [pt.dot(one_hot_actual.T, one_hot_pred), order]
+
+
+def prepend_scalar_to_each_row(val, x):
+    """``x`` with a first column of ``val``."""
+    x = pt.as_tensor_variable(x)
+    column = pt.alloc(pt.cast(val, x.dtype), x.shape[0], 1)
+    return pt.concatenate([column, x], axis=1)
+
+
+def prepend_0_to_each_row(x):
+    """``x`` with a first column of zeros."""
+    return prepend_scalar_to_each_row(0.0, x)
+
+
+def prepend_1_to_each_row(x):
+    """``x`` with a first column of ones."""
+    return prepend_scalar_to_each_row(1.0, x)
 
 
 def binary_crossentropy(output, target):

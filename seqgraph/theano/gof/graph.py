@@ -1,0 +1,35 @@
+"""``theano.gof.graph``: walking a graph, under Theano's names.
+
+``inputs`` is PyTensor's ``graph_inputs`` (Lasagne's ``collect_shared_vars``
+calls it); the rest are PyTensor's functions of the same job.
+"""
+
+from pytensor.graph.basic import Apply, Constant, Node, Variable, clone  # noqa: F401
+from pytensor.graph.traversal import (  # noqa: F401
+    ancestors,
+    graph_inputs,
+    io_toposort,
+    vars_between,
+)
+
+from seqgraph.theano._removed import missing
+
+
+def inputs(variable_list, blockers=None):
+    """The inputs of the graph that computes ``variable_list`` (variables with no owner)."""
+    return list(graph_inputs(variable_list, blockers=blockers))
+
+
+def variables(i, o):
+    """The variables on the paths from inputs ``i`` to outputs ``o``."""
+    return list(vars_between(i, o))
+
+
+def ops(i, o):
+    """The nodes on the paths from inputs ``i`` to outputs ``o``."""
+    nodes = (v.owner for v in vars_between(i, o) if v.owner is not None and v not in i)
+    return list(dict.fromkeys(nodes))
+
+
+def __getattr__(name):
+    raise missing("theano.gof.graph", name)

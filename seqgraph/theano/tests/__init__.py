@@ -1,0 +1,1 @@
+"""``theano.tests``: the helpers old test suites of custom ops import."""

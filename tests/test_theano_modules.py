@@ -1,0 +1,222 @@
+"""seqgraph.theano's modules and names beyond the core: what old scripts import.
+
+``theano.compat``, ``theano.updates``, ``theano.gof.graph``, ``theano.tests.unittest_tools``,
+``theano.tensor.{nlinalg, slinalg, xlogx, var}``, PyTensor's modules under Theano's
+names, and Theano's tensor functions that PyTensor renamed or deprecated.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+
+import numpy as np
+import pytensor
+import pytest
+
+import seqgraph.theano
+
+T = seqgraph.theano.tensor
+
+
+@pytest.fixture
+def theano():
+    """``import theano`` resolving to seqgraph.theano, FutureWarnings as errors."""
+    seqgraph.theano.install()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FutureWarning)
+            yield importlib.import_module("theano")
+    finally:
+        seqgraph.theano.uninstall()
+
+
+def test_modules_old_scripts_import(theano):
+    from theano.compat import OrderedDict, izip  # noqa: PLC0415
+    from theano.compat.python2x import OrderedDict as OldOrderedDict  # noqa: PLC0415
+    from theano.compile.builders import OpFromGraph  # noqa: PLC0415
+    from theano.configparser import change_flags  # noqa: PLC0415
+    from theano.tensor.var import TensorVariable  # noqa: PLC0415
+
+    assert OrderedDict is OldOrderedDict and list(izip([1], [2])) == [(1, 2)]
+    assert OpFromGraph is pytensor.compile.builders.OpFromGraph
+    assert change_flags is theano.change_flags
+    assert isinstance(T.vector(), TensorVariable)
+    assert not isinstance(theano.shared(np.zeros(2)), TensorVariable)  # Theano's isinstance
+    assert importlib.import_module("theano.scalar") is pytensor.scalar
+    assert importlib.import_module("theano.sparse").__name__ == "pytensor.sparse"
+    with pytest.raises(ModuleNotFoundError, match="GPU code runs through JAX"):
+        importlib.import_module("theano.gpuarray")
+
+
+def test_importing_a_submodule_keeps_the_function_of_its_name(theano):
+    import theano.tensor.shape  # noqa: F401, PLC0415
+    import theano.tensor.var  # noqa: F401, PLC0415
+    from theano.tensor.sort import argsort  # noqa: F401, PLC0415
+
+    # In Theano T.var, T.sort and T.shape were functions whatever was imported.
+    for name in ("var", "sort", "shape"):
+        assert callable(getattr(T, name)) and not isinstance(getattr(T, name), type(np)), name
+    assert T.var(T.vector()).ndim == 0
+
+
+def test_ordered_updates_as_theano_s(theano):
+    w, v = theano.shared(np.float32(1.0)), theano.shared(np.float32(2.0))
+    x = T.vector()
+    _, updates = theano.scan(lambda a: a * 2, sequences=x)
+    assert isinstance(updates, theano.OrderedUpdates)
+    updates[w] = w * 2
+    same = updates[w]
+    updates.update({w: same})  # the same update again: fine
+    updates.update((p, p + 1) for p in [v])  # pairs, as the RNN-RBM tutorial passes them
+    assert list(updates) == [w, v]
+    with pytest.raises(KeyError, match="Collision"):
+        updates.update({w: w * 3})
+    with pytest.raises(TypeError, match="keys must be shared variables"):
+        updates[x] = x
+    both = theano.OrderedUpdates({w: same}) + {v: v * 5}
+    assert list(both) == [w, v]
+
+
+def test_gof_graph_inputs_finds_shared_variables(theano):
+    from theano.gof import graph  # noqa: PLC0415
+
+    w = theano.shared(np.ones(2), name="w")
+    x = T.dvector("x")
+    y = (x * w).sum() + 1
+    found = graph.inputs([y])
+    assert w in found and x in found
+    assert all(n.owner is None for n in found)
+    assert len(graph.ops([x, w], [y])) == len(set(graph.ops([x, w], [y])))
+
+
+def test_unittest_tools_verify_grad_catches_a_wrong_gradient(theano):
+    from theano.tests import unittest_tools as utt  # noqa: PLC0415
+
+    assert utt.fetch_seed() == 666 and utt.seed_rng(3) == 3
+    utt.verify_grad(lambda a: T.tanh(a) * a, [np.array([0.3, -0.2, 1.1])])
+
+    class Square(theano.Op):
+        __props__ = ()
+
+        def make_node(self, a):
+            a = T.as_tensor_variable(a)
+            return theano.Apply(self, [a], [a.type()])
+
+        def perform(self, node, inputs, outputs):
+            outputs[0][0] = inputs[0] ** 2
+
+        def grad(self, inputs, grads):
+            return [grads[0] * 3 * inputs[0]]  # wrong: 2 x
+
+    with pytest.raises(utt.verify_grad.E_grad, match="analytic gradient"):
+        utt.verify_grad(Square(), [np.array([0.5, 1.5])])
+    utt.assert_allclose(np.float32([1.0]), np.float32([1.0 + 1e-5]))
+
+
+def test_tensor_names_pytensor_renamed(theano):
+    a, b = T.dtensor3(), T.dtensor3()
+    v = T.dvector()
+    rng = np.random.default_rng(0)
+    av, bv = rng.normal(size=(3, 2, 4)), rng.normal(size=(3, 4, 5))
+    vv = np.array([0.5, -2.0, 0.0])
+    f = theano.function(
+        [a, b, v],
+        [
+            T.batched_dot(a, b),
+            T.batched_tensordot(a, b, [[2], [1]]),
+            T.inv(v),
+            T.sgn(v),
+            T.xlogx.xlogx(abs(v)),
+            T.xlogx.xlogy0(abs(v), abs(v) + 1),
+        ],
+    )
+    got = f(av, bv, vv)
+    np.testing.assert_allclose(got[0], np.einsum("bij,bjk->bik", av, bv), rtol=1e-12)
+    np.testing.assert_allclose(got[1], got[0], rtol=1e-12)
+    np.testing.assert_allclose(got[2][:2], [2.0, -0.5])
+    np.testing.assert_array_equal(got[3], [1.0, -1.0, 0.0])
+    np.testing.assert_allclose(got[4], [0.5 * np.log(0.5), 2 * np.log(2), 0.0], rtol=1e-12)
+    np.testing.assert_allclose(got[5], [0.5 * np.log(1.5), 2 * np.log(3), 0.0], rtol=1e-12)
+    assert T.extract_constant(T.constant(3.0) + 1) == 4.0
+    assert T.extract_constant(v) is v
+    assert T.wmatrix().type.dtype == "int16"
+    assert T.Subtensor is pytensor.tensor.subtensor.Subtensor
+    assert T.config is theano.config and "float32" in T.float_dtypes
+    assert theano.Lop is theano.gradient.Lop and callable(theano.scan_checkpoints)
+
+
+def test_nlinalg_and_slinalg_under_theano_s_signatures(theano):
+    from theano.tensor import nlinalg, slinalg  # noqa: PLC0415
+
+    rng = np.random.default_rng(1)
+    s = rng.normal(size=(4, 4))
+    s = s @ s.T + 4 * np.eye(4)
+    rhs = rng.normal(size=4)
+    m, v = T.dmatrix(), T.dvector()
+    f = theano.function(
+        [m, v],
+        [
+            nlinalg.matrix_inverse(m),
+            nlinalg.eigh(m, "U")[0],
+            nlinalg.diag(m),
+            nlinalg.alloc_diag(v),
+            nlinalg.trace(m),
+            nlinalg.qr(m[:, :3])[1],
+            slinalg.solve_lower_triangular(T.tril(m), v),
+            slinalg.solve_upper_triangular(T.triu(m), v),
+            slinalg.solve_symmetric(m, v),
+        ],
+    )
+    got = f(s, rhs)
+    np.testing.assert_allclose(got[0], np.linalg.inv(s), rtol=1e-10)
+    np.testing.assert_allclose(got[1], np.linalg.eigh(s, "U")[0], rtol=1e-10)
+    np.testing.assert_allclose(got[2], np.diag(s))
+    np.testing.assert_allclose(got[3], np.diag(rhs))
+    np.testing.assert_allclose(got[4], np.trace(s))
+    assert got[5].shape == (3, 3)  # NumPy's reduced R, Theano's default
+    np.testing.assert_allclose(abs(got[5]), abs(np.linalg.qr(s[:, :3])[1]), rtol=1e-10)
+    np.testing.assert_allclose(got[6], np.linalg.solve(np.tril(s), rhs), rtol=1e-10)
+    np.testing.assert_allclose(got[7], np.linalg.solve(np.triu(s), rhs), rtol=1e-10)
+    np.testing.assert_allclose(got[8], np.linalg.solve(s, rhs), rtol=1e-10)
+    with pytest.raises(ValueError, match="qr: mode must be one of"):
+        nlinalg.qr(m, mode="economic")
+
+
+@pytest.mark.parametrize(
+    ("a_shape", "b_shape"),
+    [
+        ((3, 4), (3, 4)),
+        ((3, 2, 4), (3, 4)),
+        ((3, 4), (3, 4, 5)),
+        ((3,), (3, 4, 2)),
+        ((3, 2, 4, 5), (3, 5, 6)),
+        ((3, 2, 4, 5), (3, 6, 5, 2)),
+    ],
+)
+def test_batched_dot_every_rank_as_theano_s(a_shape, b_shape):
+    rng = np.random.default_rng(2)
+    a = T.TensorType("float64", shape=(None,) * len(a_shape))()
+    b = T.TensorType("float64", shape=(None,) * len(b_shape))()
+    av, bv = rng.normal(size=a_shape), rng.normal(size=b_shape)
+    got = seqgraph.function([a, b], T.batched_dot(a, b), backend="c")(av, bv)
+    if len(a_shape) == 1:
+        expected = av.reshape((-1,) + (1,) * (len(b_shape) - 1)) * bv
+    else:  # a's last axis with b's second to last (its only one for a vector per entry)
+        b_axis = max(0, len(b_shape) - 3)
+        expected = np.stack([np.tensordot(av[i], bv[i], [[-1], [b_axis]]) for i in range(3)])
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_batched_tensordot_axes_and_errors():
+    rng = np.random.default_rng(3)
+    x, y = T.dtensor4(), T.dtensor4()
+    xv, yv, zv = (rng.normal(size=s) for s in [(2, 3, 4, 5), (2, 5, 4, 6), (2, 5, 2, 2)])
+    f = seqgraph.function([x, y], T.batched_tensordot(x, y, [[2, 3], [2, 1]]), backend="c")
+    expected = np.stack([np.tensordot(xv[i], yv[i], [[1, 2], [1, 0]]) for i in range(2)])
+    np.testing.assert_allclose(f(xv, yv), expected, rtol=1e-12)
+    g = seqgraph.function([x, y], T.batched_tensordot(x, y, 1), backend="c")
+    expected = np.stack([np.tensordot(xv[i], zv[i], 1) for i in range(2)])
+    np.testing.assert_allclose(g(xv, zv), expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="none of them the batch axis 0"):
+        T.batched_tensordot(x, y, [[0], [1]])
