@@ -474,9 +474,19 @@ def clone(output, replace=None, strict=True, share_inputs=True):
     )
 
 
+# Theano modules that PyTensor keeps, under another name or the same one.
+_PYTENSOR_MODULES = {
+    "theano.compile.builders": "pytensor.compile.builders",
+    "theano.scalar": "pytensor.scalar",
+    "theano.sparse": "pytensor.sparse",
+}
+
+
 def __getattr__(name):
     if name == "floatX":
         return pytensor.config.floatX
+    if f"theano.{name}" in _PYTENSOR_MODULES:  # theano.scalar ... without an import
+        return importlib.import_module(_PYTENSOR_MODULES[f"theano.{name}"])
     raise missing("theano", name)
 
 
@@ -504,12 +514,7 @@ class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     ...) resolve to PyTensor's.
     """
 
-    # Theano modules that PyTensor keeps, under another name or the same one.
-    RENAMED = {
-        "theano.compile.builders": "pytensor.compile.builders",
-        "theano.scalar": "pytensor.scalar",
-        "theano.sparse": "pytensor.sparse",
-    }
+    RENAMED = _PYTENSOR_MODULES
 
     def __init__(self):
         self._aliases = {}
