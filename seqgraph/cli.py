@@ -40,6 +40,12 @@ def _run(argv) -> int:
         prog="seqgraph run",
         description="Run a Python 3 Theano script with `import theano` resolving to seqgraph.theano.",
     )
+    parser.add_argument(
+        "--no-legacy-names",
+        action="store_true",
+        help="do not define again the Python and NumPy names removed since Theano's time "
+        "(collections.Iterable, inspect.getargspec, numpy.float ...)",
+    )
     parser.add_argument("script", help="the script to run")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
     options = parser.parse_args(argv)
@@ -49,6 +55,10 @@ def _run(argv) -> int:
     import seqgraph.theano
 
     seqgraph.theano.install()
+    if not options.no_legacy_names:
+        from seqgraph.theano._legacy import install_legacy_names
+
+        install_legacy_names()
     script = os.path.abspath(options.script)
     if not os.path.isfile(script):
         parser.error(f"script {options.script!r} does not exist")

@@ -44,7 +44,7 @@ def test_modules_old_scripts_import(theano):
     assert isinstance(T.vector(), TensorVariable)
     assert not isinstance(theano.shared(np.zeros(2)), TensorVariable)  # Theano's isinstance
     assert importlib.import_module("theano.scalar") is pytensor.scalar
-    assert importlib.import_module("theano.sparse").__name__ == "pytensor.sparse"
+    assert importlib.import_module("theano.sparse").SparseType is pytensor.sparse.SparseTensorType
     with pytest.raises(ModuleNotFoundError, match="GPU code runs through JAX"):
         importlib.import_module("theano.gpuarray")
 
@@ -220,3 +220,18 @@ def test_batched_tensordot_axes_and_errors():
     np.testing.assert_allclose(g(xv, zv), expected, rtol=1e-12)
     with pytest.raises(ValueError, match="none of them the batch axis 0"):
         T.batched_tensordot(x, y, [[0], [1]])
+
+
+def test_tile_takes_theano_s_ndim(theano):
+    x = T.dmatrix()
+    reps = T.lvector()
+    xv = np.arange(6.0).reshape(2, 3)
+    f = theano.function([x, reps], [T.tile(x, reps, ndim=2), T.tile(x, [2], ndim=3)])
+    a, b = f(xv, np.array([1, 2]))
+    np.testing.assert_array_equal(a, np.tile(xv, (1, 2)))
+    np.testing.assert_array_equal(b, np.tile(xv, (1, 1, 2)))
+    with pytest.raises(ValueError, match="give ndim"):
+        T.tile(x, reps)
+    with pytest.raises(ValueError, match="ndim=1 is less than"):
+        T.tile(x, [2], ndim=1)
+    assert theano.scalar.upcast("float32", "int64") == "float64"  # theano.scalar, no import

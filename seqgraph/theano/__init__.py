@@ -43,6 +43,7 @@ from pytensor.tensor.type import TensorType
 import seqgraph
 from seqgraph.theano._config import Config
 from seqgraph.theano._flags import backend_for, read_flags
+from seqgraph.theano._legacy import install_legacy_names
 from seqgraph.theano._op import Op
 from seqgraph.theano._removed import TheanoImportError, missing
 from seqgraph.theano._truth import use_theano_truth
@@ -478,15 +479,16 @@ def clone(output, replace=None, strict=True, share_inputs=True):
 _PYTENSOR_MODULES = {
     "theano.compile.builders": "pytensor.compile.builders",
     "theano.scalar": "pytensor.scalar",
-    "theano.sparse": "pytensor.sparse",
 }
 
 
 def __getattr__(name):
     if name == "floatX":
         return pytensor.config.floatX
-    if f"theano.{name}" in _PYTENSOR_MODULES:  # theano.scalar ... without an import
+    if f"theano.{name}" in _PYTENSOR_MODULES:  # theano.scalar without an import
         return importlib.import_module(_PYTENSOR_MODULES[f"theano.{name}"])
+    if name == "sparse":
+        return importlib.import_module("seqgraph.theano.sparse")
     raise missing("theano", name)
 
 
@@ -617,6 +619,7 @@ __all__ = [
     "gradient",
     "ifelse",
     "install",
+    "install_legacy_names",
     "map",
     "pp",
     "pprint",

@@ -5,11 +5,13 @@ import importlib
 
 from pytensor.compile.sharedvalue import SharedVariable as _SharedVariable
 from pytensor.graph.basic import Constant as _Constant
+from pytensor.graph.basic import Variable as _Variable
 from pytensor.tensor import *  # noqa: F403
 from pytensor.tensor import abs as abs_  # noqa: F401
 from pytensor.tensor import as_tensor_variable, extra_ops  # noqa: F401
 from pytensor.tensor import stack as _stack
 from pytensor.tensor import switch as _switch
+from pytensor.tensor import tile as _tile
 from pytensor.tensor.basic import get_underlying_scalar_constant_value as _constant_value
 from pytensor.tensor.elemwise import CAReduce, DimShuffle, Elemwise  # noqa: F401
 from pytensor.tensor.exceptions import NotScalarConstantError  # noqa: F401
@@ -90,6 +92,23 @@ def stack(*tensors, **kwargs):
     if kwargs:
         raise TypeError(f"stack(a, b, ...) stacks along axis 0 only; got {sorted(kwargs)}.")
     return _stack(list(tensors), axis=0)
+
+
+def tile(x, reps, ndim=None):
+    """``x`` repeated ``reps`` times along each axis; ``ndim``, Theano's, is the result's rank.
+
+    ``reps`` may be a symbolic vector when ``ndim`` gives its length.
+    """
+    if isinstance(reps, _Variable) and reps.ndim == 1:
+        if ndim is None and reps.type.shape[0] is None:
+            raise ValueError("tile: reps is a symbolic vector of unknown length; give ndim.")
+        reps = [reps[i] for i in range(ndim if ndim is not None else reps.type.shape[0])]
+    reps = list(reps)
+    if ndim is not None:
+        if ndim < builtins.max(len(reps), as_tensor_variable(x).ndim):
+            raise ValueError(f"tile: ndim={ndim} is less than the rank of x or the length of reps.")
+        reps = [1] * (ndim - len(reps)) + reps
+    return _tile(x, reps)
 
 
 def switch(cond, ift, iff):
