@@ -864,6 +864,7 @@ def install_fixes() -> None:
         ("seqgraph_jax_static_scan_shapes", _make_static_shape_rewriter, 48.6),
         ("seqgraph_jax_one_hot_increment", _make_one_hot_rewriter, 48.7),
         ("seqgraph_jax_inc_subtensor_chain_to_join", _make_join_rewriter, 48.8),
+        ("seqgraph_jax_ifelse_same_branches", _make_same_branches_rewriter, 48.45),
     ):
         optdb.register(name, in2out(make(), name=name), "jax", position=position)
     # The scans of an inlined written-out gradient (seqgraph._bptt) were built
@@ -1128,6 +1129,42 @@ def _make_one_hot_rewriter():
         return [pt.specify_shape(out, (n, k)) if out.type.shape != (n, k) else out]
 
     return one_hot_increment
+
+
+def _make_same_branches_rewriter():
+    """An ``ifelse`` whose two branches are the same values becomes those values.
+
+    PyTensor infers an ``ifelse``'s output shape as an ``ifelse`` of the two
+    branches' shapes, also where both are the same constants, and the shape
+    of its gradient (``ones_like`` of the output, through ``Alloc``) then
+    depends on the condition's value: under ``jax.jit`` it is a tracer, which
+    JAX refuses as a shape (Keras's ``BatchNormalization`` switches between
+    its training and inference outputs this way). With static shapes, the
+    branches of those shape ``ifelse``s are equal constants.
+    """
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.rewriting.basic import node_rewriter
+    from pytensor.ifelse import IfElse
+
+    def same(a, b):
+        if a is b:
+            return True
+        return (
+            isinstance(a, Constant)
+            and isinstance(b, Constant)
+            and a.type == b.type
+            and np.array_equal(a.data, b.data)
+        )
+
+    @node_rewriter([IfElse])
+    def ifelse_same_branches(fgraph, node):
+        n = node.op.n_outs
+        true, false = node.inputs[1 : 1 + n], node.inputs[1 + n :]
+        if not all(same(t, f) for t, f in zip(true, false)):
+            return None
+        return list(true)
+
+    return ifelse_same_branches
 
 
 def _make_pad_rewriter():

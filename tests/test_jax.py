@@ -268,3 +268,19 @@ def test_increments_of_a_constant_other_than_zero_keep_it():
     expected = np.full((3, 6), 0.5, dtype="float32")
     expected[:, :4] = xv[:, :4]
     np.testing.assert_array_equal(got_slabs, expected)
+
+
+def test_gradient_of_an_ifelse_on_a_runtime_condition():
+    # Keras's training/inference switch: the gradient's shape must not depend
+    # on the condition's value (PyTensor infers it as an ifelse of shapes).
+    from pytensor.ifelse import ifelse
+
+    x, phase = pt.matrix("x"), pt.scalar("phase", dtype="uint8")
+    y = ifelse(phase, (x - x.mean(axis=0, keepdims=True)) * 2, x + 1)
+    outs = [y, pytensor.grad((y**2).sum(), x)]
+    xv = np.random.default_rng(0).normal(size=(4, 3)).astype(pytensor.config.floatX)
+    on_jax = seqgraph.function([x, phase], outs, backend="jax")
+    on_c = seqgraph.function([x, phase], outs, backend="c")
+    for p in (0, 1):
+        for got, expected in zip(on_jax(xv, np.uint8(p)), on_c(xv, np.uint8(p))):
+            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
