@@ -206,7 +206,9 @@ class Config:
         )
 
     def _set(self, name, value):
-        if name in self._values:
+        if name == "floatX":
+            pytensor.config.floatX = value
+        elif name in self._values:
             if name.startswith("compute_test_value") and value != "off":
                 warnings.warn(
                     f"theano.config.{name} = {value!r} has no effect: PyTensor 3 has no "
@@ -229,10 +231,7 @@ class Config:
         return self._get(name)
 
     def __setattr__(self, name, value):
-        if name == "floatX":
-            pytensor.config.floatX = value
-        else:
-            self._set(name, value)
+        self._set(name, value)
 
     def __dir__(self):
         return sorted({n.split(".")[0] for n in self._names()} | {"floatX"})

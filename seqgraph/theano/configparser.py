@@ -43,7 +43,7 @@ class change_flags(contextlib.ContextDecorator):  # noqa: N801 - Theano's name
         try:
             for name, value in self._flags.items():
                 saved.append((name, config._get(name)))
-                _assign(name, value)
+                config._set(name, value)
         except Exception:
             self._restore(saved)
             raise
@@ -57,11 +57,4 @@ class change_flags(contextlib.ContextDecorator):  # noqa: N801 - Theano's name
     @staticmethod
     def _restore(saved):
         for name, value in reversed(saved):
-            _assign(name, value)
-
-
-def _assign(name, value):
-    if name == "floatX":
-        config.floatX = value
-    else:
-        config._set(name, value)
+            config._set(name, value)

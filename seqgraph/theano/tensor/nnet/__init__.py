@@ -91,7 +91,11 @@ def crossentropy_softmax_1hot_with_bias(x, b, y_idx, **kwargs):
 
     ``nll[i] = -log softmax(x + b)[i, y_idx[i]]``, from the log-softmax (stable).
     """
-    x = pt.as_tensor_variable(x) + b
+    return _xent_softmax(pt.as_tensor_variable(x) + b, y_idx)
+
+
+def _xent_softmax(x, y_idx):
+    """``(nll, softmax)`` of the rows of ``x`` against int labels ``y_idx``."""
     y_idx = pt.as_tensor_variable(y_idx)
     if x.ndim != 2:
         raise ValueError(f"crossentropy_softmax_1hot: x must be a matrix of rows; got {x.type}.")
@@ -103,8 +107,7 @@ def crossentropy_softmax_1hot_with_bias(x, b, y_idx, **kwargs):
 
 def crossentropy_softmax_1hot(x, y_idx, **kwargs):
     """``(nll, softmax)`` of the rows of ``x`` against int labels ``y_idx``."""
-    x = pt.as_tensor_variable(x)
-    return crossentropy_softmax_1hot_with_bias(x, pt.zeros_like(x[0]), y_idx)
+    return _xent_softmax(pt.as_tensor_variable(x), y_idx)
 
 
 def crossentropy_softmax_argmax_1hot_with_bias(x, b, y_idx, **kwargs):
@@ -121,8 +124,8 @@ def crossentropy_softmax_max_and_argmax_1hot_with_bias(x, b, y_idx, **kwargs):
 
 def crossentropy_softmax_max_and_argmax_1hot(x, y_idx, **kwargs):
     """``(nll, softmax, max probability, argmax)`` per row of ``x``."""
-    x = pt.as_tensor_variable(x)
-    return crossentropy_softmax_max_and_argmax_1hot_with_bias(x, pt.zeros_like(x[0]), y_idx)
+    nll, sm = _xent_softmax(pt.as_tensor_variable(x), y_idx)
+    return nll, sm, pt.max(sm, axis=-1), pt.argmax(sm, axis=-1)
 
 
 def h_softmax(
