@@ -13,6 +13,10 @@ meet:
 
 seqgraph writes ``infer_shape`` in the new form and adapts it here where the
 installed PyTensor still passes the function graph.
+
+Since PyTensor 3.1, ``ifelse`` and ``IfElse`` live in
+``pytensor.conditional.op``; importing them from ``pytensor.ifelse`` warns
+(``DeprecationWarning``).
 """
 
 from __future__ import annotations
@@ -25,8 +29,11 @@ from pytensor.tensor import subtensor as _subtensor
 
 __all__ = [
     "INCREMENT_OPS",
+    "IfElse",
+    "ifelse",
     "INFER_SHAPE_TAKES_FGRAPH",
     "infer_shape_function",
+    "register_rewrite",
     "with_infer_shape",
 ]
 
@@ -42,6 +49,12 @@ INCREMENT_OPS = tuple(
     for name in ("AdvancedIncSubtensor", "AdvancedIncSubtensor1")
     if hasattr(_subtensor, name)
 )
+
+
+try:  # PyTensor >= 3.1; importing them from pytensor.ifelse warns since
+    from pytensor.conditional.op import IfElse, ifelse
+except ImportError:  # PyTensor 3.0
+    from pytensor.ifelse import IfElse, ifelse
 
 
 def infer_shape_function(fn):
@@ -82,3 +95,22 @@ def with_infer_shape(cls):
     """Class decorator: ``cls.infer_shape(self, node, input_shapes)`` as PyTensor calls it."""
     cls.infer_shape = infer_shape_function(vars(cls)["infer_shape"])
     return cls
+
+
+def register_rewrite(db, name, rewriter, *tags, **kwargs):
+    """``db.register(name, rewriter, *tags, **kwargs)``, also after a query named ``name``.
+
+    A rewrite query (a mode's ``including`` / ``excluding``, or the
+    ``optimizer_excluding`` flag) that names a tag the database does not hold
+    yet leaves an empty entry under that name, and registering a rewrite of
+    that name afterwards fails ("The tag ... is already present"). seqgraph
+    registers its JAX rewrites when the JAX backend is first used, so
+    ``PYTENSOR_FLAGS=optimizer_excluding=seqgraph_jax_...`` with a mode
+    queried before (``THEANO_FLAGS=mode=JAX``) failed that way. The empty
+    entry is dropped first; a name that a rewrite already holds is left to
+    ``register``'s own error.
+    """
+    entries = db.__db__
+    if name in entries and name not in db._names and not entries[name]:
+        del entries[name]
+    db.register(name, rewriter, *tags, **kwargs)

@@ -45,7 +45,7 @@ import os
 import numpy as np
 from pytensor.graph.op import Op
 
-from seqgraph._compat import with_infer_shape
+from seqgraph._compat import register_rewrite, with_infer_shape
 
 _installed = False
 
@@ -857,7 +857,12 @@ def install_fixes() -> None:
     from pytensor.compile import optdb
     from pytensor.graph.rewriting.basic import dfs_rewriter, in2out
 
-    # Positions: after PyTensor's specialisation, before its elementwise fusion.
+    # Every rewriter is made before any is registered: one that fails to be
+    # made (an import, say) leaves the database as it was, so that a later
+    # call can try again without names already taken.
+    rewrites = []
+    # Positions: after PyTensor's specialisation, before its elementwise fusion
+    # (but the constant shapes' folding).
     for name, make, position in (
         ("seqgraph_jax_pad_nit_sot", _make_pad_rewriter, 48.5),
         ("seqgraph_jax_reduce_all_before_transpose", _make_transpose_reduce_rewriter, 48.55),
@@ -865,8 +870,10 @@ def install_fixes() -> None:
         ("seqgraph_jax_one_hot_increment", _make_one_hot_rewriter, 48.7),
         ("seqgraph_jax_inc_subtensor_chain_to_join", _make_join_rewriter, 48.8),
         ("seqgraph_jax_ifelse_same_branches", _make_same_branches_rewriter, 48.45),
+        # After elementwise fusion (49), before the destroy handler (49.5).
+        ("seqgraph_jax_constant_shapes", _make_constant_shape_rewriter, 49.2),
     ):
-        optdb.register(name, in2out(make(), name=name), "jax", position=position)
+        rewrites.append((name, in2out(make(), name=name), position))
     # The scans of an inlined written-out gradient (seqgraph._bptt) were built
     # for the gradient's generic types; inlining feeds them outer values whose
     # static shapes are known (a batch of 1), and a scan rewrite that rebuilds
@@ -877,9 +884,7 @@ def install_fixes() -> None:
         ("seqgraph_jax_static_scan_shapes_before_scan_eqopt1", 0.04),
         ("seqgraph_jax_static_scan_shapes_before_scan_eqopt2", 1.59),
     ):
-        optdb.register(
-            name, in2out(_make_static_shape_rewriter(), name=name), "jax", position=position
-        )
+        rewrites.append((name, in2out(_make_static_shape_rewriter(), name=name), position))
     # Once shapes are static, a gradient scan's step counts are equal constants
     # that PyTensor's scan rewrites (which ran before) saw as different values,
     # so outputs computing the same thing were not merged: the LSTM's gradient
@@ -894,17 +899,15 @@ def install_fixes() -> None:
     from seqgraph import _chunked
 
     _chunked.register_jax_dispatch()
-    optdb.register("seqgraph_jax_chunked_updates", _chunked.ChunkedUpdates(), "jax", position=48.9)
-    optdb.register(
-        "seqgraph_jax_merge_scan_outputs",
-        SequentialGraphRewriter(
-            MergeOptimizer(),
-            dfs_rewriter(scan_merge_inouts, ignore_newtrees=True),
-            dfs_rewriter(scan_remove_unused, ignore_newtrees=True),
-        ),
-        "jax",
-        position=48.7,
+    rewrites.append(("seqgraph_jax_chunked_updates", _chunked.ChunkedUpdates(), 48.9))
+    merge_scan_outputs = SequentialGraphRewriter(
+        MergeOptimizer(),
+        dfs_rewriter(scan_merge_inouts, ignore_newtrees=True),
+        dfs_rewriter(scan_remove_unused, ignore_newtrees=True),
     )
+    rewrites.append(("seqgraph_jax_merge_scan_outputs", merge_scan_outputs, 48.7))
+    for name, rewriter, position in rewrites:
+        register_rewrite(optdb, name, rewriter, "jax", position=position)
     # Importing PyTensor's JAX dispatch (above) set x64 from floatX again.
     jax.config.update("jax_enable_x64", True)
     _installed = True
@@ -1144,7 +1147,8 @@ def _make_same_branches_rewriter():
     """
     from pytensor.graph.basic import Constant
     from pytensor.graph.rewriting.basic import node_rewriter
-    from pytensor.ifelse import IfElse
+
+    from seqgraph._compat import IfElse
 
     def same(a, b):
         if a is b:
@@ -1165,6 +1169,44 @@ def _make_same_branches_rewriter():
         return list(true)
 
     return ifelse_same_branches
+
+
+def _make_constant_shape_rewriter():
+    """Shape arithmetic over constants becomes constants, after fusion.
+
+    Under ``jax.jit`` every ``jnp`` operation gives a traced value, also over
+    constants, and JAX takes only concrete values as shapes. PyTensor's
+    constant folding runs before specialisation and fusion, which can leave
+    shape arithmetic over constants behind: an ``Assert`` whose condition is
+    ``ScalarFromTensor(True)``, a fused ``Composite`` of constants (Keras's
+    batch normalisation under an LSTM gave both, as the shape of a
+    ``Reshape`` and of the buffer of a scan's gradient). Such nodes are folded
+    here, in graph order, so that a fold feeds the next; an ``Assert`` whose
+    conditions are all true constants is dropped (the JAX backend drops every
+    ``Assert`` anyway).
+    """
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.rewriting.basic import node_rewriter
+    from pytensor.raise_op import CheckAndRaise
+    from pytensor.tensor.basic import MakeVector, ScalarFromTensor, TensorFromScalar
+    from pytensor.tensor.elemwise import DimShuffle, Elemwise
+    from pytensor.tensor.rewriting.basic import constant_folding
+
+    foldable = (Elemwise, ScalarFromTensor, TensorFromScalar, MakeVector, DimShuffle)
+
+    @node_rewriter([*foldable, CheckAndRaise])
+    def fold_constant_shapes(fgraph, node):
+        if isinstance(node.op, CheckAndRaise):
+            conds = node.inputs[1:]
+            if all(isinstance(c, Constant) and np.all(c.data) for c in conds):
+                value = node.inputs[0]
+                return [value] if value.type == node.outputs[0].type else None
+            return None
+        if node.outputs[0].ndim > 1 or not all(isinstance(i, Constant) for i in node.inputs):
+            return None
+        return constant_folding.transform(fgraph, node)
+
+    return fold_constant_shapes
 
 
 def _make_pad_rewriter():

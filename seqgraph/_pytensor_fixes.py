@@ -91,6 +91,8 @@ def _register_softmax_inlining(special) -> None:
     from pytensor.scan.op import Scan
     from pytensor.tensor.rewriting.ofg import inline_ofg_node
 
+    from seqgraph._compat import register_rewrite
+
     # Older PyTensor versions' softmax ops are COps with C code of their own.
     ops = [getattr(special, name, None) for name in ("Softmax", "LogSoftmax")]
     ops = [op for op in ops if _is_ofg(op)]
@@ -113,8 +115,8 @@ def _register_softmax_inlining(special) -> None:
         op.__dict__.pop("_fn", None)  # a step compiled earlier, with the old mode
         return op(*node.inputs, return_list=True)
 
-    optdb["specialize"].register(_C_INLINE_NAME, inline_softmax, C_INLINE_TAG)
-    optdb["specialize"].register(_C_SCAN_NAME, scan_step_inlines_softmax, C_INLINE_TAG)
+    register_rewrite(optdb["specialize"], _C_INLINE_NAME, inline_softmax, C_INLINE_TAG)
+    register_rewrite(optdb["specialize"], _C_SCAN_NAME, scan_step_inlines_softmax, C_INLINE_TAG)
 
 
 def _static_shapes_without_inference() -> None:
@@ -212,6 +214,32 @@ def _register_argmax_of_softmax(special) -> None:
     register_canonicalize(argmax_of_softmax, "seqgraph_argmax_of_softmax")
 
 
+def _register_constant_composite_folding() -> None:
+    """Fold elementwise nodes whose inputs are all constants, after fusion."""
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
+    from pytensor.tensor.elemwise import Elemwise
+    from pytensor.tensor.rewriting.basic import constant_folding
+    from pytensor.tensor.rewriting.elemwise import fuse_seqopt
+
+    from seqgraph._compat import register_rewrite
+
+    @node_rewriter([Elemwise])
+    def fold_constant_elemwise(fgraph, node):
+        if not all(isinstance(inp, Constant) for inp in node.inputs):
+            return None
+        return constant_folding.transform(fgraph, node)
+
+    register_rewrite(
+        fuse_seqopt,
+        "seqgraph_fold_constant_elemwise",
+        dfs_rewriter(fold_constant_elemwise, ignore_newtrees=True),
+        "fast_run",
+        "fusion",
+        position=19.5,  # just before local_inline_composite_constants (20)
+    )
+
+
 def _is_ofg(op_class) -> bool:
     from pytensor.compile.builders import OpFromGraph
 
@@ -238,4 +266,5 @@ def install() -> None:
     _register_softmax_inlining(special)
     _register_argmax_of_softmax(special)
     _static_shapes_without_inference()
+    _register_constant_composite_folding()
     _installed = True

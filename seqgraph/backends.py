@@ -13,6 +13,12 @@ seqgraph compiles the same graph with one of three PyTensor linkers:
     :mod:`seqgraph.function`); the only backend that can run on a GPU.
 
 The defaults come from ``SEQGRAPH_BACKEND`` and ``SEQGRAPH_DEVICE``.
+
+Every backend's mode honours PyTensor's ``optimizer_excluding``,
+``optimizer_including`` and ``optimizer_requiring`` flags (rewrite names or
+tags separated by ``:``, as ``PYTENSOR_FLAGS=optimizer_excluding=fusion``),
+which PyTensor itself applies only to its ``Mode`` mode, and the same three
+flags of ``theano.config`` / ``THEANO_FLAGS`` (:data:`REWRITE_QUERY`).
 """
 
 from __future__ import annotations
@@ -34,6 +40,11 @@ __all__ = [
 ]
 
 BACKENDS = ("c", "numba", "jax")
+
+#: Rewrite names or tags that every backend's mode leaves out, adds or
+#: requires, besides PyTensor's ``optimizer_*`` flags; ``theano.config``'s
+#: flags of the same names set these (PyTensor's cannot change once read).
+REWRITE_QUERY: dict[str, list[str]] = {"excluding": [], "including": [], "requiring": []}
 DEVICES = ("cpu", "gpu")
 
 #: Chosen by measurement (README, "Choosing the default backend",
@@ -221,4 +232,26 @@ def get_mode(backend: str):
 
         # Softmax in C, not through Numba (seqgraph._pytensor_fixes).
         mode = mode.including(C_INLINE_TAG)
+    return with_rewrite_flags(mode)
+
+
+def with_rewrite_flags(mode):
+    """``mode`` with the rewrites that the ``optimizer_*`` flags name left out, added, required.
+
+    Parameters
+    ----------
+    mode : pytensor.compile.mode.Mode
+
+    Returns
+    -------
+    pytensor.compile.mode.Mode
+        ``mode`` itself where no flag names a rewrite.
+    """
+    import pytensor
+
+    for kind in ("excluding", "including", "requiring"):
+        names = getattr(pytensor.config, "optimizer_" + kind).split(":") + REWRITE_QUERY[kind]
+        names = [name for name in dict.fromkeys(names) if name]
+        if names:
+            mode = getattr(mode, kind)(*names)
     return mode

@@ -40,9 +40,9 @@ import numpy as np
 import pytensor
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Constant, Variable
-from pytensor.graph.traversal import graph_inputs
+from pytensor.graph.traversal import ancestors, graph_inputs
 
-from seqgraph.backends import Target, get_mode, jax_device, resolve
+from seqgraph.backends import Target, get_mode, jax_device, resolve, with_rewrite_flags
 
 __all__ = ["Function", "function"]
 
@@ -103,7 +103,9 @@ def _check_no_missing_inputs(inputs, outputs, updates, givens) -> None:
     roots = [r for r in roots if isinstance(r, Variable)]
     replaced = [old for old, _ in (givens or []) if isinstance(old, Variable)]
     given = set(inputs) | set(replaced)
-    for var in graph_inputs(roots, blockers=replaced):
+    # An input may be an intermediate variable (Theano allowed it): the graph
+    # above it is not needed.
+    for var in graph_inputs(roots, blockers=replaced + list(inputs)):
         if var in given or isinstance(var, (SharedVariable, Constant)):
             continue
         names = ", ".join(str(v) for v in inputs) or "none"
@@ -287,7 +289,7 @@ class Function:
             return
         roots = self._outputs + [v for _, v in self._updates]
         roots += [v for _, v in (self._givens or [])]
-        used = set(graph_inputs(roots))
+        used = set(ancestors(roots, blockers=self.inputs))
         for i, var in enumerate(self.inputs):
             if var in used:
                 continue
@@ -466,6 +468,7 @@ class Function:
         _jax.configure()
         # The context windows compile as one JAX function (seqgraph.models.ContextWindow).
         mode = pytensor.compile.mode.get_mode("JAX").excluding(EXPAND_CONTEXT_WINDOW_TAG)
+        mode = with_rewrite_flags(mode)
         if _has_truncated_scan(list(outputs) + [v for _, v in updates]):
             mode = mode.excluding("scan_pushout_add")
         return mode

@@ -20,7 +20,7 @@ from pytensor.graph.op import Op
 from pytensor.graph.rewriting.basic import node_rewriter
 from pytensor.tensor.type import TensorType
 
-from seqgraph._compat import with_infer_shape
+from seqgraph._compat import register_rewrite, with_infer_shape
 from seqgraph.cells import ElmanCell, _positive_int
 from seqgraph.init import Uniform, as_rng
 from seqgraph.layers import Dense, Embedding, Recurrent
@@ -186,7 +186,8 @@ def _register_expansion():
     from pytensor.compile import optdb
 
     if "local_expand_context_window" not in optdb["specialize"]:
-        optdb["specialize"].register(
+        register_rewrite(
+            optdb["specialize"],
             "local_expand_context_window",
             local_expand_context_window,
             "fast_run",

@@ -253,6 +253,17 @@ def images2neibs(x, shape, step=None, mode="valid"):
     """The patches of ``x`` (batch, channels, rows, cols) as rows, by loops, as Theano orders them."""
     ch, cw = shape
     sh, sw = step or shape
+    if mode == "wrap_centered":
+        # Theano's loop: row a * sh + i - ch // 2 of the patch centred at a * sh,
+        # wrapped once at either border; centres a * sh < rows.
+        rows, cols = x.shape[2:]
+        out = []
+        for b, c in itertools.product(range(x.shape[0]), range(x.shape[1])):
+            for a, d in itertools.product(range(-(-rows // sh)), range(-(-cols // sw))):
+                r = [(a * sh + i - ch // 2) % rows for i in range(ch)]
+                k = [(d * sw + j - cw // 2) % cols for j in range(cw)]
+                out.append(x[b, c][np.ix_(r, k)].ravel())
+        return np.array(out)
     if mode == "half":
         x = np.pad(x, ((0, 0), (0, 0), (ch // 2, ch // 2), (cw // 2, cw // 2)))
     elif mode == "full":

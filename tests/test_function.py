@@ -144,6 +144,19 @@ def test_a_variable_replaced_through_givens_is_not_missing():
     np.testing.assert_allclose(f(np.ones(2, x.dtype), np.full(2, 3.0, x.dtype)), [4.0, 4.0])
 
 
+def test_an_intermediate_variable_can_be_an_input(backend):
+    # Theano allowed it and old code relies on it (dl4mt's sampler takes the
+    # encoder's context, a computed variable, as an input of its next-word
+    # function): the graph above the input is not needed, and its own inputs
+    # are not missing.
+    x, y = pt.vector("x"), pt.vector("y")
+    ctx = pt.exp(x) * 2
+    f = seqgraph.function([ctx, y], ctx + y, backend=backend)
+    np.testing.assert_allclose(f(np.ones(2, x.dtype), np.full(2, 3.0, x.dtype)), [4.0, 4.0])
+    with pytest.raises(pytensor.compile.UnusedInputError, match="is not (used|part of the comp)"):
+        seqgraph.function([ctx, y], ctx * 2, backend=backend)
+
+
 def test_givens_and_updates(backend):
     data = pytensor.shared(np.arange(6.0).reshape(3, 2), name="data")
     total = pytensor.shared(np.zeros(2), name="total")

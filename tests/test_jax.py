@@ -273,7 +273,7 @@ def test_increments_of_a_constant_other_than_zero_keep_it():
 def test_gradient_of_an_ifelse_on_a_runtime_condition():
     # Keras's training/inference switch: the gradient's shape must not depend
     # on the condition's value (PyTensor infers it as an ifelse of shapes).
-    from pytensor.ifelse import ifelse
+    from seqgraph._compat import ifelse
 
     x, phase = pt.matrix("x"), pt.scalar("phase", dtype="uint8")
     y = ifelse(phase, (x - x.mean(axis=0, keepdims=True)) * 2, x + 1)
@@ -284,3 +284,60 @@ def test_gradient_of_an_ifelse_on_a_runtime_condition():
     for p in (0, 1):
         for got, expected in zip(on_jax(xv, np.uint8(p)), on_c(xv, np.uint8(p))):
             np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_shape_arithmetic_left_by_the_ifelse_fold_is_folded():
+    # Folding the shape ifelse (above) happens after PyTensor's last constant
+    # folding: a reshape's -1 over it left Switch / Assert arithmetic over
+    # constants, fused, as the batch size of a scan's buffer, which jax.jit
+    # refused as a traced shape (Keras's BatchNormalization under an LSTM).
+    from seqgraph._compat import ifelse
+
+    x, phase = pt.tensor3("x"), pt.scalar("phase", dtype="uint8")
+    w = pytensor.shared(np.full((5, 3), 0.1, dtype=pytensor.config.floatX), name="w")
+    z = ifelse(phase, x * 2, x * 3).reshape((-1, x.shape[2]))
+    xs = (z @ w).reshape((x.shape[0], -1, 3)).dimshuffle(1, 0, 2)
+    [h], _ = seqgraph.scan(
+        lambda x_t, h: pt.tanh(x_t + h), sequences=xs, outputs_info=pt.zeros((xs.shape[1], 3))
+    )
+    loss = (h[-1] ** 2).sum()
+    outs = [loss, pytensor.grad(loss, w)]
+    xv = np.random.default_rng(0).normal(size=(4, 6, 5)).astype(pytensor.config.floatX)
+    on_jax = seqgraph.function([x, phase], outs, backend="jax")
+    on_c = seqgraph.function([x, phase], outs, backend="c")
+    for p in (0, 1):
+        for got, expected in zip(on_jax(xv, np.uint8(p)), on_c(xv, np.uint8(p))):
+            np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_optimizer_excluding_reaches_the_rewrites_registered_later(tmp_path):
+    # PYTENSOR_FLAGS=optimizer_excluding names a seqgraph JAX rewrite, which is
+    # registered only when the JAX backend is first used: the query made
+    # before must neither break the registration nor lose the exclusion.
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np, pytensor.tensor as pt, seqgraph\n"
+        "from pytensor.compile.mode import get_mode\n"
+        "from seqgraph.backends import get_mode as sg_mode\n"
+        # a query naming the rewrite before it exists (the flag's, or a user's)
+        "get_mode('JAX').excluding('seqgraph_jax_pad_nit_sot').optimizer\n"
+        "x = pt.vector('x')\n"
+        "f = seqgraph.function([x], x.argmax(), backend='jax')\n"
+        "assert int(f(np.arange(3, dtype=x.dtype))) == 2\n"
+        "from pytensor.compile import optdb\n"
+        "rewrites = optdb.query(sg_mode('jax').provided_optimizer).data\n"
+        "names = {getattr(r, 'name', None) for r in rewrites}\n"
+        "assert 'seqgraph_jax_pad_nit_sot' not in names, names\n"
+        "assert 'seqgraph_jax_one_hot_increment' in names, names\n"
+    )
+    env = dict(
+        __import__("os").environ,
+        PYTENSOR_FLAGS="optimizer_excluding=seqgraph_jax_pad_nit_sot",
+        SEQGRAPH_JAX_CACHE=str(tmp_path),
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]

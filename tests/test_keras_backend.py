@@ -30,9 +30,9 @@ pytestmark = pytest.mark.skipif(
 SCRIPT = Path(__file__).parent / "theano_scripts" / "keras_rnns.py"
 
 
-def _train(tmp_path, names):
+def _train(tmp_path, names, **env):
     out = tmp_path / "keras.npz"
-    env = dict(os.environ, KERAS_BACKEND="theano", KERAS_HOME=str(tmp_path / "keras_home"))
+    env = dict(os.environ, KERAS_BACKEND="theano", KERAS_HOME=str(tmp_path / "keras_home"), **env)
     done = subprocess.run(
         [sys.executable, "-m", "seqgraph.cli", "run", str(SCRIPT), str(out), *names],
         env=env,
@@ -60,5 +60,21 @@ def test_keras_recurrent_model_learns_on_the_theano_backend(tmp_path, name):
     got = _train(tmp_path, [name])
     loss, acc = got[name + "_loss"], got[name + "_acc"]
     assert loss.shape == (8,)
+    assert loss[-1] < 0.5 * loss[0], loss
+    assert acc[-1] > 0.85, acc
+
+
+def test_keras_batch_normalization_under_an_lstm_trains_on_jax(tmp_path):
+    # Keras's learning-phase switch (an ifelse) and its reshapes left shape
+    # arithmetic over constants that jax.jit refused as a traced shape.
+    pytest.importorskip("jax")
+    name = "conv1d_bn_lstm"
+    got = _train(
+        tmp_path,
+        [name],
+        THEANO_FLAGS="mode=JAX",
+        SEQGRAPH_JAX_CACHE=str(tmp_path / "jax_cache"),
+    )
+    loss, acc = got[name + "_loss"], got[name + "_acc"]
     assert loss[-1] < 0.5 * loss[0], loss
     assert acc[-1] > 0.85, acc

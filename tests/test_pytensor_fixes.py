@@ -230,3 +230,32 @@ def test_argmax_of_softmax_is_the_argmax_of_its_input(which):
     g = pytensor.function([x], probs.argmax(), mode=seqgraph.backends.get_mode("c"))
     assert any(not isinstance(n.op, Argmax) for n in g.maker.fgraph.toposort())
     np.testing.assert_array_equal(g(v), (np.exp(v) / np.exp(v).sum(-1, keepdims=True)).argmax())
+
+
+def test_fused_elementwise_nodes_over_constants_only_are_folded(caplog):
+    # PyTensor's local_inline_composite_constants failed on such a node
+    # ("max() arg is an empty sequence") and left it in the graph; on JAX its
+    # value, a shape, was then traced.
+    from pytensor.graph.rewriting.db import RewriteDatabaseQuery
+    from pytensor.scalar import Composite, int64
+    from pytensor.tensor.elemwise import Elemwise
+    from pytensor.tensor.rewriting.elemwise import fuse_seqopt
+
+    a, b = int64("a"), int64("b")
+    both = Elemwise(Composite([a, b], [a * b + 1, a - b]))
+    prod, diff = both(pt.constant(3), pt.constant(4))
+    x = pt.lvector("x")
+    fgraph = FunctionGraph([x], [x + prod, x * diff])
+    fuse_seqopt.query(RewriteDatabaseQuery(include=["fast_run"])).rewrite(fgraph)
+    left = [
+        node
+        for node in fgraph.apply_nodes
+        if isinstance(node.op, Elemwise)
+        and all(isinstance(i, pytensor.graph.basic.Constant) for i in node.inputs)
+    ]
+    assert not left
+    assert "Rewrite failure" not in caplog.text
+    f = pytensor.function(fgraph.inputs, fgraph.outputs, mode=seqgraph.backends.get_mode("c"))
+    got = f(np.array([1, 2]))
+    np.testing.assert_array_equal(got[0], [14, 15])
+    np.testing.assert_array_equal(got[1], [-1, -2])

@@ -328,6 +328,77 @@ def test_mrg_normal_truncate_stays_within_two_standard_deviations():
     assert abs(values.std() - 0.880 * 0.5) < 0.01
 
 
+@pytest.mark.parametrize("backend", ["c", "jax"])
+def test_mrg_multinomial_counts_draws_per_row(backend):
+    # dl4mt's sampler: trng.multinomial(pvals=next_probs).argmax(1).
+    if backend == "jax":
+        pytest.importorskip("jax")
+    from seqgraph.theano.sandbox.rng_mrg import MRG_RandomStreams
+    from seqgraph.theano.tensor.shared_randomstreams import RandomStreams
+
+    T = seqgraph.theano.tensor
+    pvals = T.matrix("pvals")
+    p = np.array([[0.7, 0.2, 0.1], [0.0, 0.0, 1.0], [0.25, 0.25, 0.25]], dtype=pvals.dtype)
+    mrg = MRG_RandomStreams(seed=1)
+    one, many = mrg.multinomial(pvals=pvals), mrg.multinomial(pvals=pvals, n=4000)
+    dist = RandomStreams(seed=2).multinomial(size=(2, 3), n=5, pvals=[0.5, 0.5])
+    f = seqgraph.function([pvals], [one, many, dist], backend=backend)
+    got_one, got_many, got_dist = f(p)
+    assert got_one.dtype == got_many.dtype == got_dist.dtype == np.int64
+    assert got_one.shape == got_many.shape == (3, 3)
+    assert got_dist.shape == (2, 3, 2)
+    np.testing.assert_array_equal(got_dist.sum(axis=-1), 5)
+    # One draw a row, of an outcome with probability above zero; as in Theano, a
+    # draw past the probabilities' sum (0.75 in the last row) counts for none.
+    np.testing.assert_array_equal(got_one[:2].sum(axis=1), 1)
+    assert got_one[1, 2] == 1 and got_one[2].sum() <= 1
+    np.testing.assert_array_equal(got_many[1], [0, 0, 4000])
+    np.testing.assert_allclose(got_many[0] / 4000, p[0], atol=0.03)
+    np.testing.assert_allclose(got_many[2] / 4000, p[2], atol=0.03)
+    assert not (f(p)[0] == got_one).all() or not (f(p)[1] == got_many).all()  # draws anew
+    with pytest.raises(ValueError, match="takes no size or ndim"):
+        mrg.multinomial(size=(3,), pvals=pvals)
+    with pytest.raises(NotImplementedError, match="matrix pvals"):
+        mrg.multinomial(pvals=T.vector())
+    with pytest.raises(TypeError, match="pvals"):
+        mrg.multinomial()
+
+
+def test_none_in_a_partial_index_drops_broadcastable_axes_as_in_theano():
+    # Theano 1.0.5 gave these ndims (checked there); dl4mt's one-step decoder
+    # indexes its (n, 1) mask as m_[:, None] and expects a matrix.
+    T = seqgraph.theano.tensor
+    m = T.alloc(1.0, T.lscalar("n"), 1)
+    assert m[:, None].ndim == 2
+    b = T.TensorType("float64", shape=(None, 1, 1))("b")
+    cases = [
+        ((slice(None), None), (None, 1)),
+        ((0, None), (1,)),
+        ((None, slice(None)), (1, None)),
+        ((slice(1, None), None), (None, 1)),
+    ]
+    for index, shape in cases:
+        assert b[index].type.shape == shape, index
+    bv = np.arange(3.0).reshape(3, 1, 1)
+    f = seqgraph.function([b], [b[:, None], b[0, None], b[1:, None]], backend="c")
+    got = f(bv)
+    np.testing.assert_array_equal(got[0], bv[:, :, 0])
+    np.testing.assert_array_equal(got[1], bv[0, 0])
+    np.testing.assert_array_equal(got[2], bv[1:, :, 0])
+    # Where Theano raised (an axis left out that is not broadcastable), or the
+    # index names every axis or holds `...`, NumPy's meaning stays.
+    h = T.matrix("h")
+    assert h[:, None].ndim == 3 and b[None].ndim == 4
+    assert b[:, :, :, None].ndim == 4 and b[..., None].ndim == 4
+    from seqgraph.theano._indexing import use_pytensor_newaxis, use_theano_newaxis
+
+    use_pytensor_newaxis()
+    try:
+        assert m[:, None].ndim == 3
+    finally:
+        use_theano_newaxis()
+
+
 # -- Theano APIs of its tutorials: map / reduce / fold, Python ops, Mode, Out ---------
 
 

@@ -108,3 +108,35 @@ def test_change_flags_sets_and_restores():
     ):
         pass
     assert theano.config.floatX == before  # put back when a later flag fails
+
+
+def test_optimizer_flags_reach_seqgraph_backend_modes(monkeypatch):
+    # PyTensor applies its optimizer_* flags to its "Mode" mode only, and
+    # reads them once; theano.config's (THEANO_FLAGS) reach seqgraph's modes.
+    import numpy as np
+    import pytensor.tensor as pt
+    from pytensor.scalar import Composite
+
+    from seqgraph import backends
+
+    monkeypatch.setattr(backends, "REWRITE_QUERY", {k: [] for k in backends.REWRITE_QUERY})
+    x = pt.vector("x")
+    graph = pt.exp(x) * 2 + 1
+
+    def fused(fn):
+        nodes = fn._fn.maker.fgraph.apply_nodes
+        return any(isinstance(getattr(n.op, "scalar_op", None), Composite) for n in nodes)
+
+    assert fused(seqgraph.function([x], graph, backend="c"))
+    config = Config({"optimizer_excluding": "fusion:nosuch"})
+    assert config.optimizer_excluding == "fusion:nosuch"
+    assert {"fusion", "nosuch"} <= set(backends.get_mode("c").provided_optimizer.exclude)
+    fn = seqgraph.function([x], graph, backend="c")
+    assert not fused(fn)
+    np.testing.assert_allclose(fn(np.zeros(2, x.dtype)), [3.0, 3.0])
+    config.optimizer_including = "local_remove_all_assert"
+    assert "local_remove_all_assert" in backends.get_mode("numba").provided_optimizer.include
+    config.optimizer_excluding = ""
+    assert "fusion" not in backends.get_mode("c").provided_optimizer.exclude
+    with pytest.raises(TypeError, match="optimizer_requiring must be a string"):
+        config.optimizer_requiring = ["fusion"]

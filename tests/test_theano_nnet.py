@@ -24,6 +24,9 @@ NEIB_CASES = [
     ((3, 3), (1, 1), "half"),
     ((2, 2), (1, 1), "full"),
     ((3, 2), (2, 3), "ignore_borders"),
+    ((3, 5), (1, 1), "wrap_centered"),
+    ((3, 3), (2, 3), "wrap_centered"),
+    ((5, 1), None, "wrap_centered"),
 ]
 
 
@@ -76,13 +79,16 @@ def test_images2neibs_checks_its_arguments(rng):
         images2neibs(x, (2, 2, 2))
     with pytest.raises(ValueError, match="mode must be one of"):
         images2neibs(x, (2, 2), mode="same")
-    with pytest.raises(NotImplementedError, match="wrap_centered"):
-        images2neibs(x, (3, 3), mode="wrap_centered")
+    with pytest.raises(ValueError, match="wrap_centered' needs odd neib_shape"):
+        images2neibs(x, (3, 2), mode="wrap_centered")
     with pytest.raises(ValueError, match="ten4 must be 4-d"):
         images2neibs(pt.matrix(), (2, 2))
     f = seqgraph.function([x], images2neibs(x, (2, 2)), backend="c")
     with pytest.raises(AssertionError, match="cover the image exactly"):
         f(rng.normal(size=(1, 1, 5, 4)))
+    f = seqgraph.function([x], images2neibs(x, (3, 3), mode="wrap_centered"), backend="c")
+    with pytest.raises(AssertionError, match="at least the patch"):
+        f(rng.normal(size=(1, 1, 2, 4)))
 
 
 def test_batch_normalization_train_and_test(rng):

@@ -10,7 +10,8 @@ Python, ``Mode`` / ``Out`` and ``sandbox.rng_mrg.MRG_RandomStreams``.  :func:`in
 script.py``) makes ``import theano`` resolve to this package.
 
 Importing the package gives PyTensor's tensor variables Theano's truth value
-(see :mod:`seqgraph.theano._truth`).
+(see :mod:`seqgraph.theano._truth`) and Theano's ``None`` in an index that
+names fewer axes than the variable has (:mod:`seqgraph.theano._indexing`).
 
 ``THEANO_FLAGS`` and ``.theanorc`` are read on import: ``floatX``, ``mode``,
 ``optimizer`` and ``device`` (``cuda*`` / ``gpu*`` run on JAX on the GPU;
@@ -43,6 +44,7 @@ from pytensor.tensor.type import TensorType
 import seqgraph
 from seqgraph.theano._config import Config
 from seqgraph.theano._flags import backend_for, read_flags
+from seqgraph.theano._indexing import use_theano_newaxis
 from seqgraph.theano._legacy import install_legacy_names
 from seqgraph.theano._op import Op
 from seqgraph.theano._removed import TheanoImportError, missing
@@ -56,6 +58,7 @@ if "floatX" in _FLAGS:
     pytensor.config.floatX = _FLAGS["floatX"]
 _BACKEND, _DEVICE = backend_for(_FLAGS)
 use_theano_truth()
+use_theano_newaxis()
 
 
 config = Config(_FLAGS)

@@ -103,6 +103,18 @@ _OWN = {"floatX", "device", "mode", "optimizer", "linker", "cxx", "gcc.cxxflags"
 _OWN |= {"compiledir", "base_compiledir", "compiledir_format"}
 
 
+#: Rewrite queries applied by seqgraph's modes (:data:`seqgraph.backends.REWRITE_QUERY`).
+_QUERY_FLAGS = ("optimizer_excluding", "optimizer_including", "optimizer_requiring")
+
+
+def _set_query(name, value):
+    from seqgraph import backends
+
+    if not isinstance(value, str):
+        raise TypeError(f"theano.config.{name} must be a string of names separated by ':'.")
+    backends.REWRITE_QUERY[name.removeprefix("optimizer_")] = [n for n in value.split(":") if n]
+
+
 def _like(default, text, key):
     """``text`` from a flag string, as the type of ``default`` (Theano's parsing)."""
     if isinstance(default, bool):
@@ -166,6 +178,8 @@ class Config:
         values["device"] = flags.get("device", "cpu")
         values["mode"] = flags.get("mode", "FAST_RUN")
         values["optimizer"] = flags.get("optimizer", "fast_run")
+        for name in _QUERY_FLAGS:  # PyTensor reads its own once; seqgraph's modes read these
+            values[name] = ""
         object.__setattr__(self, "_values", values)
         known = {n.lower(): n for n in self._names()}
         for key, value in flags.items():
@@ -182,6 +196,8 @@ class Config:
                         f"THEANO_FLAGS: {key}={value} not applied ({err}); PYTENSOR_FLAGS sets it.",
                         stacklevel=2,
                     )
+        for name in _QUERY_FLAGS:
+            _set_query(name, values[name])
 
     def _names(self):
         return _pytensor_names() | set(self._values)
@@ -216,6 +232,8 @@ class Config:
                     "or called rather than when the graph is built.",
                     stacklevel=3,
                 )
+            if name in _QUERY_FLAGS:
+                _set_query(name, value)
             self._values[name] = value
         elif name in _pytensor_names():
             setattr(pytensor.config, name.replace(".", "__"), value)

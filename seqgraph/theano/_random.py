@@ -82,6 +82,51 @@ class Streams:
             return pt.cast(pt.lt(u, p), dtype)
         return pt.cast(self._draw(pt.random.binomial, n, p, size=_size(size, ndim)), dtype)
 
+    def multinomial(self, size=None, n=1, pvals=None, ndim=None, dtype="int64", nstreams=None):
+        """Counts of ``n`` draws from each distribution along the last axis of ``pvals``.
+
+        Parameters
+        ----------
+        size : tuple, optional
+            The shape of the batch of distributions (``pvals`` broadcast to it);
+            by default ``pvals.shape[:-1]``.
+        n : int or scalar
+            Draws per distribution.
+        pvals : array-like
+            Probabilities, the last axis over the outcomes.
+        dtype : str
+
+        Returns
+        -------
+        tensor
+            ``pvals``'s shape (batch and outcomes), each row summing to ``n``
+            (less where the probabilities sum to less than 1, as in Theano:
+            a draw past their sum counts for no outcome).
+        """
+        if pvals is None:
+            raise TypeError("multinomial: pvals (the outcomes' probabilities) is required.")
+        pvals = pt.as_tensor_variable(pvals)
+        if pvals.ndim < 1:
+            raise ValueError(f"multinomial: pvals must have an axis of outcomes; got {pvals.type}.")
+        if size is None:
+            batch = tuple(pvals.shape[i] for i in range(pvals.ndim - 1))
+        else:
+            batch = _size(size, ndim)
+            if not isinstance(batch, tuple):  # a symbolic shape
+                batch = pt.as_tensor_variable(batch)
+                batch = tuple(batch[i] for i in range(pt.get_vector_length(batch)))
+            pvals = pt.broadcast_to(pvals, (*batch, pvals.shape[-1]))
+        return self._counts(pvals, batch, n, dtype)
+
+    def _counts(self, pvals, batch, n, dtype):
+        # Theano's MultinomialFromUniform: each draw u counts for the first
+        # outcome whose cumulative probability exceeds it.
+        u = self.uniform(size=(*batch, n), dtype=pvals.dtype)
+        cdf = pt.cumsum(pvals, axis=-1)
+        outcome = pt.sum(pt.ge(u[..., :, None], cdf[..., None, :]), axis=-1)
+        hits = pt.eq(outcome[..., :, None], pt.arange(pvals.shape[-1]))
+        return pt.cast(pt.sum(hits, axis=-2), dtype)
+
     def random_integers(self, size=None, low=0, high=1, ndim=None, dtype="int64"):
         draw = self._draw(pt.random.integers, low, high + 1, size=_size(size, ndim))
         return pt.cast(draw, dtype)

@@ -15,7 +15,7 @@ from seqgraph.theano.tensor._args import int_tuple
 
 __all__ = ["images2neibs", "neibs2images"]
 
-_MODES = ("valid", "ignore_borders", "half", "full")
+_MODES = ("valid", "ignore_borders", "half", "full", "wrap_centered")
 
 
 def images2neibs(ten4, neib_shape, neib_step=None, mode="valid"):
@@ -29,11 +29,15 @@ def images2neibs(ten4, neib_shape, neib_step=None, mode="valid"):
         The patch's ``(rows, columns)``.
     neib_step : pair of int, optional
         The distance between patches; ``neib_shape`` (no overlap) by default.
-    mode : {"valid", "ignore_borders", "half", "full"}
+    mode : {"valid", "ignore_borders", "half", "full", "wrap_centered"}
         ``"valid"``: the patches must cover the image exactly (checked when the
         function runs); ``"ignore_borders"``: rows and columns left over are
         dropped; ``"half"`` and ``"full"``: the image padded with zeros by
-        ``neib_shape // 2`` or ``neib_shape - 1`` on each side first.
+        ``neib_shape // 2`` or ``neib_shape - 1`` on each side first;
+        ``"wrap_centered"``: a patch centred on every ``neib_step``-th pixel
+        from the first, the image wrapped around at its borders (the patch
+        sizes must be odd and at most the image's, checked when the function
+        runs).
 
     Returns
     -------
@@ -51,8 +55,6 @@ def images2neibs(ten4, neib_shape, neib_step=None, mode="valid"):
     sh, sw = (ch, cw) if neib_step is None else int_tuple(neib_step, 2, "neib_step", fname)
     if min(ch, cw, sh, sw) < 1:
         raise ValueError(f"{fname}: neib_shape and neib_step must be positive.")
-    if mode == "wrap_centered":
-        raise NotImplementedError(f"{fname}: mode='wrap_centered' is not provided; use 'half'.")
     if mode not in _MODES:
         raise ValueError(f"{fname}: mode must be one of {_MODES}; got {mode!r}.")
     pad = {"half": (ch // 2, cw // 2), "full": (ch - 1, cw - 1)}.get(mode)
@@ -64,9 +66,22 @@ def images2neibs(ten4, neib_shape, neib_step=None, mode="valid"):
         ten4 = pt.set_subtensor(
             padded[:, :, pad[0] : pad[0] + shape[2], pad[1] : pad[1] + shape[3]], ten4
         )
-    rows, cols = ten4.shape[2], ten4.shape[3]
-    n_rows = (rows - ch) // sh + 1
-    n_cols = (cols - cw) // sw + 1
+    if mode == "wrap_centered":
+        if ch % 2 == 0 or cw % 2 == 0:
+            raise ValueError(f"{fname}: mode='wrap_centered' needs odd neib_shape; got {(ch, cw)}.")
+        rows, cols = ten4.shape[2], ten4.shape[3]
+        ten4 = Assert(
+            f"{fname}: with mode='wrap_centered' the image must be at least the patch "
+            f"({ch}, {cw}) in rows and columns"
+        )(ten4, pt.and_(pt.ge(rows, ch), pt.ge(cols, cw)))
+        ten4 = _wrap(ten4, ch // 2, 2)
+        ten4 = _wrap(ten4, cw // 2, 3)
+        # Centres at 0, step, 2 step ... < rows: ceil(rows / step) of them.
+        n_rows, n_cols = (rows - 1) // sh + 1, (cols - 1) // sw + 1
+    else:
+        rows, cols = ten4.shape[2], ten4.shape[3]
+        n_rows = (rows - ch) // sh + 1
+        n_cols = (cols - cw) // sw + 1
     if mode == "valid":
         fits = pt.and_(pt.eq((rows - ch) % sh, 0), pt.eq((cols - cw) % sw, 0))
         ten4 = Assert(
@@ -84,6 +99,17 @@ def images2neibs(ten4, neib_shape, neib_step=None, mode="valid"):
         for j in range(cw)
     ]
     return pt.stack(taps, axis=-1).reshape((-1, ch * cw))
+
+
+def _wrap(ten4, half, axis):
+    """``ten4`` with its last ``half`` rows (or columns) before it and its first ``half`` after."""
+    if half == 0:
+        return ten4
+    index = [slice(None)] * 4
+    index[axis] = slice(-half, None)
+    before = ten4[tuple(index)]
+    index[axis] = slice(None, half)
+    return pt.concatenate([before, ten4, ten4[tuple(index)]], axis=axis)
 
 
 def neibs2images(neibs, neib_shape, original_shape, mode="valid"):
