@@ -654,6 +654,40 @@ def _composite_function(op, inner):
     return composite
 
 
+def _is_tracer(x) -> bool:
+    import jax
+
+    return isinstance(x, jax.core.Tracer)
+
+
+def _concrete_shape_arithmetic(node, traced):
+    """An elementwise op on sizes, computed with NumPy where its inputs are concrete.
+
+    Under ``jax.jit`` every ``jnp`` operation gives a traced value, also on
+    concrete inputs, and JAX takes only concrete values as shapes. Inside a
+    scan's step the sizes of the step's arrays are concrete (``Shape_i`` gives
+    Python ints) while the arithmetic PyTensor builds on them (a reshape's
+    ``-1``, a broadcast check, ``32 * n``) would be traced, and a ``Reshape``
+    or ``Alloc`` of that size refused (the gradient of an attention decoder's
+    scan, whose step reshapes its scores). Elementwise nodes whose outputs
+    are integer or boolean scalars or vectors run PyTensor's own NumPy
+    implementation when no input is traced, the traced function otherwise.
+    """
+    if not all(out.ndim <= 1 and out.type.dtype[0] in "iub" for out in node.outputs):
+        return traced
+    dtypes = [inp.type.dtype for inp in node.inputs]
+
+    def elemwise(*inputs):
+        if any(_is_tracer(x) for x in inputs):
+            return traced(*inputs)
+        storage = [[None] for _ in node.outputs]
+        node.op.perform(node, [np.asarray(x, dtype=d) for x, d in zip(inputs, dtypes)], storage)
+        outs = tuple(cell[0] for cell in storage)
+        return outs[0] if len(outs) == 1 else outs
+
+    return elemwise
+
+
 # The key of seqgraph's Philox state in a PyTensor-JAX generator state.
 PHILOX_STATE = "seqgraph_philox"
 _MANTISSA = {"float32": (np.uint32, 9, 0x3F800000), "float64": (np.uint64, 12, 0x3FF0000000000000)}
@@ -776,6 +810,26 @@ def install_fixes() -> None:
             return jnp.broadcast_to(y, op._shape(base.shape))
 
         return increment_broadcast
+
+    from pytensor.link.jax.dispatch.elemwise import jax_funcify_Elemwise
+    from pytensor.tensor.basic import ScalarFromTensor
+    from pytensor.tensor.elemwise import Elemwise
+
+    @jax_funcify.register(Elemwise)
+    def _shape_arithmetic_stays_concrete(op, node=None, **kwargs):
+        traced = jax_funcify_Elemwise(op, node=node, **kwargs)
+        return traced if node is None else _concrete_shape_arithmetic(node, traced)
+
+    @jax_funcify.register(ScalarFromTensor)
+    def _scalar_from_concrete_tensor(op, **kwargs):
+        import jax.numpy as jnp
+
+        def scalar_from_tensor(x):
+            if _is_tracer(x):
+                return jnp.asarray(x).flatten()[0]
+            return np.asarray(x).flatten()[0]
+
+        return scalar_from_tensor
 
     from pytensor.scalar.basic import Composite
 
