@@ -37,15 +37,17 @@ __all__ = [
     "get_mode",
     "jax_device",
     "resolve",
+    "REWRITE_QUERY",
+    "with_rewrite_flags",
 ]
 
 BACKENDS = ("c", "numba", "jax")
+DEVICES = ("cpu", "gpu")
 
 #: Rewrite names or tags that every backend's mode leaves out, adds or
 #: requires, besides PyTensor's ``optimizer_*`` flags; ``theano.config``'s
 #: flags of the same names set these (PyTensor's cannot change once read).
 REWRITE_QUERY: dict[str, list[str]] = {"excluding": [], "including": [], "requiring": []}
-DEVICES = ("cpu", "gpu")
 
 #: Chosen by measurement (README, "Choosing the default backend",
 #: ``python -m benchmarks.backend_choice``): JAX compiled an LSTM training
