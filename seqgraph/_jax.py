@@ -915,8 +915,7 @@ def install_fixes() -> None:
     # made (an import, say) leaves the database as it was, so that a later
     # call can try again without names already taken.
     rewrites = []
-    # Positions: after PyTensor's specialisation, before its elementwise fusion
-    # (but the constant shapes' folding).
+    # Positions: after PyTensor's specialisation, before its elementwise fusion.
     for name, make, position in (
         ("seqgraph_jax_pad_nit_sot", _make_pad_rewriter, 48.5),
         ("seqgraph_jax_reduce_all_before_transpose", _make_transpose_reduce_rewriter, 48.55),
@@ -924,8 +923,6 @@ def install_fixes() -> None:
         ("seqgraph_jax_one_hot_increment", _make_one_hot_rewriter, 48.7),
         ("seqgraph_jax_inc_subtensor_chain_to_join", _make_join_rewriter, 48.8),
         ("seqgraph_jax_ifelse_same_branches", _make_same_branches_rewriter, 48.45),
-        # After elementwise fusion (49), before the destroy handler (49.5).
-        ("seqgraph_jax_constant_shapes", _make_constant_shape_rewriter, 49.2),
     ):
         rewrites.append((name, in2out(make(), name=name), position))
     # The scans of an inlined written-out gradient (seqgraph._bptt) were built
@@ -1223,44 +1220,6 @@ def _make_same_branches_rewriter():
         return list(true)
 
     return ifelse_same_branches
-
-
-def _make_constant_shape_rewriter():
-    """Shape arithmetic over constants becomes constants, after fusion.
-
-    Under ``jax.jit`` every ``jnp`` operation gives a traced value, also over
-    constants, and JAX takes only concrete values as shapes. PyTensor's
-    constant folding runs before specialisation and fusion, which can leave
-    shape arithmetic over constants behind: an ``Assert`` whose condition is
-    ``ScalarFromTensor(True)``, a fused ``Composite`` of constants (Keras's
-    batch normalisation under an LSTM gave both, as the shape of a
-    ``Reshape`` and of the buffer of a scan's gradient). Such nodes are folded
-    here, in graph order, so that a fold feeds the next; an ``Assert`` whose
-    conditions are all true constants is dropped (the JAX backend drops every
-    ``Assert`` anyway).
-    """
-    from pytensor.graph.basic import Constant
-    from pytensor.graph.rewriting.basic import node_rewriter
-    from pytensor.raise_op import CheckAndRaise
-    from pytensor.tensor.basic import MakeVector, ScalarFromTensor, TensorFromScalar
-    from pytensor.tensor.elemwise import DimShuffle, Elemwise
-    from pytensor.tensor.rewriting.basic import constant_folding
-
-    foldable = (Elemwise, ScalarFromTensor, TensorFromScalar, MakeVector, DimShuffle)
-
-    @node_rewriter([*foldable, CheckAndRaise])
-    def fold_constant_shapes(fgraph, node):
-        if isinstance(node.op, CheckAndRaise):
-            conds = node.inputs[1:]
-            if all(isinstance(c, Constant) and np.all(c.data) for c in conds):
-                value = node.inputs[0]
-                return [value] if value.type == node.outputs[0].type else None
-            return None
-        if node.outputs[0].ndim > 1 or not all(isinstance(i, Constant) for i in node.inputs):
-            return None
-        return constant_folding.transform(fgraph, node)
-
-    return fold_constant_shapes
 
 
 def _make_pad_rewriter():

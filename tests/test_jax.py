@@ -286,7 +286,7 @@ def test_gradient_of_an_ifelse_on_a_runtime_condition():
             np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
-def test_shape_arithmetic_left_by_the_ifelse_fold_is_folded():
+def test_shape_arithmetic_left_by_the_ifelse_fold_stays_concrete():
     # Folding the shape ifelse (above) happens after PyTensor's last constant
     # folding: a reshape's -1 over it left Switch / Assert arithmetic over
     # constants, fused, as the batch size of a scan's buffer, which jax.jit
