@@ -364,6 +364,65 @@ def test_mrg_multinomial_counts_draws_per_row(backend):
         mrg.multinomial()
 
 
+@pytest.mark.parametrize("backend", ["c", "jax"])
+def test_mrg_choice_draws_each_row_without_replacement(backend):
+    # Theano's MRG choice: a (rows, size) matrix of outcomes drawn without
+    # replacement, each draw among the outcomes left, in proportion to p.
+    if backend == "jax":
+        pytest.importorskip("jax")
+    from seqgraph.theano.sandbox.rng_mrg import MRG_RandomStreams
+
+    T = seqgraph.theano.tensor
+    pvals = T.matrix("pvals")
+    p = np.array(
+        [[0.7, 0.2, 0.1, 0.0], [0.25, 0.25, 0.25, 0.25], [0.0, 0.0, 1.0, 3.0]], dtype=pvals.dtype
+    )
+    reps = 4000
+    many = np.repeat(p, reps, axis=0)
+    mrg = MRG_RandomStreams(seed=5)
+    two = mrg.choice(size=2, replace=False, p=pvals)
+    with_replacement = mrg.choice(size=3, p=pvals)
+    f = seqgraph.function([pvals], [two, with_replacement], backend=backend)
+    drawn, again = f(many)
+    assert drawn.dtype == again.dtype == np.int64
+    assert drawn.shape == (3 * reps, 2) and again.shape == (3 * reps, 3)
+    assert (drawn[:, 0] != drawn[:, 1]).all()
+    first, second = (d.reshape(3, reps) for d in drawn.T)
+
+    def freq(draws):
+        return np.bincount(draws, minlength=4) / reps
+
+    # First draw: p (rows scaled to sum to one); outcomes of probability 0 never.
+    np.testing.assert_allclose(freq(first[0]), p[0], atol=0.025)
+    np.testing.assert_allclose(freq(first[1]), p[1], atol=0.025)
+    np.testing.assert_allclose(freq(first[2]), p[2] / 4, atol=0.025)
+    # Second draw of row 0, summed over the first: e.g. P(1) = 0.7 * 0.2 / 0.3
+    # + 0.1 * 0.2 / 0.9.
+    np.testing.assert_allclose(freq(second[0]), [0.2528, 0.4889, 0.2583, 0.0], atol=0.025)
+    assert set(second[2]) == {2, 3} and (first[2] + second[2] == 5).all()
+    # With replacement: independent draws from each row's scaled distribution.
+    np.testing.assert_allclose(freq(again.reshape(3, reps, 3)[2].ravel()) / 3, p[2] / 4, atol=0.02)
+    assert (drawn != f(many)[0]).any()  # draws anew
+
+    with pytest.warns(DeprecationWarning, match="choice"):
+        old = mrg.multinomial_wo_replacement(n=3, pvals=pvals)
+    got = seqgraph.function([pvals], old, backend=backend)(p[:2])
+    assert got.shape == (2, 3) and all(len(set(row)) == 3 for row in got)
+    assert 3 not in got[0]
+    with pytest.raises(TypeError, match="p .a matrix"):
+        mrg.choice(size=1, replace=False)
+    with pytest.raises(TypeError, match="a must be None"):
+        mrg.choice(size=1, a=4, replace=False, p=pvals)
+    with pytest.raises(NotImplementedError, match="matrix p"):
+        mrg.choice(size=1, replace=False, p=T.vector())
+    with pytest.raises(ValueError, match="size=5 outcomes without replacement from rows of 4"):
+        mrg.choice(size=5, replace=False, p=p)
+    with pytest.raises(ValueError, match="size must be >= 1"):
+        mrg.choice(size=0, replace=False, p=pvals)
+    with pytest.raises(ValueError, match="size must be an integer"):
+        mrg.choice(size=T.vector(), replace=False, p=pvals)
+
+
 def test_none_in_a_partial_index_drops_broadcastable_axes_as_in_theano():
     # Theano 1.0.5 gave these ndims (checked there); dl4mt's one-step decoder
     # indexes its (n, 1) mask as m_[:, None] and expects a matrix.
