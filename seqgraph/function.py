@@ -242,6 +242,12 @@ class Function:
     compiler_options : dict or None
         JAX: XLA compiler options added to seqgraph's own for the programs
         this function compiles from then on (``None``: seqgraph's only).
+    profile
+        With ``profile=True``: on C and Numba, PyTensor's ``ProfileStats``
+        (``f.profile.summary()`` prints Theano's tables of time per Op and
+        Apply node); on JAX, a :class:`seqgraph.profiling.JaxProfile` (the
+        calls' times, and ``summary()`` the time of each XLA operation for
+        the last call's inputs). None without it.
     """
 
     def __init__(
@@ -255,6 +261,14 @@ class Function:
         self._outputs = [outputs] if self._single else list(outputs or [])
         self._updates = updates
         self._givens = givens
+        self._jax_profile = None
+        if target.backend == "jax" and kwargs.get("profile"):
+            # PyTensor would profile its own JAX function, one call of one
+            # program; seqgraph's program is profiled operation by operation.
+            from seqgraph.profiling import JaxProfile
+
+            kwargs = {k: v for k, v in kwargs.items() if k != "profile"}
+            self._jax_profile = JaxProfile(self)
         self._kwargs = kwargs
         self.compile_time = 0.0
         # XLA compiler options for this function's JAX programs (the part
@@ -623,10 +637,21 @@ class Function:
             raise TypeError(f"missing value(s) for input(s) {missing}.")
         return values
 
+    @property
+    def profile(self):
+        """The function's profile when built with ``profile=True``, else None."""
+        if self.backend == "jax":
+            return self._jax_profile
+        stats = getattr(self._fn, "profile", None)
+        return None if stats is None or stats is False else stats
+
     def __call__(self, *args, **kwargs):
         values = self._bind(args, kwargs)
         if self.backend == "jax":
-            result = self._call_jax(values)
+            if self._jax_profile is not None:
+                result = self._jax_profile.timed_call(values)
+            else:
+                result = self._call_jax(values)
         else:
             _to_numpy_storage(self._shared)
             if self._first_call:

@@ -101,6 +101,10 @@ class TheanoFunction:
         self.name = name
 
     def __call__(self, *args, **kwargs):
+        return self.fn(*self.bind(*args, **kwargs))
+
+    def bind(self, *args, **kwargs) -> list:
+        """The value of every input for a call with these arguments, defaults filled in."""
         values = list(args)
         for i in range(len(args), len(self.names)):
             name = self.names[i]
@@ -115,10 +119,15 @@ class TheanoFunction:
                 )
         if kwargs:
             raise TypeError(f"unknown input names {sorted(kwargs)}; inputs are {self.names}.")
-        return self.fn(*values)
+        return values
 
     def __repr__(self) -> str:
         return f"<theano function {self.name or ''} via {self.fn!r}>"
+
+    @property
+    def profile(self):
+        """Theano's ``f.profile`` (built with ``profile=True``); see :attr:`seqgraph.Function.profile`."""
+        return self.fn.profile
 
     @property
     def compiled(self):
