@@ -85,7 +85,10 @@ class OpTimes:
     calls : int
         Traced calls the figures are averaged over.
     call_ms : float
-        Median milliseconds per call without the profiler.
+        Median milliseconds per call without the profiler, as :func:`op_times`
+        calls the program: on fresh copies of the values it updates, which
+        can take 10-20% longer than the function's own calls (measured for
+        the small LSTM's training step, whose buffers are otherwise reused).
     traced_call_ms : float
         Median milliseconds per call under the profiler, which the operations'
         times add up to (tracing slows short operations most).

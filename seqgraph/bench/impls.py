@@ -49,6 +49,8 @@ class Impl:
     # JAX: MiB that XLA allocates for one call besides its arguments (temporaries
     # and outputs not written over donated inputs), from the compiled program.
     device_mib: object = None
+    # seqgraph on JAX: op_times(calls) -> seqgraph.profiling.OpTimes of its program.
+    op_times: object = None
 
 
 def xla_call_mib(compiled) -> float:
@@ -228,6 +230,13 @@ def build_seqgraph(spec, layer, x, mask, backend, device="cpu", batch_splits=1):
             return xla_call_mib(lowered.compile())
 
         impl.device_mib = device_mib
+
+        def op_times(calls=3):
+            from seqgraph.profiling import op_times
+
+            return op_times(fn, *args, calls=calls)
+
+        impl.op_times = op_times
     return impl
 
 

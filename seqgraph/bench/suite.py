@@ -564,7 +564,13 @@ def _print_overhead(rows):
 
 
 def plot(results, path):
-    """Time vs sequence length and vs hidden size, BPTT memory vs length, compile times."""
+    """Time vs sequence length and vs hidden size, BPTT memory vs length, compile times.
+
+    Returns None (no file) without matplotlib, or when the run timed none of these
+    (an A/B comparison, ``--op-times``, the tutorials alone).
+    """
+    if not any(results.get(key) for key in ("rows", "scaling_steps", "scaling_hidden")):
+        return None
     try:
         import matplotlib
     except ImportError:
@@ -714,6 +720,13 @@ def main(argv=None):
     p.add_argument(
         "--pairs", type=int, default=30, help="with --ab: alternating pairs of calls per case"
     )
+    p.add_argument(
+        "--op-times",
+        action="store_true",
+        help="instead of timing against the peers, print the time of each XLA operation "
+        "(loops with their bodies) of seqgraph's JAX step for each case of the matrix "
+        "(seqgraph.profiling.op_times)",
+    )
     p.add_argument("--out", default="bench-results", help="folder for the JSON and PNG")
     o = p.parse_args(argv)
     ab_setting = None
@@ -730,6 +743,8 @@ def main(argv=None):
             )
         if o.pairs < 1:
             p.error(f"--pairs must be >= 1; got {o.pairs}")
+    if o.op_times and (ab_setting is not None or o.no_matrix):
+        p.error("--op-times profiles the matrix's cases: leave out --ab and --no-matrix")
     if o.batch_splits < 1:
         p.error(f"--batch-splits must be >= 1; got {o.batch_splits}")
     if o.cold_runs < 1:
@@ -777,6 +792,17 @@ def main(argv=None):
         names = list(tutorials.TUTORIALS) if o.tutorials else []
         log(f"A/B in one process: {name}={a} against {name}={b}, {o.pairs} pairs per case")
         results["ab"] = ab.run(name, a, b, specs, names, backends, o.pairs, log)
+        return _finish(results, o.out, log)
+
+    if o.op_times:
+        if "jax" not in available:
+            p.error("--op-times needs JAX (pip install 'seqgraph[jax]')")
+        results["op_times"] = []
+        for model in models:
+            for size in sizes:
+                for task in o.tasks:
+                    spec = impls.Spec(model, *impls.SIZES[size], task)
+                    results["op_times"].append(_op_times_case(spec, o.device, repeats, log))
         return _finish(results, o.out, log)
 
     def case(spec, rounds, warmup, batch_splits=1):
@@ -889,6 +915,30 @@ def spread(values, fmt):
     if len(values) < 2:
         return ""
     return f" (median of {len(values)}: {min(values):{fmt}}-{max(values):{fmt}} s)"
+
+
+def _op_times_case(spec, device, calls, log):
+    """Print and return the time of each XLA operation of seqgraph's JAX step for ``spec``."""
+    from dataclasses import asdict
+
+    x, mask = impls.make_data(spec)
+    impl = impls.build_seqgraph(spec, impls.make_layer(spec), x, mask, "jax", device=device)
+    times = impl.op_times(calls)
+    log(f"{spec.model} {spec.batch},{spec.steps},{spec.n_in},{spec.hidden} {spec.task}:")
+    log(times.table())
+    return {
+        "model": spec.model,
+        "batch": spec.batch,
+        "steps": spec.steps,
+        "input": spec.n_in,
+        "hidden": spec.hidden,
+        "task": spec.task,
+        "calls": times.calls,
+        "call_ms": times.call_ms,
+        "traced_call_ms": times.traced_call_ms,
+        "platform": times.platform,
+        "ops": [asdict(op) for op in times.ops],
+    }
 
 
 def _finish(results, out, log):

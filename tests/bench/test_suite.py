@@ -213,6 +213,27 @@ def test_main_writes_json_and_plot(tmp_path, capsys):
     assert list(tmp_path.glob("bench-*.png"))
 
 
+def test_op_times_prints_and_records_each_case(tmp_path, capsys):
+    pytest.importorskip("jax")
+    argv = ["--models", "elman", "--sizes", "small", "--tasks", "train", "--op-times"]
+    assert suite.main([*argv, "--repeats", "2", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "elman 16,50,64,128 train:" in out and "while" in out
+    [path] = tmp_path.glob("bench-*.json")
+    [case] = json.loads(path.read_text())["op_times"]
+    assert case["model"] == "elman" and case["calls"] == 2 and case["call_ms"] > 0
+    loops = [op["name"] for op in case["ops"] if op["opcode"] == "while"]
+    assert loops and any(op["loop"] == loops[0] and op["count"] == 50 for op in case["ops"])
+    assert not list(tmp_path.glob("bench-*.png"))  # nothing timed to plot
+
+
+@pytest.mark.parametrize("other", [["--ab", "SEQGRAPH_SCAN_PREFETCH=1,0"], ["--no-matrix"]])
+def test_op_times_profiles_the_matrix_only(capsys, other):
+    with pytest.raises(SystemExit):
+        suite.main(["--op-times", *other])
+    assert "--op-times profiles the matrix" in capsys.readouterr().err
+
+
 def test_overhead_reports_microseconds_per_step(tmp_path, capsys):
     assert suite.main([*_TINY_ELMAN, "--overhead", "--out", str(tmp_path)]) == 0
     [path] = tmp_path.glob("bench-*.json")
