@@ -322,9 +322,13 @@ def op_times(fn, *args, calls: int = 3, **kwargs) -> OpTimes:
                 start = time.perf_counter()
                 run(shared)
                 traced.append(time.perf_counter() - start)
-        [path] = glob.glob(os.path.join(folder, "plugins", "profile", "*", "*.xplane.pb"))
-        data = jax.profiler.ProfileData.from_file(path)
+        paths = glob.glob(os.path.join(folder, "plugins", "profile", "*", "*.xplane.pb"))
+        if len(paths) != 1:
+            raise RuntimeError(f"JAX's profiler wrote {len(paths)} traces where one was expected.")
+        data = jax.profiler.ProfileData.from_file(paths[0])
         spans, platform = _collect(data, _module_name(hlo))
+        if not spans:  # the events name the module otherwise: take every operation
+            spans, platform = _collect(data, "")
     structure = _hlo_structure(hlo)
     loop_of = {name: info[2] for name, info in structure.items()}
     loops = {loop for loop in loop_of.values() if loop is not None}
