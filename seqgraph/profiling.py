@@ -33,6 +33,7 @@ import re
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 
 __all__ = ["JaxProfile", "OpTime", "OpTimes", "op_times"]
@@ -326,9 +327,14 @@ def op_times(fn, *args, calls: int = 3, **kwargs) -> OpTimes:
         if len(paths) != 1:
             raise RuntimeError(f"JAX's profiler wrote {len(paths)} traces where one was expected.")
         data = jax.profiler.ProfileData.from_file(paths[0])
-        spans, platform = _collect(data, _module_name(hlo))
-        if not spans:  # the events name the module otherwise: take every operation
-            spans, platform = _collect(data, "")
+        with warnings.catch_warnings():
+            # jaxlib makes the type of an event's stats on first use; Python 3.13
+            # warns that it has no __module__, and with warnings turned into
+            # errors (python -W error) nanobind aborts the process.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            spans, platform = _collect(data, _module_name(hlo))
+            if not spans:  # the events name the module otherwise: take every operation
+                spans, platform = _collect(data, "")
     structure = _hlo_structure(hlo)
     loop_of = {name: info[2] for name, info in structure.items()}
     loops = {loop for loop in loop_of.values() if loop is not None}
