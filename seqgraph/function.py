@@ -262,7 +262,12 @@ class Function:
         self._updates = updates
         self._givens = givens
         self._jax_profile = None
-        if target.backend == "jax" and kwargs.get("profile"):
+        profile = kwargs.get("profile")
+        if profile is None:
+            # PyTensor's (and Theano's) flag: every function profiled, the
+            # profiles printed when the process exits.
+            profile = bool(pytensor.config.profile)
+        if target.backend == "jax" and profile:
             # PyTensor would profile its own JAX function, one call of one
             # program; seqgraph's program is profiled operation by operation.
             from seqgraph.profiling import JaxProfile

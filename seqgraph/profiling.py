@@ -20,11 +20,15 @@ training function's parameters do not move.
 A JAX-backend function built with ``profile=True`` times its calls as well
 (waiting for each to finish), and its ``f.profile.summary()`` prints them with
 :func:`op_times` of the last call's inputs, as Theano's profile printed its
-tables.
+tables.  With PyTensor's ``profile`` flag (``PYTENSOR_FLAGS=profile=True``, or
+Theano's ``THEANO_FLAGS=profile=True`` under :mod:`seqgraph.theano`) every
+function is profiled, and the JAX functions' summaries are printed when the
+process exits, next to PyTensor's, to ``config.profiling__destination``.
 """
 
 from __future__ import annotations
 
+import atexit
 import glob
 import io
 import numbers
@@ -54,8 +58,9 @@ class OpTime:
     shape : str
         Its output shape in HLO notation (``f32[64,1024]``).
     loop : str or None
-        The ``while`` (or conditional) operation whose body holds it; None at
-        the top level of the program.
+        The ``while`` operation whose body holds it (or the conditional or
+        ``call`` whose computation does); None at the top level of the
+        program.
     count : float
         Executions per call (the steps of a loop for an operation inside one).
     ms : float
@@ -181,6 +186,10 @@ class JaxProfile:
         self.first_seconds = 0.0
         self._signatures = 0
         self._last = None
+        import pytensor
+
+        if pytensor.config.profile:
+            _register_at_exit(self)
 
     def timed_call(self, values):
         """Call the function with bound ``values``, timing it; its result."""
@@ -218,10 +227,10 @@ class JaxProfile:
         steady = self.calls - self._signatures
         per_call = (self.seconds - self.first_seconds) / steady if steady else 0.0
         print(f"seqgraph function profile ({fn.backend} backend, {fn.device})", file=file)
+        others = f"; the others {1000 * per_call:.3f} ms a call" if steady else ""
         print(
             f"  {self.calls} calls, {self.seconds:.3f} s; {self._signatures} with a new shape "
-            f"signature ({self.first_seconds:.3f} s, compiling included); the others "
-            f"{1000 * per_call:.3f} ms a call",
+            f"signature ({self.first_seconds:.3f} s, compiling included){others}",
             file=file,
         )
         print(f"  graph building and rewriting: {fn.compile_time:.3f} s", file=file)
@@ -236,6 +245,45 @@ class JaxProfile:
         print("  XLA operations of the program for the last call's inputs:", file=file)
         for line in times.table(limit).splitlines():
             print("  " + line, file=file)
+
+
+# The profiles to print at exit (PyTensor's ``profile`` flag); held, with their
+# functions, for the life of the process, as PyTensor holds its own.
+_AT_EXIT: list = []
+_at_exit_registered = False
+
+
+def _register_at_exit(profile) -> None:
+    global _at_exit_registered
+    _AT_EXIT.append(profile)
+    if not _at_exit_registered:
+        atexit.register(_print_at_exit)
+        _at_exit_registered = True
+
+
+def _print_at_exit() -> None:
+    """With PyTensor's ``profile`` flag on, print every JAX function's profile that ran."""
+    import pytensor
+
+    if not pytensor.config.profile:
+        return
+    profiles = [p for p in _AT_EXIT if p.calls]
+    if not profiles:
+        return
+    destination = pytensor.config.profiling__destination
+    if destination in ("stderr", "stdout"):
+        handle, close = getattr(sys, destination), False
+    else:
+        handle, close = open(destination, "a"), True
+    try:
+        for profile in sorted(profiles, key=lambda p: -p.seconds):
+            try:
+                profile.summary(file=handle)
+            except Exception as err:  # the process is ending: report, do not raise
+                print(f"seqgraph function profile: {type(err).__name__}: {err}", file=handle)
+    finally:
+        if close:
+            handle.close()
 
 
 def op_times(fn, *args, calls: int = 3, **kwargs) -> OpTimes:
@@ -254,7 +302,9 @@ def op_times(fn, *args, calls: int = 3, **kwargs) -> OpTimes:
     Returns
     -------
     OpTimes
-        ``print()`` it for a table.
+        ``print()`` it for a table.  A loop that XLA compiles whole (on the
+        CPU, one over a few hundred bytes of state, such as a tiny scan) is
+        one operation there, with nothing timed inside it.
 
     Raises
     ------
@@ -426,7 +476,7 @@ def _within(name, loop, loop_of) -> bool:
 
 _COMPUTATION = re.compile(r"^(?:ENTRY )?%?([\w.\-]+) \(")
 _INSTRUCTION = re.compile(r"^\s+(?:ROOT )?%?([\w.\-]+) = (\S+(?: \S+)*?) ([\w\-]+)\(")
-_CALLED = re.compile(r"(?:condition|body|true_computation|false_computation)=%?([\w.\-]+)")
+_CALLED = re.compile(r"(?:condition|body|true_computation|false_computation|to_apply)=%?([\w.\-]+)")
 _BRANCHES = re.compile(r"branch_computations=\{([^}]*)\}")
 
 
@@ -451,7 +501,7 @@ def _hlo_structure(hlo: str) -> dict:
         if shape.startswith("("):  # a tuple (a loop's state): how many arrays
             shape = f"({shape.count('[')} arrays)"
         info[name] = (opcode, shape)
-        if opcode in ("while", "conditional"):
+        if opcode in ("while", "conditional", "call"):
             called = _CALLED.findall(line)
             for branches in _BRANCHES.findall(line):
                 called += [part.strip().lstrip("%") for part in branches.split(",")]

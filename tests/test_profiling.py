@@ -1,6 +1,9 @@
 """seqgraph.profiling: the time of each XLA operation; ``profile=True`` on every backend."""
 
 import io
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytensor
@@ -12,6 +15,7 @@ from seqgraph.layers import LSTM
 from seqgraph.profiling import OpTimes, _hlo_structure, op_times
 
 STEPS = 7
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _train(backend, **kwargs):
@@ -134,9 +138,14 @@ def test_hlo_structure_places_operations_in_their_loops():
   %neg.1 = f32[4]{0} negate(%a)
 }
 
+%callee (a: f32[4]) -> f32[4] {
+  %exp_fusion = f32[4]{0} fusion(%a), kind=kLoop, calls=%fused
+}
+
 ENTRY %main.3 (x: f32[4]) -> f32[4] {
   %while.1 = (s64[], f32[4]{0}) while(%t0), condition=%inner_cond, body=%outer_body
   %conditional.1 = f32[4]{0} conditional(%pred, %x), branch_computations={%left, %left}
+  %call.1 = f32[4]{0} call(%x), to_apply=%callee
   ROOT %copy.1 = f32[4]{0} copy(%x)
 }
 """
@@ -147,4 +156,31 @@ ENTRY %main.3 (x: f32[4]) -> f32[4] {
     assert structure["tanh_fusion"] == ("fusion:kLoop", "f32[4]", "while.2")
     assert structure["neg.1"][2] == "conditional.1"
     assert structure["copy.1"] == ("copy", "f32[4]", None)
+    assert structure["exp_fusion"][2] == "call.1" and structure["call.1"][2] is None
     assert "t" in structure and structure["t"][2] is None  # fused code: no thunk of its own
+
+
+def test_profile_flag_prints_jax_profiles_at_exit(tmp_path):
+    # Theano's THEANO_FLAGS=profile=True: every function profiled, the
+    # profiles printed when the process ends; the JAX ones too.
+    pytest.importorskip("jax")
+    script = tmp_path / "profiled.py"
+    script.write_text(
+        "import numpy as np\n"
+        "import seqgraph.theano as theano\n"
+        "T = theano.tensor\n"
+        "x = T.matrix('x')\n"
+        "h, _ = theano.scan(lambda r, a: T.tanh(a + r), sequences=x,\n"
+        "                   outputs_info=T.zeros_like(x[0]))\n"
+        "f = theano.function([x], h[-1].sum(), mode='JAX')\n"
+        "f(np.ones((40, 512), dtype=x.dtype))\n"
+        "assert f.profile is not None\n"
+    )
+    env = {**os.environ, "THEANO_FLAGS": "profile=True"}
+    env["PYTHONPATH"] = os.pathsep.join([ROOT, env.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "seqgraph function profile (jax backend" in done.stderr
+    assert "1 calls" in done.stderr and "while" in done.stderr
