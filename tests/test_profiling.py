@@ -183,4 +183,5 @@ def test_profile_flag_prints_jax_profiles_at_exit(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "seqgraph function profile (jax backend" in done.stderr
-    assert "1 calls" in done.stderr and "while" in done.stderr
+    assert "1 calls" in done.stderr and "XLA operations of the program" in done.stderr
+    assert "traced calls on the cpu" in done.stderr
