@@ -136,6 +136,18 @@ def _peak_memory(impl, device):
     return max(0, _rss_kib("VmHWM:") - before) / 1024
 
 
+def _case_fields(spec) -> dict:
+    """The fields of a result row that name its case."""
+    return {
+        "model": spec.model,
+        "batch": spec.batch,
+        "steps": spec.steps,
+        "input": spec.n_in,
+        "hidden": spec.hidden,
+        "task": spec.task,
+    }
+
+
 def _on_gpu(name) -> bool:
     return "gpu" in name or "cudnn" in name
 
@@ -236,15 +248,7 @@ def run_case(
         builders = [b for b in builders if _on_gpu(b[0])]
     rows, ready = [], []
     for name, build, kwargs in builders:
-        row = {
-            "model": spec.model,
-            "batch": spec.batch,
-            "steps": spec.steps,
-            "input": spec.n_in,
-            "hidden": spec.hidden,
-            "task": spec.task,
-            "impl": name,
-        }
+        row = {**_case_fields(spec), "impl": name}
         try:
             impl = build(spec, impls.make_layer(spec), x, mask, **kwargs)
         except ImportError as exc:
@@ -425,8 +429,7 @@ def isolated_memory(spec, backends, peers, threads, log):
             text=True,
             timeout=1800,
         )
-        row = {"model": spec.model, "batch": spec.batch, "steps": spec.steps}
-        row.update({"input": spec.n_in, "hidden": spec.hidden, "task": spec.task, "impl": name})
+        row = {**_case_fields(spec), "impl": name}
         if done.returncode != 0:
             last = done.stderr.strip().splitlines()[-1:] or ["no output"]
             if "ModuleNotFoundError" in last[0]:
@@ -927,12 +930,7 @@ def _op_times_case(spec, device, calls, log):
     log(f"{spec.model} {spec.batch},{spec.steps},{spec.n_in},{spec.hidden} {spec.task}:")
     log(times.table())
     return {
-        "model": spec.model,
-        "batch": spec.batch,
-        "steps": spec.steps,
-        "input": spec.n_in,
-        "hidden": spec.hidden,
-        "task": spec.task,
+        **_case_fields(spec),
         "calls": times.calls,
         "call_ms": times.call_ms,
         "traced_call_ms": times.traced_call_ms,
