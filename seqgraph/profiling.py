@@ -166,7 +166,8 @@ class JaxProfile:
     """``f.profile`` of a JAX-backend function built with ``profile=True``.
 
     Each call is timed to its end (the outputs and updates ready), so calls
-    that would have overlapped the next one's Python work no longer do.
+    that would have overlapped the next one's Python work no longer do.  The
+    profile keeps a reference to the last call's inputs, for :meth:`summary`.
 
     Attributes
     ----------
