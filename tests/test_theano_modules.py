@@ -1,7 +1,7 @@
 """seqgraph.theano's modules and names beyond the core: what old scripts import.
 
 ``theano.compat``, ``theano.updates``, ``theano.gof.graph``, ``theano.tests.unittest_tools``,
-``theano.tensor.{nlinalg, slinalg, xlogx, var}``, PyTensor's modules under Theano's
+``theano.tensor.{nlinalg, slinalg, xlogx, var}``, ``theano.sandbox.linalg``, PyTensor's modules under Theano's
 names, and Theano's tensor functions that PyTensor renamed or deprecated.
 """
 
@@ -181,6 +181,34 @@ def test_nlinalg_and_slinalg_under_theano_s_signatures(theano):
     np.testing.assert_allclose(got[8], np.linalg.solve(s, rhs), rtol=1e-10)
     with pytest.raises(ValueError, match="qr: mode must be one of"):
         nlinalg.qr(m, mode="economic")
+
+
+def test_sandbox_linalg_as_theano_s(theano):
+    from theano.sandbox import linalg  # noqa: PLC0415
+
+    ops, psd, spectral_radius_bound = linalg.ops, linalg.psd, linalg.spectral_radius_bound
+    cholesky, det, solve = linalg.cholesky, linalg.det, linalg.solve
+
+    a = np.array([[2.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 1.5]])
+    m, v = T.dmatrix(), T.dvector()
+    bounds = [spectral_radius_bound(m, k) for k in (1, 2, 3, 5)]
+    f = theano.function([m, v], [*bounds, det(psd(m)), solve(psd(m), v), cholesky(ops.psd(m))])
+    got = f(a, np.ones(3))
+    # Theano 1.0.5's figures for this matrix (float64).
+    want = [4.222558466143482, 3.752873347713746, 3.70579298537502, 3.704805724340843]
+    np.testing.assert_allclose(got[:4], want, rtol=1e-12)
+    assert got[3] >= np.linalg.eigvalsh(a).max()
+    np.testing.assert_allclose(got[4], 6.87, rtol=1e-12)
+    np.testing.assert_allclose(got[5], np.linalg.solve(a, np.ones(3)), rtol=1e-10)
+    np.testing.assert_allclose(got[6], np.linalg.cholesky(a), rtol=1e-10)
+    with pytest.raises(ValueError, match="log2_exponent must be positive"):
+        spectral_radius_bound(m, 0)
+    with pytest.raises(TypeError, match="must be a matrix"):
+        spectral_radius_bound(v, 2)
+    with pytest.raises(TypeError, match="must be an integer"):
+        spectral_radius_bound(m, 2.0)
+    with pytest.raises(AttributeError, match="theano.sandbox.linalg.ops.HintsOptimizer"):
+        ops.HintsOptimizer  # noqa: B018
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""``theano.sandbox``: only ``rng_mrg`` is provided."""
+"""``theano.sandbox``: ``rng_mrg`` and ``linalg`` are provided."""
 
 from seqgraph.theano._removed import missing
 from seqgraph.theano.sandbox import rng_mrg  # noqa: F401
