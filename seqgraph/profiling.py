@@ -23,7 +23,9 @@ A JAX-backend function built with ``profile=True`` times its calls as well
 tables.  With PyTensor's ``profile`` flag (``PYTENSOR_FLAGS=profile=True``, or
 Theano's ``THEANO_FLAGS=profile=True`` under :mod:`seqgraph.theano`) every
 function is profiled, and the JAX functions' summaries are printed when the
-process exits, next to PyTensor's, to ``config.profiling__destination``.
+process exits, next to PyTensor's, to ``config.profiling__destination`` (a
+file named there gets them in the same name with ``.jax`` added, since
+PyTensor rewrites that file with its own).
 """
 
 from __future__ import annotations
@@ -275,7 +277,8 @@ def _print_at_exit() -> None:
     if destination in ("stderr", "stdout"):
         handle, close = getattr(sys, destination), False
     else:
-        handle, close = open(destination, "a"), True
+        # PyTensor's own handler runs after this one and rewrites the file.
+        handle, close = open(destination + ".jax", "w"), True
     try:
         for profile in sorted(profiles, key=lambda p: -p.seconds):
             try:

@@ -185,3 +185,12 @@ def test_profile_flag_prints_jax_profiles_at_exit(tmp_path):
     assert "seqgraph function profile (jax backend" in done.stderr
     assert "1 calls" in done.stderr and "XLA operations of the program" in done.stderr
     assert "traced calls on the cpu" in done.stderr
+    # A file as the destination: PyTensor rewrites it at exit, so the JAX
+    # profiles go to the same name with ".jax" added.
+    target = tmp_path / "profiles.txt"
+    env["THEANO_FLAGS"] = f"profile=True,profiling.destination={target}"
+    done = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "seqgraph function profile" in (tmp_path / "profiles.txt.jax").read_text()
