@@ -75,7 +75,7 @@ class MRG_RandomStreams(Streams):  # noqa: N801 - Theano's name
         size : int or integer scalar
             Draws per row.
         a : None
-            Theano's placeholder; the outcomes are the columns of ``p``.
+            Kept for Theano's signature and must be None: the outcomes are the columns of p.
         replace : bool
             Whether an outcome may be drawn again from the same row.
         p : matrix-like
