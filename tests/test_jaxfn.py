@@ -953,6 +953,7 @@ def _loop_copies(monkeypatch, analysis):
 def test_cpu_loops_copy_no_carried_values(monkeypatch):
     from seqgraph import _jax
 
+    monkeypatch.setenv("SEQGRAPH_CPU_WIDE_VECTORS", "0")
     assert _jax.compiler_options_for("cpu") == {"xla_cpu_copy_insertion_use_region_analysis": True}
     assert _jax.compiler_options_for("cuda") is None
     # The forward and the written-out backward loop: without the analysis XLA
@@ -968,6 +969,45 @@ def test_cpu_loops_copy_no_carried_values(monkeypatch):
     monkeypatch.setenv("SEQGRAPH_CPU_COPY_ANALYSIS", "on")
     with pytest.raises(ValueError, match="SEQGRAPH_CPU_COPY_ANALYSIS must be 0 or 1"):
         _jax.compiler_options_for("cpu")
+
+
+def test_cpu_wide_vectors_where_the_cpu_has_avx512(monkeypatch):
+    from seqgraph import _jax
+
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", "")
+    monkeypatch.delenv("SEQGRAPH_CPU_WIDE_VECTORS", raising=False)
+    monkeypatch.setattr(_jax, "host_has_avx512", lambda: True)
+    assert _jax.compiler_options_for("cpu")["xla_cpu_prefer_vector_width"] == 512
+    assert _jax.compiler_options_for("cuda") is None
+    wide, _ = _lstm_gradient_compiled()
+    v = pt.vector("v", dtype="float32")
+    double = seqgraph.function([v], 2 * v, backend="jax")
+    double(np.ones(3, "float32"))
+    [program] = _programs(double)
+    assert program._options["xla_cpu_prefer_vector_width"] == 512
+    monkeypatch.setenv("SEQGRAPH_CPU_WIDE_VECTORS", "0")
+    assert "xla_cpu_prefer_vector_width" not in _jax.compiler_options_for("cpu")
+    narrow, _ = _lstm_gradient_compiled()
+    for a, b in zip(wide, narrow):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    monkeypatch.delenv("SEQGRAPH_CPU_WIDE_VECTORS")
+    monkeypatch.setattr(_jax, "host_has_avx512", lambda: False)
+    assert "xla_cpu_prefer_vector_width" not in _jax.compiler_options_for("cpu")
+    monkeypatch.setenv("SEQGRAPH_CPU_WIDE_VECTORS", "yes")
+    with pytest.raises(ValueError, match="SEQGRAPH_CPU_WIDE_VECTORS must be 0 or 1"):
+        _jax.compiler_options_for("cpu")
+
+
+def test_host_has_avx512_reads_the_cpu_flags():
+    from seqgraph import _jax
+
+    assert isinstance(_jax.host_has_avx512(), bool)
+    try:
+        with open("/proc/cpuinfo") as info:
+            flags = next(line for line in info if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        pytest.skip("no /proc/cpuinfo flags here")
+    assert _jax.host_has_avx512() == ("avx512f" in flags)
 
 
 def test_written_out_gradient_of_a_batch_of_one_rewrites_without_failures(monkeypatch, capfd):
