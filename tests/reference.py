@@ -227,25 +227,32 @@ def conv2d(x, w, pads=((0, 0), (0, 0)), stride=(1, 1), dilation=(1, 1), flip=Tru
     groups, rows, columns); ``pads`` gives (before, after) zeros per axis;
     ``flip`` flips the filters (a convolution; False: a correlation).
     """
+    return conv(x, w, pads, stride, dilation, flip, groups)
+
+
+def conv(x, w, pads, stride, dilation, flip=True, groups=1):
+    """Theano's convolution over channels along any number of spatial axes
+    (``x``: batch, channels, then the spatial axes), one output position at a time."""
+    nd = x.ndim - 2
     if flip:
-        w = w[:, :, ::-1, ::-1]
+        w = w[(slice(None), slice(None)) + (slice(None, None, -1),) * nd]
     xp = np.pad(x, ((0, 0), (0, 0)) + tuple(tuple(p) for p in pads))
-    n_filters, per_group, kh, kw = w.shape
-    span = ((kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1)
-    rows = (xp.shape[2] - span[0]) // stride[0] + 1
-    cols = (xp.shape[3] - span[1]) // stride[1] + 1
-    out = np.zeros((x.shape[0], n_filters, rows, cols), dtype=np.result_type(x, w))
+    n_filters, per_group = w.shape[:2]
+    span = [(w.shape[2 + k] - 1) * dilation[k] + 1 for k in range(nd)]
+    sizes = [(xp.shape[2 + k] - span[k]) // stride[k] + 1 for k in range(nd)]
+    out = np.zeros((x.shape[0], n_filters, *sizes), dtype=np.result_type(x, w))
     f_group = n_filters // groups
-    for r in range(rows):
-        for c in range(cols):
-            r0, c0 = r * stride[0], c * stride[1]
-            patch = xp[:, :, r0 : r0 + span[0] : dilation[0], c0 : c0 + span[1] : dilation[1]]
-            for g in range(groups):
-                out[:, g * f_group : (g + 1) * f_group, r, c] = np.einsum(
-                    "bckl,fckl->bf",
-                    patch[:, g * per_group : (g + 1) * per_group],
-                    w[g * f_group : (g + 1) * f_group],
-                )
+    for position in itertools.product(*(range(n) for n in sizes)):
+        window = tuple(
+            slice(p * s, p * s + n, d) for p, s, n, d in zip(position, stride, span, dilation)
+        )
+        patch = xp[(slice(None), slice(None)) + window].reshape(x.shape[0], x.shape[1], -1)
+        for g in range(groups):
+            out[(slice(None), slice(g * f_group, (g + 1) * f_group)) + position] = np.einsum(
+                "bck,fck->bf",
+                patch[:, g * per_group : (g + 1) * per_group],
+                w[g * f_group : (g + 1) * f_group].reshape(f_group, per_group, -1),
+            )
     return out
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import seqgraph
 from seqgraph.theano.tensor import nnet
-from seqgraph.theano.tensor.nnet import abstract_conv
+from seqgraph.theano.tensor.nnet import abstract_conv, conv3d2d
 from seqgraph.theano.tensor.nnet import conv as old_conv
 from seqgraph.theano.tensor.signal import conv as signal_conv
 from tests import reference
@@ -227,6 +227,141 @@ def test_signal_conv2d_drops_the_axes_its_arguments_lack(rng):
     )
     np.testing.assert_allclose(got[2], ref(images[:, None], kernels[:, None]), rtol=1e-10)
     np.testing.assert_allclose(got[3], ref(image[None, None], kernel[None, None])[0, 0], rtol=1e-10)
+
+
+# conv3d: (filter depth, rows, columns), border_mode, the pads it means, subsample,
+# filter_flip, filter_dilation, num_groups.  The outputs and gradients of the
+# first five were also checked against Theano 1.0.5 (float64, to 1e-13).
+CASES_3D = [
+    ((3, 2, 2), "valid", ((0, 0), (0, 0), (0, 0)), (1, 1, 1), True, (1, 1, 1), 1),
+    ((2, 3, 2), "full", ((1, 1), (2, 2), (1, 1)), (1, 2, 1), True, (1, 1, 1), 1),
+    ((3, 3, 3), "half", ((1, 1), (1, 1), (1, 1)), (2, 1, 2), False, (1, 1, 1), 2),
+    ((2, 2, 3), (1, 0, 2), ((1, 1), (0, 0), (2, 2)), (1, 1, 2), True, (2, 1, 1), 1),
+    ((2, 2, 2), 1, ((1, 1), (1, 1), (1, 1)), (1, 1, 1), False, (1, 2, 1), 2),
+    ((2, 2, 2), ((1, 0), (0, 2), (1, 1)), ((1, 0), (0, 2), (1, 1)), (2, 1, 1), True, (1, 1, 1), 1),
+]
+
+
+def test_conv3d_matches_reference(c_or_jax, rng):
+    x = pt.tensor5("x", dtype="float64")
+    xv = rng.normal(size=(2, 4, 6, 5, 7))
+    filters, values, outs, expected_r = [], [], [], []
+    for k, (kernel, border_mode, pads, subsample, flip, dilation, groups) in enumerate(CASES_3D):
+        w = pt.tensor5(f"w{k}", dtype="float64")
+        wv = rng.normal(size=(4, 4 // groups, *kernel))
+        y = nnet.conv3d(
+            x,
+            w,
+            filter_shape=wv.shape,
+            border_mode=border_mode,
+            subsample=subsample,
+            filter_flip=flip,
+            filter_dilation=dilation,
+            num_groups=groups,
+        )
+        expected = reference.conv(xv, wv, pads, subsample, dilation, flip, groups)
+        r = rng.normal(size=expected.shape)
+        outs += [y, *pytensor.grad(pt.sum(y * r), [x, w])]
+        filters.append(w)
+        values.append(wv)
+        expected_r.append((expected, r))
+    got = seqgraph.function([x, *filters], outs, backend=c_or_jax)(xv, *values)
+    for k, case in enumerate(CASES_3D):
+        y, gx, gw = got[3 * k : 3 * k + 3]
+        expected, r = expected_r[k]
+        np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-12, err_msg=str(case))
+        args = (case[2], case[3], case[5], case[4], case[6])
+
+        def loss(xa, wa, args=args, r=r):
+            return np.sum(reference.conv(xa, wa, *args) * r)
+
+        _directional(lambda xa, wk=values[k]: loss(xa, wk), xv, gx, rng)
+        _directional(lambda wa: loss(xv, wa), values[k], gw, rng)
+
+
+def test_conv3d_filters_of_run_time_size_are_looped_over(rng):
+    x = pt.tensor5("x", dtype="float64")
+    w = pt.tensor5("w", dtype="float64")
+    xv = rng.normal(size=(2, 2, 5, 4, 6))
+    wv = rng.normal(size=(3, 2, 2, 3, 2))
+    y = nnet.conv3d(x, w, border_mode="full", subsample=(1, 2, 1), filter_dilation=(2, 1, 1))
+    r_shape = reference.conv(xv, wv, ((2, 2), (2, 2), (1, 1)), (1, 2, 1), (2, 1, 1)).shape
+    r = rng.normal(size=r_shape)
+    got, gw = seqgraph.function([x, w], [y, pytensor.grad(pt.sum(y * r), w)], backend="c")(xv, wv)
+    args = (((2, 2), (2, 2), (1, 1)), (1, 2, 1), (2, 1, 1))
+    np.testing.assert_allclose(got, reference.conv(xv, wv, *args), rtol=1e-10, atol=1e-12)
+    _directional(lambda wa: np.sum(reference.conv(xv, wa, *args) * r), wv, gw, rng)
+
+
+def test_conv3d_transposed_convolution_is_the_adjoint(rng):
+    kwargs = dict(border_mode=(1, 0, 1), subsample=(2, 1, 2), filter_flip=True)
+    xv = rng.normal(size=(2, 3, 6, 5, 7))
+    wv = rng.normal(size=(4, 3, 2, 3, 3))
+    forward = reference.conv(xv, wv, ((1, 1), (0, 0), (1, 1)), (2, 1, 2), (1, 1, 1))
+    tv = rng.normal(size=forward.shape)
+    t = pt.tensor5("t", dtype="float64")
+    x = pt.tensor5("x", dtype="float64")
+    outs = [
+        abstract_conv.conv3d_grad_wrt_inputs(t, wv, (None, None, 6, 5, 7), **kwargs),
+        abstract_conv.AbstractConv3d_gradInputs(kshp=wv.shape, **kwargs)(wv, t, (6, 5, 7)),
+        abstract_conv.conv3d_grad_wrt_weights(x, t, (None, None, 2, 3, 3), **kwargs),
+        abstract_conv.AbstractConv3d_gradWeights(**kwargs)(x, t, (2, 3, 3)),
+        abstract_conv.AbstractConv3d(**kwargs)(x, wv),
+    ]
+    got = seqgraph.function([t, x], outs, backend="c")(tv, xv)
+    for grad_x in got[:2]:
+        assert grad_x.shape == xv.shape
+        np.testing.assert_allclose(np.sum(grad_x * xv), np.sum(forward * tv), rtol=1e-10)
+    for grad_w in got[2:4]:
+        assert grad_w.shape == wv.shape
+        np.testing.assert_allclose(np.sum(grad_w * wv), np.sum(forward * tv), rtol=1e-10)
+    np.testing.assert_allclose(got[4], forward, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, message",
+    [
+        ((pt.tensor4("x"), np.ones((1, 1, 2, 2, 2))), {}, "input must be 5-d"),
+        ((pt.tensor5("x"), np.ones((1, 1, 2, 2))), {}, "filters must be 5-d"),
+        ((pt.tensor5("x"), np.ones((1, 1, 2, 2, 2))), dict(border_mode=(1, 1)), "3 ints"),
+        ((pt.tensor5("x"), np.ones((1, 1, 2, 2, 2))), dict(subsample=(1, 1)), "subsample"),
+        ((pt.tensor5("x"), np.ones((1, 1, 2, 2, 2))), dict(filter_dilation=(1, 0, 1)), "dilation"),
+        ((pt.tensor5("x"), np.ones((1, 1, 2, 2, 2))), dict(input_shape=(1, 1, 2, 2)), "5 entries"),
+        ((pt.tensor5("x", shape=(1, 1, 3, 1, 3)), np.ones((1, 1, 2, 2, 2))), {}, "do not fit"),
+    ],
+)
+def test_conv3d_bad_arguments_are_named(args, kwargs, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        nnet.conv3d(*args, **kwargs)
+
+
+def test_conv3d2d_is_conv3d_on_movies(rng):
+    # Theano's layout: signals (batch, time, channels, rows, columns), filters
+    # (filters, time, channels, rows, columns); flipped along all three axes.
+    s = pt.tensor5("s", dtype="float64")
+    sv = rng.normal(size=(2, 6, 3, 7, 5))
+    cases = ["valid", "full", "half", ("full", "valid", "half")]
+    outs, filter_values = [], []
+    for mode in cases:
+        fv = rng.normal(size=(4, 3, 3, 3, 2))
+        filter_values.append(fv)
+        outs.append(conv3d2d.conv3d(s, fv, sv.shape, fv.shape, border_mode=mode))
+    got = seqgraph.function([s], outs, backend="c")(sv)
+    for mode, fv, y in zip(cases, filter_values, got):
+        per_axis = (mode,) * 3 if isinstance(mode, str) else mode
+        size = fv.shape[1], fv.shape[3], fv.shape[4]
+        pads = [
+            {"valid": (0, 0), "full": (k - 1, k - 1), "half": (k // 2, k // 2)}[m]
+            for m, k in zip(per_axis, size)
+        ]
+        moved = reference.conv(
+            sv.transpose(0, 2, 1, 3, 4), fv.transpose(0, 2, 1, 3, 4), pads, (1, 1, 1), (1, 1, 1)
+        )
+        np.testing.assert_allclose(y, moved.transpose(0, 2, 1, 3, 4), rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="'valid', 'full' or 'half'"):
+        conv3d2d.conv3d(s, filter_values[0], border_mode="same")
+    with pytest.raises(TypeError, match="signals must be 5-d"):
+        conv3d2d.conv3d(pt.tensor4("m"), filter_values[0])
 
 
 @pytest.mark.slow

@@ -6,8 +6,6 @@ REMOVED = {
     "theano.sandbox.cuda": "GPU code runs through JAX: THEANO_FLAGS=device=cuda",
     "theano.sandbox.gpuarray": "GPU code runs through JAX: THEANO_FLAGS=device=cuda",
     "theano.gpuarray": "GPU code runs through JAX: THEANO_FLAGS=device=cuda",
-    "theano.tensor.nnet.conv3d": None,
-    "theano.tensor.nnet.conv3d2d": None,
     "theano.tensor.nnet.ctc": None,
     "theano.tensor.shared_randomstreams.RandomStateSharedVariable": None,
     "theano.compile.debugmode": None,

@@ -19,10 +19,11 @@ from pytensor.tensor.special import log_softmax as _log_softmax
 from pytensor.tensor.special import softmax as _softmax
 
 from seqgraph.theano._removed import missing
-from seqgraph.theano.tensor.nnet import abstract_conv, bn, conv, neighbours  # noqa: F401
+from seqgraph.theano.tensor.nnet import abstract_conv, bn, conv, conv3d2d, neighbours  # noqa: F401
 from seqgraph.theano.tensor.nnet.abstract_conv import (  # noqa: F401
     conv2d_grad_wrt_inputs,
     conv2d_grad_wrt_weights,
+    conv3d,
 )
 from seqgraph.theano.tensor.nnet.bn import batch_normalization  # noqa: F401
 from seqgraph.theano.tensor.nnet.neighbours import images2neibs, neibs2images  # noqa: F401

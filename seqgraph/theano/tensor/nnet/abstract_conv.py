@@ -1,7 +1,8 @@
-"""``theano.tensor.nnet.abstract_conv``: 2-d convolution over channels, written out.
+"""``theano.tensor.nnet.abstract_conv``: 2-d and 3-d convolution over channels, written out.
 
 Theano's ``conv2d`` took a batch of multi-channel images ``(batch, channels,
-rows, columns)`` and a bank of filters ``(filters, channels, rows, columns)``;
+rows, columns)`` and a bank of filters ``(filters, channels, rows, columns)``,
+its ``conv3d`` the same with a depth axis before the rows (videos, volumes);
 PyTensor has no such op (its ``signal.convolve2d`` convolves one 2-d array with
 one 2-d filter).  Here the convolution is written as im2col: one strided slice
 of the (padded) input per filter position, stacked into a matrix of patches,
@@ -15,7 +16,8 @@ Theano's arguments are kept: ``border_mode`` ('valid', 'full', 'half', an int,
 two ints or two pairs), ``subsample`` (strides), ``filter_flip`` (True:
 convolution, the filters flipped; False: correlation), ``filter_dilation``,
 ``num_groups`` and the ``input_shape`` / ``filter_shape`` hints, which are
-checked against the values at run time.  The filters' rows and columns are
+checked against the values at run time (``conv3d``: three of each, one per
+spatial axis).  The filters' rows and columns are
 best known when the graph is built: from ``filter_shape``, the filters' static
 shape, or the value of the shared variable they come from.  Otherwise (filters
 given as a plain input, no hint) a scan loops over the filter taps, which is
@@ -23,6 +25,9 @@ slower and does not compile on the JAX backend (its slices need static sizes).
 """
 
 from __future__ import annotations
+
+import itertools
+import math
 
 import numpy as np
 import pytensor
@@ -38,31 +43,27 @@ from seqgraph.theano.tensor._args import int_tuple
 
 
 def _pads(border_mode, kernel, fname):
-    """``((top, bottom), (left, right))`` padding for ``border_mode`` and the
-    dilated kernel size ``kernel`` (rows, columns)."""
+    """``(before, after)`` padding per spatial axis for ``border_mode`` and the
+    dilated kernel size ``kernel`` (one entry per spatial axis)."""
+    nd = len(kernel)
+    accepted = f"'valid', 'full', 'half', an int, {nd} ints or {nd} (before, after) pairs"
     if isinstance(border_mode, str):
         if border_mode == "valid":
-            return ((0, 0), (0, 0))
+            return ((0, 0),) * nd
         if border_mode == "full":
             return tuple((k - 1, k - 1) for k in kernel)
         if border_mode == "half":
             return tuple((k // 2, k // 2) for k in kernel)
-        raise ValueError(
-            f"{fname}: border_mode must be 'valid', 'full', 'half', an int, two ints or two "
-            f"(before, after) pairs; got {border_mode!r}."
-        )
+        raise ValueError(f"{fname}: border_mode must be {accepted}; got {border_mode!r}.")
     if isinstance(border_mode, (int, np.integer)) and not isinstance(border_mode, bool):
-        pads = ((int(border_mode),) * 2,) * 2
+        pads = ((int(border_mode),) * 2,) * nd
     else:
         try:
             items = tuple(border_mode)
         except TypeError:
             items = ()
-        if len(items) != 2:
-            raise ValueError(
-                f"{fname}: border_mode must be 'valid', 'full', 'half', an int, two ints or two "
-                f"(before, after) pairs; got {border_mode!r}."
-            )
+        if len(items) != nd:
+            raise ValueError(f"{fname}: border_mode must be {accepted}; got {border_mode!r}.")
         pads = tuple(
             int_tuple(item, 2, "border_mode", fname)
             if not isinstance(item, (int, np.integer))
@@ -114,16 +115,16 @@ def get_conv_output_shape(image_shape, kernel_shape, border_mode, subsample, fil
     return (image_shape[0], kernel_shape[0]) + out
 
 
-def _hint(shape, name, fname):
-    """A shape hint of 4 entries, each an int or None (symbolic entries are None)."""
+def _hint(shape, name, fname, size=4):
+    """A shape hint of ``size`` entries, each an int or None (symbolic entries are None)."""
     if shape is None:
         return None
     try:
         items = list(shape)
     except TypeError:
-        raise TypeError(f"{fname}: {name} must have 4 entries; got {shape!r}.") from None
-    if len(items) != 4:
-        raise ValueError(f"{fname}: {name} must have 4 entries; got {shape!r}.")
+        raise TypeError(f"{fname}: {name} must have {size} entries; got {shape!r}.") from None
+    if len(items) != size:
+        raise ValueError(f"{fname}: {name} must have {size} entries; got {shape!r}.")
     out = []
     for item in items:
         if isinstance(item, Constant):
@@ -157,26 +158,30 @@ def _value_shape(var):
     return tuple(int(s) for s in fn())
 
 
-def _filters(filters, filter_shape, fname):
-    """The filters, checked, with their rows and columns: ints where they can be
-    known when the graph is built, else symbolic."""
+_AXES = {2: "rows, columns", 3: "depth, rows, columns"}
+
+
+def _filters(filters, filter_shape, fname, nd=2):
+    """The filters, checked, with their sizes along the ``nd`` spatial axes:
+    ints where they can be known when the graph is built, else symbolic."""
     filters = pt.as_tensor_variable(filters)
-    if filters.ndim != 4:
+    if filters.ndim != nd + 2:
         raise TypeError(
-            f"{fname}: filters must be 4-d (filters, channels, rows, columns); got {filters.type}."
+            f"{fname}: filters must be {nd + 2}-d (filters, channels, {_AXES[nd]}); "
+            f"got {filters.type}."
         )
-    hint = _hint(filter_shape, "filter_shape", fname)
+    hint = _hint(filter_shape, "filter_shape", fname, nd + 2)
     filters = _apply_hint(filters, hint)
-    rows, cols = filters.type.shape[2:]
-    if rows is None or cols is None:
+    sizes = filters.type.shape[2:]
+    if any(k is None for k in sizes):
         known = _value_shape(filters)
         if known is None:
             # Sizes known only at run time: the taps are looped over by a scan.
-            return filters, (filters.shape[2], filters.shape[3])
+            return filters, tuple(filters.shape[2 + k] for k in range(nd))
         # Checked at run time too: a later set_value of another shape fails there.
-        filters = pt.specify_shape(filters, (None, None, known[2], known[3]))
-        rows, cols = known[2:]
-    return filters, (int(rows), int(cols))
+        filters = pt.specify_shape(filters, (None, None, *known[2:]))
+        sizes = known[2:]
+    return filters, tuple(int(k) for k in sizes)
 
 
 def _size(x, axis):
@@ -185,46 +190,46 @@ def _size(x, axis):
 
 
 def _conv(x, w, kernel, pads, subsample, dilation, flip, groups, fname):
-    """Correlate (or, ``flip``, convolve) ``x`` with ``w``: the im2col form."""
-    (top, bottom), (left, right) = pads
-    rows, cols = _size(x, 2), _size(x, 3)
+    """Correlate (or, ``flip``, convolve) ``x`` with ``w``: the im2col form.
+
+    ``kernel``, ``pads``, ``subsample`` and ``dilation`` have one entry per
+    spatial axis (two for images, three for volumes).
+    """
+    nd = len(kernel)
+    sizes = [_size(x, 2 + k) for k in range(nd)]
     batch, channels = x.shape[0], x.shape[1]
     dtype = pytensor.scalar.upcast(x.dtype, w.dtype)
-    if any(not isinstance(p, int) or p for p in (top, bottom, left, right)):
+    if any(not isinstance(p, int) or p for pair in pads for p in pair):
         padded = pt.zeros(
-            (batch, channels, rows + top + bottom, cols + left + right), dtype=x.dtype
+            (batch, channels, *(n + a + b for n, (a, b) in zip(sizes, pads))), dtype=x.dtype
         )
-        x = pt.set_subtensor(padded[:, :, top : top + rows, left : left + cols], x)
-    span = [(kernel[k] - 1) * dilation[k] + 1 for k in range(2)]
-    out_rows = (rows + top + bottom - span[0]) // subsample[0] + 1
-    out_cols = (cols + left + right - span[1]) // subsample[1] + 1
-    if isinstance(out_rows, int) and out_rows < 1 or isinstance(out_cols, int) and out_cols < 1:
+        inner = tuple(slice(a, a + n) for n, (a, _) in zip(sizes, pads))
+        x = pt.set_subtensor(padded[(slice(None), slice(None), *inner)], x)
+    span = [(kernel[k] - 1) * dilation[k] + 1 for k in range(nd)]
+    out_sizes = [
+        (sizes[k] + pads[k][0] + pads[k][1] - span[k]) // subsample[k] + 1 for k in range(nd)
+    ]
+    if any(isinstance(n, int) and n < 1 for n in out_sizes):
+        padded_sizes = "x".join(str(n + a + b) for n, (a, b) in zip(sizes, pads))
         raise ValueError(
-            f"{fname}: the filters ({kernel[0]}x{kernel[1]}, dilation {dilation}) do not fit "
-            f"the padded input ({rows + top + bottom}x{cols + left + right})."
+            f"{fname}: the filters ({'x'.join(map(str, kernel))}, dilation {dilation}) do not "
+            f"fit the padded input ({padded_sizes})."
         )
     if flip:
-        w = w[:, :, ::-1, ::-1]
-    # The patch matrix, (channels * filter taps, batch * out_rows * out_cols):
+        w = w[(slice(None), slice(None), *(slice(None, None, -1),) * nd)]
+    if not all(isinstance(k, int) for k in kernel):
+        out = _conv_scan(x, w, kernel, out_sizes, subsample, dilation, groups)
+        return pt.cast(out, dtype) if out.dtype != dtype else out
+    # The patch matrix, (channels * filter taps, batch * output positions):
     # one strided slice per tap, channels first, so that each tap's slice is
     # copied in blocks of whole images (a layout with the taps innermost made
     # the copy element by element, and several times slower on the C backend),
     # and the rows are in the order of w.reshape((filters, -1)).
-    if not all(isinstance(k, int) for k in kernel):
-        out = _conv_scan(x, w, kernel, (out_rows, out_cols), subsample, dilation, groups)
-        return pt.cast(out, dtype) if out.dtype != dtype else out
-    taps = []
-    for i in range(kernel[0]):
-        for j in range(kernel[1]):
-            r0, c0 = i * dilation[0], j * dilation[1]
-            part = x[
-                :,
-                :,
-                r0 : r0 + (out_rows - 1) * subsample[0] + 1 : subsample[0],
-                c0 : c0 + (out_cols - 1) * subsample[1] + 1 : subsample[1],
-            ]
-            taps.append(part.dimshuffle(1, 0, 2, 3))
-    positions = kernel[0] * kernel[1]
+    taps = [
+        _tap_slice(x, tap, out_sizes, subsample, dilation).dimshuffle(1, 0, *range(2, nd + 2))
+        for tap in itertools.product(*(range(k) for k in kernel))
+    ]
+    positions = math.prod(kernel)
     patches = pt.stack(taps, axis=1).reshape((channels * positions, -1))
     n_filters = w.shape[0]
     per_group = channels // groups
@@ -238,28 +243,37 @@ def _conv(x, w, kernel, pads, subsample, dilation, flip, groups, fname):
         wg = w if groups == 1 else w[g * (n_filters // groups) : (g + 1) * (n_filters // groups)]
         outs.append(pt.dot(wg.reshape((wg.shape[0], per_group * positions)), rows_g))
     out = outs[0] if groups == 1 else pt.concatenate(outs, axis=0)
-    # (filters, batch, rows, cols), seen as (batch, filters, rows, cols).
-    out = out.reshape((n_filters, batch, out_rows, out_cols)).dimshuffle(1, 0, 2, 3)
+    # (filters, batch, *positions), seen as (batch, filters, *positions).
+    out = out.reshape((n_filters, batch, *out_sizes)).dimshuffle(1, 0, *range(2, nd + 2))
     return pt.cast(out, dtype) if out.dtype != dtype else out
 
 
-def _conv_scan(x, w, kernel, out_shape, subsample, dilation, groups):
+def _tap_slice(x, tap, out_sizes, subsample, dilation):
+    """The strided slice of ``x`` that filter tap ``tap`` (an index per spatial axis) meets."""
+    spatial = tuple(
+        slice(t * d, t * d + (n - 1) * s + 1, s)
+        for t, n, s, d in zip(tap, out_sizes, subsample, dilation)
+    )
+    return x[(slice(None), slice(None), *spatial)]
+
+
+def _conv_scan(x, w, kernel, out_sizes, subsample, dilation, groups):
     """The convolution for filters whose size is known only at run time: a
     scan over the filter taps, each adding one slice of ``x`` times one tap
     of ``w``.  Slower than the patch matrix; used only when it cannot be built."""
+    nd = len(kernel)
     n_filters, per_group = w.shape[0], x.shape[1] // groups
     f_group = n_filters // groups
 
-    def step(tap, acc, x, w, cols, out_rows, out_cols):
-        i, j = tap // cols, tap % cols
-        r0, c0 = i * dilation[0], j * dilation[1]
-        part = x[
-            :,
-            :,
-            r0 : r0 + (out_rows - 1) * subsample[0] + 1 : subsample[0],
-            c0 : c0 + (out_cols - 1) * subsample[1] + 1 : subsample[1],
-        ]
-        weights = w[:, :, i, j]
+    def step(flat, acc, x, w, *sizes):
+        kernel_sizes, outs = sizes[:nd], sizes[nd:]
+        # The tap's index along each axis, the last axis fastest.
+        tap, rest = [], flat
+        for k in reversed(range(nd)):
+            tap.insert(0, rest % kernel_sizes[k])
+            rest = rest // kernel_sizes[k]
+        part = _tap_slice(x, tap, outs, subsample, dilation)
+        weights = w[(slice(None), slice(None), *tap)]
         adds = [
             pt.tensordot(
                 weights[g * f_group : (g + 1) * f_group],
@@ -271,22 +285,25 @@ def _conv_scan(x, w, kernel, out_shape, subsample, dilation, groups):
         return acc + (adds[0] if groups == 1 else pt.concatenate(adds, axis=0))
 
     dtype = pytensor.scalar.upcast(x.dtype, w.dtype)
-    start = pt.zeros((n_filters, x.shape[0], *out_shape), dtype=dtype)
+    start = pt.zeros((n_filters, x.shape[0], *out_sizes), dtype=dtype)
+    n_taps = kernel[0]
+    for k in kernel[1:]:
+        n_taps = n_taps * k
     [acc], _ = seqgraph.scan(
         step,
-        sequences=pt.arange(kernel[0] * kernel[1]),
+        sequences=pt.arange(n_taps),
         outputs_info=start,
-        non_sequences=[x, w, kernel[1], *out_shape],
+        non_sequences=[x, w, *kernel, *out_sizes],
         strict=True,
     )
-    return acc[-1].dimshuffle(1, 0, 2, 3)
+    return acc[-1].dimshuffle(1, 0, *range(2, nd + 2))
 
 
-def _positive_pair(value, name, fname):
-    pair = int_tuple(value, 2, name, fname)
-    if any(v < 1 for v in pair):
+def _positive_tuple(value, nd, name, fname):
+    items = int_tuple(value, nd, name, fname)
+    if any(v < 1 for v in items):
         raise ValueError(f"{fname}: {name} must be positive; got {value!r}.")
-    return pair
+    return items
 
 
 def _prepare(
@@ -300,20 +317,21 @@ def _prepare(
     num_groups,
     unshared,
     fname,
+    nd=2,
 ):
     if unshared:
         raise ValueError(
             f"{fname}: unshared (locally connected) convolution is not provided by seqgraph."
         )
     x = pt.as_tensor_variable(input)
-    if x.ndim != 4:
+    if x.ndim != nd + 2:
         raise TypeError(
-            f"{fname}: input must be 4-d (batch, channels, rows, columns); got {x.type}."
+            f"{fname}: input must be {nd + 2}-d (batch, channels, {_AXES[nd]}); got {x.type}."
         )
-    x = _apply_hint(x, _hint(input_shape, "input_shape", fname))
-    w, kernel = _filters(filters, filter_shape, fname)
-    subsample = _positive_pair(subsample, "subsample", fname)
-    dilation = _positive_pair(filter_dilation, "filter_dilation", fname)
+    x = _apply_hint(x, _hint(input_shape, "input_shape", fname, nd + 2))
+    w, kernel = _filters(filters, filter_shape, fname, nd)
+    subsample = _positive_tuple(subsample, nd, "subsample", fname)
+    dilation = _positive_tuple(filter_dilation, nd, "filter_dilation", fname)
     if not isinstance(num_groups, (int, np.integer)) or num_groups < 1:
         raise ValueError(f"{fname}: num_groups must be a positive int; got {num_groups!r}.")
     groups = int(num_groups)
@@ -325,7 +343,7 @@ def _prepare(
         )
     if n_filters is not None and n_filters % groups:
         raise ValueError(f"{fname}: {n_filters} filters do not split into {groups} groups.")
-    span = tuple((kernel[k] - 1) * dilation[k] + 1 for k in range(2))
+    span = tuple((kernel[k] - 1) * dilation[k] + 1 for k in range(nd))
     pads = _pads(border_mode, span, fname)
     return x, w, kernel, pads, subsample, dilation, groups
 
@@ -400,14 +418,48 @@ def conv2d(
     return _conv(x, w, kernel, pads, subsample, dilation, filter_flip, groups, "conv2d")
 
 
-def _shape_entries(shape, name, fname):
-    """Four entries of a shape that may mix ints, None and symbolic scalars."""
+def _shape_entries(shape, name, fname, size=4):
+    """``size`` entries of a shape that may mix ints, None and symbolic scalars."""
     if isinstance(shape, Variable) and shape.ndim == 1:
-        return [shape[k] for k in range(4)]
+        return [shape[k] for k in range(size)]
     items = list(shape)
-    if len(items) != 4:
-        raise ValueError(f"{fname}: {name} must have 4 entries; got {shape!r}.")
+    if len(items) != size:
+        raise ValueError(f"{fname}: {name} must have {size} entries; got {shape!r}.")
     return items
+
+
+def _grad_wrt_inputs(conv, nd, fname, output_grad, filters, input_shape, filter_shape, kwargs):
+    """The gradient of ``conv`` (``nd`` spatial axes) with respect to its input."""
+    output_grad = pt.as_tensor_variable(output_grad)
+    if output_grad.ndim != nd + 2:
+        raise TypeError(f"{fname}: output_grad must be {nd + 2}-d; got {output_grad.type}.")
+    shape = _shape_entries(input_shape, "input_shape", fname, nd + 2)
+    if any(s is None for s in shape[2:]):
+        raise ValueError(f"{fname}: input_shape must give the input's {_AXES[nd]}.")
+    w = pt.as_tensor_variable(filters)
+    batch = output_grad.shape[0] if shape[0] is None else shape[0]
+    channels = w.shape[1] * kwargs["num_groups"] if shape[1] is None else shape[1]
+    # The forward convolution of a stand-in input; only its shape is used.
+    stand_in = pt.zeros((batch, channels, *shape[2:]), dtype=output_grad.dtype)
+    hint = [s if isinstance(s, (int, np.integer)) else None for s in shape]
+    out = conv(stand_in, w, hint, filter_shape, **kwargs)
+    return pytensor.grad(None, wrt=stand_in, known_grads={out: output_grad})
+
+
+def _grad_wrt_weights(conv, nd, fname, input, output_grad, filter_shape, input_shape, kwargs):  # noqa: A002
+    """The gradient of ``conv`` (``nd`` spatial axes) with respect to its filters."""
+    output_grad = pt.as_tensor_variable(output_grad)
+    x = pt.as_tensor_variable(input)
+    shape = _shape_entries(filter_shape, "filter_shape", fname, nd + 2)
+    if not all(isinstance(s, (int, np.integer)) for s in shape[2:]):
+        raise ValueError(f"{fname}: filter_shape must give the filters' {_AXES[nd]} as ints.")
+    n_filters = output_grad.shape[1] if shape[0] is None else shape[0]
+    channels = x.shape[1] // kwargs["num_groups"] if shape[1] is None else shape[1]
+    stand_in = pt.zeros(
+        (n_filters, channels, *(int(s) for s in shape[2:])), dtype=output_grad.dtype
+    )
+    out = conv(x, stand_in, input_shape, None, **kwargs)
+    return pytensor.grad(None, wrt=stand_in, known_grads={out: output_grad})
 
 
 def conv2d_grad_wrt_inputs(
@@ -429,32 +481,17 @@ def conv2d_grad_wrt_inputs(
     channels may be None.  The other arguments describe the forward
     convolution, as in :func:`conv2d`.
     """
-    fname = "conv2d_grad_wrt_inputs"
-    output_grad = pt.as_tensor_variable(output_grad)
-    if output_grad.ndim != 4:
-        raise TypeError(f"{fname}: output_grad must be 4-d; got {output_grad.type}.")
-    shape = _shape_entries(input_shape, "input_shape", fname)
-    if shape[2] is None or shape[3] is None:
-        raise ValueError(f"{fname}: input_shape must give the input's rows and columns.")
-    w = pt.as_tensor_variable(filters)
-    batch = output_grad.shape[0] if shape[0] is None else shape[0]
-    channels = w.shape[1] * num_groups if shape[1] is None else shape[1]
-    # The forward convolution of a stand-in input; only its shape is used.
-    stand_in = pt.zeros((batch, channels, shape[2], shape[3]), dtype=output_grad.dtype)
-    hint = [s if isinstance(s, (int, np.integer)) else None for s in shape]
-    out = conv2d(
-        stand_in,
-        w,
-        hint,
-        filter_shape,
-        border_mode,
-        subsample,
-        filter_flip,
-        filter_dilation,
-        num_groups,
-        unshared,
+    kwargs = dict(
+        border_mode=border_mode,
+        subsample=subsample,
+        filter_flip=filter_flip,
+        filter_dilation=filter_dilation,
+        num_groups=num_groups,
+        unshared=unshared,
     )
-    return pytensor.grad(None, wrt=stand_in, known_grads={out: output_grad})
+    return _grad_wrt_inputs(
+        conv2d, 2, "conv2d_grad_wrt_inputs", output_grad, filters, input_shape, filter_shape, kwargs
+    )
 
 
 def conv2d_grad_wrt_weights(
@@ -474,106 +511,260 @@ def conv2d_grad_wrt_weights(
     ``filter_shape`` gives ``(filters, channels, rows, columns)``; rows and
     columns must be ints, filters and channels may be None.
     """
-    fname = "conv2d_grad_wrt_weights"
-    output_grad = pt.as_tensor_variable(output_grad)
-    x = pt.as_tensor_variable(input)
-    shape = _shape_entries(filter_shape, "filter_shape", fname)
-    if not all(isinstance(s, (int, np.integer)) for s in shape[2:]):
-        raise ValueError(f"{fname}: filter_shape must give the filters' rows and columns as ints.")
-    n_filters = output_grad.shape[1] if shape[0] is None else shape[0]
-    channels = x.shape[1] // num_groups if shape[1] is None else shape[1]
-    stand_in = pt.zeros(
-        (n_filters, channels, int(shape[2]), int(shape[3])), dtype=output_grad.dtype
+    kwargs = dict(
+        border_mode=border_mode,
+        subsample=subsample,
+        filter_flip=filter_flip,
+        filter_dilation=filter_dilation,
+        num_groups=num_groups,
+        unshared=unshared,
     )
-    out = conv2d(
-        x,
-        stand_in,
+    return _grad_wrt_weights(
+        conv2d, 2, "conv2d_grad_wrt_weights", input, output_grad, filter_shape, input_shape, kwargs
+    )
+
+
+def conv3d(
+    input,  # noqa: A002 - Theano's name
+    filters,
+    input_shape=None,
+    filter_shape=None,
+    border_mode="valid",
+    subsample=(1, 1, 1),
+    filter_flip=True,
+    filter_dilation=(1, 1, 1),
+    num_groups=1,
+):
+    """Convolve a batch of multi-channel volumes (or videos) with a bank of 3-d filters.
+
+    Parameters
+    ----------
+    input : tensor-like
+        ``(batch, channels, depth, rows, columns)``.
+    filters : tensor-like
+        ``(filters, channels // num_groups, depth, rows, columns)``.
+    input_shape, filter_shape : tuple, optional
+        The shapes (5 entries), with None where not known; checked at run time.
+    border_mode : str, int or tuple
+        'valid', 'full', 'half', an int, three ints (depth, rows, columns) or
+        three ``(before, after)`` pairs.
+    subsample : tuple of 3 ints
+        Strides.
+    filter_flip : bool
+        Flip the filters along all three axes (a convolution, Theano's
+        default) or not (a correlation).
+    filter_dilation : tuple of 3 ints
+        Spacing between the filter's taps.
+    num_groups : int
+        Split channels and filters into this many groups.
+
+    Returns
+    -------
+    TensorVariable
+        ``(batch, filters, out_depth, out_rows, out_columns)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pytensor.tensor as pt
+    >>> import seqgraph
+    >>> from seqgraph.theano.tensor.nnet.abstract_conv import conv3d
+    >>> x = pt.tensor5("x", dtype="float64")
+    >>> y = conv3d(x, np.ones((1, 1, 2, 2, 2)))
+    >>> seqgraph.function([x], y, backend="c")(np.arange(27.0).reshape(1, 1, 3, 3, 3))
+    array([[[[[ 52.,  60.],
+              [ 76.,  84.]],
+    <BLANKLINE>
+             [[124., 132.],
+              [148., 156.]]]]])
+    """
+    x, w, kernel, pads, subsample, dilation, groups = _prepare(
+        input,
+        filters,
         input_shape,
-        None,
+        filter_shape,
         border_mode,
         subsample,
-        filter_flip,
         filter_dilation,
         num_groups,
-        unshared,
+        False,
+        "conv3d",
+        nd=3,
     )
-    return pytensor.grad(None, wrt=stand_in, known_grads={out: output_grad})
+    return _conv(x, w, kernel, pads, subsample, dilation, filter_flip, groups, "conv3d")
+
+
+def conv3d_grad_wrt_inputs(
+    output_grad,
+    filters,
+    input_shape,
+    filter_shape=None,
+    border_mode="valid",
+    subsample=(1, 1, 1),
+    filter_flip=True,
+    filter_dilation=(1, 1, 1),
+    num_groups=1,
+):
+    """The gradient of :func:`conv3d` with respect to its input: a transposed convolution.
+
+    ``input_shape`` gives the input's ``(batch, channels, depth, rows,
+    columns)``; the last three are needed (ints or symbolic scalars), batch
+    and channels may be None.  The other arguments describe the forward
+    convolution, as in :func:`conv3d`.
+    """
+    kwargs = dict(
+        border_mode=border_mode,
+        subsample=subsample,
+        filter_flip=filter_flip,
+        filter_dilation=filter_dilation,
+        num_groups=num_groups,
+    )
+    return _grad_wrt_inputs(
+        conv3d, 3, "conv3d_grad_wrt_inputs", output_grad, filters, input_shape, filter_shape, kwargs
+    )
+
+
+def conv3d_grad_wrt_weights(
+    input,  # noqa: A002 - Theano's name
+    output_grad,
+    filter_shape,
+    input_shape=None,
+    border_mode="valid",
+    subsample=(1, 1, 1),
+    filter_flip=True,
+    filter_dilation=(1, 1, 1),
+    num_groups=1,
+):
+    """The gradient of :func:`conv3d` with respect to its filters.
+
+    ``filter_shape`` gives ``(filters, channels, depth, rows, columns)``; the
+    last three must be ints, filters and channels may be None.
+    """
+    kwargs = dict(
+        border_mode=border_mode,
+        subsample=subsample,
+        filter_flip=filter_flip,
+        filter_dilation=filter_dilation,
+        num_groups=num_groups,
+    )
+    return _grad_wrt_weights(
+        conv3d, 3, "conv3d_grad_wrt_weights", input, output_grad, filter_shape, input_shape, kwargs
+    )
 
 
 class _ConvOp:
     """Theano's abstract convolution ops, called as ops: arguments at
-    construction, tensors at the call."""
+    construction, tensors at the call.  ``_nd`` spatial axes."""
+
+    _nd = 2
 
     def __init__(
         self,
         imshp=None,
         kshp=None,
         border_mode="valid",
-        subsample=(1, 1),
+        subsample=None,
         filter_flip=True,
-        filter_dilation=(1, 1),
+        filter_dilation=None,
         num_groups=1,
         unshared=False,
     ):
+        if unshared and self._nd != 2:
+            raise ValueError(f"{type(self).__name__}: unshared convolution is 2-d only.")
         self.imshp = None if imshp is None else tuple(imshp)
         self.kshp = None if kshp is None else tuple(kshp)
         self.border_mode = border_mode
-        self.subsample = subsample
+        self.subsample = (1,) * self._nd if subsample is None else subsample
         self.filter_flip = filter_flip
-        self.filter_dilation = filter_dilation
+        self.filter_dilation = (1,) * self._nd if filter_dilation is None else filter_dilation
         self.num_groups = num_groups
         self.unshared = unshared
 
     def _kwargs(self):
-        return dict(
+        kwargs = dict(
             border_mode=self.border_mode,
             subsample=self.subsample,
             filter_flip=self.filter_flip,
             filter_dilation=self.filter_dilation,
             num_groups=self.num_groups,
-            unshared=self.unshared,
         )
+        if self._nd == 2:
+            kwargs["unshared"] = self.unshared
+        return kwargs
 
 
-class AbstractConv2d(_ConvOp):
+class _Forward(_ConvOp):
+    def __call__(self, img, kern):
+        conv = conv2d if self._nd == 2 else conv3d
+        return conv(img, kern, self.imshp, self.kshp, **self._kwargs())
+
+
+class _GradInputs(_ConvOp):
+    def __call__(self, kern, topgrad, shape):
+        nd = self._nd
+        head = list(self.imshp[:2]) if self.imshp is not None else [None, None]
+        head = [h if isinstance(h, (int, np.integer)) else None for h in head]
+        if isinstance(shape, Variable):
+            shape = [shape[k] for k in range(nd)]
+        grad = conv2d_grad_wrt_inputs if nd == 2 else conv3d_grad_wrt_inputs
+        return grad(topgrad, kern, head + list(shape), _kernel_hint(self.kshp), **self._kwargs())
+
+
+class _GradWeights(_ConvOp):
+    def __call__(self, img, topgrad, shape):
+        nd = self._nd
+        head = list(self.kshp[:2]) if self.kshp is not None else [None, None]
+        head = [h if isinstance(h, (int, np.integer)) else None for h in head]
+        if isinstance(shape, Variable):
+            raise ValueError(f"{type(self).__name__}: shape must be {nd} ints.")
+        grad = conv2d_grad_wrt_weights if nd == 2 else conv3d_grad_wrt_weights
+        return grad(img, topgrad, head + list(shape), self.imshp, **self._kwargs())
+
+
+class AbstractConv2d(_Forward):
     """``AbstractConv2d(imshp, kshp, ...)(img, kern)``: :func:`conv2d`."""
 
-    def __call__(self, img, kern):
-        return conv2d(img, kern, self.imshp, self.kshp, **self._kwargs())
 
-
-class AbstractConv2d_gradInputs(_ConvOp):  # noqa: N801 - Theano's name
+class AbstractConv2d_gradInputs(_GradInputs):  # noqa: N801 - Theano's name
     """``AbstractConv2d_gradInputs(imshp, kshp, ...)(kern, topgrad, shape)``.
 
     The transposed convolution: :func:`conv2d_grad_wrt_inputs` with the
     input's rows and columns ``shape``.
     """
 
-    def __call__(self, kern, topgrad, shape):
-        head = list(self.imshp[:2]) if self.imshp is not None else [None, None]
-        head = [h if isinstance(h, (int, np.integer)) else None for h in head]
-        if isinstance(shape, Variable):
-            shape = [shape[0], shape[1]]
-        return conv2d_grad_wrt_inputs(
-            topgrad, kern, head + list(shape), _kernel_hint(self.kshp), **self._kwargs()
-        )
 
-
-class AbstractConv2d_gradWeights(_ConvOp):  # noqa: N801 - Theano's name
+class AbstractConv2d_gradWeights(_GradWeights):  # noqa: N801 - Theano's name
     """``AbstractConv2d_gradWeights(imshp, kshp, ...)(img, topgrad, shape)``.
 
     The filters' gradient: :func:`conv2d_grad_wrt_weights` with the filters'
     rows and columns ``shape``.
     """
 
-    def __call__(self, img, topgrad, shape):
-        head = list(self.kshp[:2]) if self.kshp is not None else [None, None]
-        head = [h if isinstance(h, (int, np.integer)) else None for h in head]
-        if isinstance(shape, Variable):
-            raise ValueError("AbstractConv2d_gradWeights: shape must be two ints.")
-        return conv2d_grad_wrt_weights(
-            img, topgrad, head + list(shape), self.imshp, **self._kwargs()
-        )
+
+class AbstractConv3d(_Forward):
+    """``AbstractConv3d(imshp, kshp, ...)(img, kern)``: :func:`conv3d`."""
+
+    _nd = 3
+
+
+class AbstractConv3d_gradInputs(_GradInputs):  # noqa: N801 - Theano's name
+    """``AbstractConv3d_gradInputs(imshp, kshp, ...)(kern, topgrad, shape)``.
+
+    The transposed convolution: :func:`conv3d_grad_wrt_inputs` with the
+    input's depth, rows and columns ``shape``.
+    """
+
+    _nd = 3
+
+
+class AbstractConv3d_gradWeights(_GradWeights):  # noqa: N801 - Theano's name
+    """``AbstractConv3d_gradWeights(imshp, kshp, ...)(img, topgrad, shape)``.
+
+    The filters' gradient: :func:`conv3d_grad_wrt_weights` with the filters'
+    depth, rows and columns ``shape``.
+    """
+
+    _nd = 3
 
 
 def _kernel_hint(kshp):
