@@ -17,6 +17,13 @@ A graph whose digest cannot be computed safely (an op parameter of a kind
 the digest does not know) is compiled without this cache: an unknown object
 is never digested by its ``repr``, which could make two different graphs
 collide.
+
+Code from outside PyTensor and seqgraph that shapes a program (a user's op,
+its JAX implementation, a function given to an op, a rewrite registered in
+PyTensor's databases) enters the digest by the contents of the file that
+defines it, so that editing it builds the program anew instead of finding the
+old one.  Code whose file cannot be read (defined in a notebook or an
+interactive session) keeps its graphs out of the on-disk cache.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import dataclasses
 import enum
 import functools
 import hashlib
+import inspect
 import json
 import os
 import struct
@@ -51,6 +59,81 @@ class Unsupported(Exception):
 def _is(obj, cls) -> bool:
     """``isinstance`` without ABC machinery (slow for classes with many subclasses)."""
     return cls in type(obj).__mro__
+
+
+# Packages whose code is in the key through their versions and (seqgraph's) sources.
+_OWN_PACKAGES = frozenset({"pytensor", "seqgraph"})
+_FILE_DIGESTS: dict = {}
+
+
+def _file_digest(path: str) -> str:
+    """A digest of a file's contents, read again when its size or time changes."""
+    stat = os.stat(path)
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    digest = _FILE_DIGESTS.get(key)
+    if digest is None:
+        with open(path, "rb") as handle:
+            digest = hashlib.sha256(handle.read()).hexdigest()
+        _FILE_DIGESTS[key] = digest
+    return digest
+
+
+def _code_sig(obj) -> str:
+    """``""`` for code of PyTensor and seqgraph; else a digest of the file defining ``obj``.
+
+    Raises
+    ------
+    Unsupported
+        If that file cannot be read (``obj`` was defined in a notebook or an
+        interactive session), so that a change to it could not be told apart.
+    """
+    module = getattr(obj, "__module__", None) or ""
+    if module.split(".")[0] in _OWN_PACKAGES:
+        return ""
+    try:
+        path = inspect.getsourcefile(obj)
+    except TypeError:
+        path = None
+    if path is None or not os.path.isfile(path):
+        name = getattr(obj, "__qualname__", type(obj).__qualname__)
+        raise Unsupported(f"the source of {module}.{name} is not in a file")
+    return "@" + _file_digest(path)
+
+
+def _jax_implementation_sig(op_class) -> str:
+    """The code sig of the JAX implementation registered for ``op_class``."""
+    from pytensor.link.jax.dispatch import jax_funcify
+
+    return _code_sig(jax_funcify.dispatch(op_class))
+
+
+def _user_rewrites_sig() -> str:
+    """Names and code sigs of the rewrites registered from outside PyTensor and seqgraph."""
+    from pytensor.compile.mode import optdb
+    from pytensor.graph.rewriting.db import RewriteDatabase
+
+    found, seen = [], set()
+
+    def walk(db):
+        if id(db) in seen:
+            return
+        seen.add(id(db))
+        for name in sorted(db._names):
+            for rewriter in db.__db__[name]:
+                if isinstance(rewriter, RewriteDatabase):
+                    walk(rewriter)
+                    continue
+                inner = getattr(rewriter, "node_rewriter", None)
+                for code in (rewriter, inner):
+                    if code is None:
+                        continue
+                    code = getattr(code, "fn", None) or type(code)
+                    sig = _code_sig(code)
+                    if sig:
+                        found.append(f"{name}:{code.__module__}.{code.__qualname__}{sig}")
+
+    walk(optdb)
+    return ";".join(sorted(set(found)))
 
 
 class _Digest:
@@ -107,7 +190,7 @@ class _Digest:
         if _is(v, Type):
             return "type:" + self.type_sig(v)
         if isinstance(v, types.FunctionType) and "<" not in v.__qualname__:
-            return f"fn:{v.__module__}.{v.__qualname__}"
+            return f"fn:{v.__module__}.{v.__qualname__}{_code_sig(v)}"
         if isinstance(v, type):
             return f"cls:{v.__module__}.{v.__qualname__}"
         if dataclasses.is_dataclass(v):
@@ -158,7 +241,9 @@ class _Digest:
             if props is None:
                 raise Unsupported(f"op {name} has no __props__")
             parts = [f"{p}={self.value(getattr(op, p))}" for p in props]
-        sig = name + "{" + ";".join(parts) + "}"
+        # A user's op (or a user's JAX implementation of any op): the code too.
+        code = _code_sig(type(op)) + _jax_implementation_sig(type(op))
+        sig = name + code + "{" + ";".join(parts) + "}"
         self._ops[key] = sig
         return sig
 
@@ -491,9 +576,9 @@ class JaxProgram:
             return None
         try:
             digest = graph_digest(self.inputs, self.outputs)
+            rewrites = [_rewrites_sig(mode), _user_rewrites_sig()]
         except Unsupported:
             return None
-        rewrites = _rewrites_sig(mode)
         text = json.dumps([digest, self._meta(), rewrites, _environment_sig(self.platform)])
         return hashlib.sha256(text.encode()).hexdigest()
 

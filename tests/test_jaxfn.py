@@ -111,6 +111,93 @@ def test_cache_round_trip(tmp_path, monkeypatch):
     assert losses[0][2] < losses[0][0]  # the updates were applied
 
 
+_USER_OP = """
+import pytensor.tensor as pt
+from pytensor.graph.basic import Apply
+from pytensor.graph.op import Op
+from pytensor.graph.rewriting.basic import node_rewriter
+from pytensor.link.jax.dispatch import jax_funcify
+
+
+class Scale(Op):
+    __props__ = ()
+
+    def make_node(self, x):
+        x = pt.as_tensor_variable(x)
+        return Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, outputs):
+        outputs[0][0] = inputs[0] * FACTOR
+
+
+@jax_funcify.register(Scale)
+def _scale(op, **kwargs):
+    return lambda x: x * FACTOR
+
+
+@node_rewriter([Scale])
+def no_scale(fgraph, node):
+    return None
+"""
+
+
+def _load_user_module(folder, factor):
+    """The module ``user_op`` written to ``folder`` with ``FACTOR`` = ``factor``, imported anew."""
+    import importlib.util
+    import sys
+
+    path = folder / "user_op.py"
+    path.write_text(_USER_OP.replace("FACTOR", repr(factor)))
+    spec = importlib.util.spec_from_file_location("user_op", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["user_op"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cache_builds_anew_when_a_users_op_changes(tmp_path, monkeypatch):
+    # A user's op and its JAX implementation enter the key by their file: an
+    # edit to either must not find the program the old code built.
+    import sys
+
+    monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delitem(sys.modules, "user_op", raising=False)
+    x = pt.vector("x", dtype="float32")
+    results = []
+    for factor in (2.0, 2.0, 30.0):
+        module = _load_user_module(tmp_path, factor)
+        fn = seqgraph.function([x], module.Scale()(x), backend="jax")
+        results.append((fn(np.ones(2, "float32")).tolist(), _programs(fn)[0].from_cache))
+    assert results == [([2.0, 2.0], False), ([2.0, 2.0], True), ([30.0, 30.0], False)]
+    # Defined where no file holds its source: built, never cached.
+    namespace = {"__name__": "interactive_session"}
+    exec(_USER_OP.replace("FACTOR", "5.0"), namespace)  # noqa: S102
+    fn = seqgraph.function([x], namespace["Scale"]()(x), backend="jax")
+    assert fn(np.ones(2, "float32")).tolist() == [5.0, 5.0]
+    [program] = _programs(fn)
+    assert program.cache_path is None and not program.from_cache
+
+
+def test_cache_key_holds_the_users_rewrites(tmp_path, monkeypatch):
+    import pytensor.compile.mode
+    from pytensor.graph.rewriting.db import EquilibriumDB, SequenceDB
+
+    def database(module):
+        db, inner = SequenceDB(), EquilibriumDB()
+        inner.register("no_scale", module.no_scale, "fast_run")
+        db.register("user_rewrites", inner, "fast_run", position=1)
+        return db
+
+    monkeypatch.setattr(pytensor.compile.mode, "optdb", SequenceDB())
+    assert _jaxfn._user_rewrites_sig() == ""
+    monkeypatch.setattr(pytensor.compile.mode, "optdb", database(_load_user_module(tmp_path, 2.0)))
+    first = _jaxfn._user_rewrites_sig()
+    assert first.startswith("no_scale:user_op.no_scale@")
+    assert _jaxfn._user_rewrites_sig() == first
+    monkeypatch.setattr(pytensor.compile.mode, "optdb", database(_load_user_module(tmp_path, 30.0)))
+    assert _jaxfn._user_rewrites_sig() not in ("", first)
+
+
 def test_cache_key_changes_with_the_code_that_rewrites_programs(monkeypatch):
     # A checkout whose rewrites changed (a fix to PyTensor's, say) without a new
     # version must not find the programs the old rewrites built.
