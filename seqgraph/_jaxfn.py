@@ -91,8 +91,8 @@ def _code_sig(obj) -> str:
     if module.split(".")[0] in _OWN_PACKAGES:
         return ""
     try:
-        path = inspect.getsourcefile(obj)
-    except TypeError:
+        path = inspect.getsourcefile(inspect.unwrap(obj) if callable(obj) else obj)
+    except (TypeError, ValueError, OSError):  # OSError: a class of __main__ without a file
         path = None
     if path is None or not os.path.isfile(path):
         name = getattr(obj, "__qualname__", type(obj).__qualname__)

@@ -158,6 +158,7 @@ def _load_user_module(folder, factor):
 def test_cache_builds_anew_when_a_users_op_changes(tmp_path, monkeypatch):
     # A user's op and its JAX implementation enter the key by their file: an
     # edit to either must not find the program the old code built.
+    import subprocess
     import sys
 
     monkeypatch.setenv("SEQGRAPH_JAX_CACHE", str(tmp_path / "cache"))
@@ -169,7 +170,20 @@ def test_cache_builds_anew_when_a_users_op_changes(tmp_path, monkeypatch):
         fn = seqgraph.function([x], module.Scale()(x), backend="jax")
         results.append((fn(np.ones(2, "float32")).tolist(), _programs(fn)[0].from_cache))
     assert results == [([2.0, 2.0], False), ([2.0, 2.0], True), ([30.0, 30.0], False)]
-    # Defined where no file holds its source: built, never cached.
+    # Defined where no file holds its source (python -c, as in a notebook): built, never cached.
+    script = (
+        _USER_OP.replace("FACTOR", "7.0")
+        + "import numpy as np, seqgraph\n"
+        + "x = pt.vector('x', dtype='float32')\n"
+        + "fn = seqgraph.function([x], Scale()(x), backend='jax')\n"
+        + "print(fn(np.ones(2, 'float32')).tolist(), list(fn._cache.values())[0].cache_path)\n"
+    )
+    env = dict(os.environ, SEQGRAPH_JAX_CACHE=str(tmp_path / "cache"))
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["[7.0,", "7.0]", "None"]
     namespace = {"__name__": "interactive_session"}
     exec(_USER_OP.replace("FACTOR", "5.0"), namespace)  # noqa: S102
     fn = seqgraph.function([x], namespace["Scale"]()(x), backend="jax")
