@@ -263,3 +263,110 @@ def test_tile_takes_theano_s_ndim(theano):
     with pytest.raises(ValueError, match="ndim=1 is less than"):
         T.tile(x, [2], ndim=1)
     assert theano.scalar.upcast("float32", "int64") == "float64"  # theano.scalar, no import
+
+
+class _Triple(seqgraph.theano.Op):
+    """A Python op with no JAX implementation: on JAX it runs only if a rewrite removes it."""
+
+    __props__ = ()
+
+    def make_node(self, x):
+        x = T.as_tensor_variable(x)
+        return seqgraph.theano.Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, outputs):
+        outputs[0][0] = inputs[0] * 3
+
+
+class _Negate(_Triple):
+    def perform(self, node, inputs, outputs):
+        outputs[0][0] = -inputs[0]
+
+
+class _Identity(_Triple):
+    def perform(self, node, inputs, outputs):
+        outputs[0][0] = inputs[0].copy()
+
+
+class _Scale(_Triple):
+    """``_Scale(k)(x)``: ``k * x``."""
+
+    __props__ = ("k",)
+
+    def __init__(self, k):
+        self.k = k
+
+    def perform(self, node, inputs, outputs):
+        outputs[0][0] = inputs[0] * self.k
+
+
+def test_theano_rewrites_register_and_run_on_every_backend(theano):
+    from theano.gof import opt  # noqa: PLC0415
+    from theano.tensor.opt import register_canonicalize, register_specialize  # noqa: PLC0415
+
+    @register_canonicalize
+    @opt.local_optimizer([_Triple])
+    def local_triple(node):  # Theano 1.0's signature: the node alone
+        if type(node.op) is _Triple:
+            return [node.inputs[0] * 3]
+        return False
+
+    class LocalNegate(opt.LocalOptimizer):
+        def tracks(self):
+            return [_Negate]
+
+        def transform(self, node):
+            if isinstance(node.op, _Negate):
+                return [-node.inputs[0]]
+            return None
+
+    register_specialize(LocalNegate(), name="local_negate_seqgraph_test")
+    theano.compile.optdb.register(
+        "remove_identity_seqgraph_test",
+        opt.TopoOptimizer(opt.OpRemove(_Identity())),
+        48.6,  # Theano's position, the third argument
+        "fast_run",
+    )
+    assert "remove_identity_seqgraph_test" in theano.compile.optdb
+    with pytest.raises(TypeError, match="position given twice"):
+        theano.compile.optdb.register("twice", opt.MergeOptimizer(), 1, "fast_run", position=2)
+    x = T.dvector("x")
+    ys = [_Triple()(x), _Negate()(x), _Identity()(x) + 1]
+    value = np.array([1.0, -2.0])
+    for backend in ("c", "jax"):
+        got = seqgraph.function([x], ys, backend=backend)(value)
+        for g, e in zip(got, [3 * value, -value, value + 1]):
+            np.testing.assert_allclose(g, e)
+    # The ops are gone from the rewritten graph, not run by perform.
+    f = theano.function([x], ys)
+    names = {type(node.op).__name__ for node in f.maker.fgraph.apply_nodes}
+    assert not names & {"_Triple", "_Negate", "_Identity"}
+
+
+def test_theano_rewriters_with_theano_arguments(theano):
+    from pytensor.graph.fg import FunctionGraph  # noqa: PLC0415
+    from theano.gof import opt  # noqa: PLC0415
+
+    x = T.dvector("x")
+    swap = opt.TopoOptimizer(opt.OpSub(_Scale(2.0), _Scale(5.0)), order="out_to_in")
+    twice = opt.PatternSub((_Scale(5.0), (_Scale(5.0), "x")), (_Scale(25.0), "x"))
+    pipeline = opt.SeqOptimizer([swap, opt.EquilibriumOptimizer([twice], max_use_ratio=10)])
+    fgraph = FunctionGraph([x], [_Scale(2.0)(_Scale(2.0)(x))], clone=False)
+    pipeline.rewrite(fgraph)
+    [node] = fgraph.apply_nodes
+    assert node.op == _Scale(25.0)
+    with pytest.raises(ValueError, match="order"):
+        opt.TopoOptimizer(opt.OpSub(_Scale(2.0), _Scale(5.0)), order="sideways")
+    with pytest.raises(AttributeError, match="gof.opt.NavigatorOptimizer is not provided"):
+        opt.NavigatorOptimizer  # noqa: B018
+
+
+def test_broadcast_like_fills_a_templates_shape(theano):
+    from theano.tensor.opt import broadcast_like  # noqa: PLC0415
+
+    m = T.dmatrix("m")
+    filled = broadcast_like(0.5, m, dtype="float32")
+    assert filled.dtype == "float32"
+    got = theano.function([m], filled)(np.ones((2, 3)))
+    np.testing.assert_array_equal(got, np.full((2, 3), 0.5, "float32"))
+    assert broadcast_like(m, m) is m

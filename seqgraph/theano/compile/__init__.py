@@ -1,11 +1,11 @@
-"""``theano.compile``: function, shared, In / Param, Out, Mode, SharedVariable, ``ops.as_op``."""
+"""``theano.compile``: function, shared, In / Param, Out, Mode, SharedVariable, ``ops.as_op``, ``optdb``."""
 
 from pytensor.compile.sharedvalue import SharedVariable
 
 from seqgraph.theano import In, Mode, Out, Param, function, shared
 from seqgraph.theano._removed import missing
 from seqgraph.theano.compile import mode, ops, sharedvalue
-from seqgraph.theano.compile.mode import get_default_mode, get_mode
+from seqgraph.theano.compile.mode import get_default_mode, get_mode, optdb
 
 __all__ = [
     "In",
@@ -18,6 +18,7 @@ __all__ = [
     "get_mode",
     "mode",
     "ops",
+    "optdb",
     "shared",
     "sharedvalue",
 ]

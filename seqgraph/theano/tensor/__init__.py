@@ -53,7 +53,7 @@ from seqgraph.theano.tensor._broadcast import (  # noqa: F401
 # PyTensor's nlinalg and slinalg (which warn on use) likewise.
 for _name in ("signal", "nlinalg", "slinalg", "xlogx"):
     globals().pop(_name, None)
-from seqgraph.theano.tensor import nlinalg, signal, slinalg, xlogx  # noqa: E402, F401
+from seqgraph.theano.tensor import nlinalg, opt, signal, slinalg, xlogx  # noqa: E402, F401
 
 
 class _TheanoTensorVariableType(builtins.type(_PyTensorVariable)):
