@@ -256,6 +256,35 @@ def conv(x, w, pads, stride, dilation, flip=True, groups=1):
     return out
 
 
+def conv2d_unshared(x, w, pads, stride=(1, 1), dilation=(1, 1), flip=True, groups=1):
+    """Theano's unshared (locally connected) 2-d convolution, one output position at a time.
+
+    ``w`` is (filters, out_rows, out_cols, channels // groups, rows, columns):
+    each output position has its own filter bank.
+    """
+    if flip:
+        w = w[..., ::-1, ::-1]
+    xp = np.pad(x, ((0, 0), (0, 0)) + tuple(tuple(p) for p in pads))
+    n_filters, rows, cols, per_group, kh, kw = w.shape
+    span = ((kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1)
+    assert (rows, cols) == (
+        (xp.shape[2] - span[0]) // stride[0] + 1,
+        (xp.shape[3] - span[1]) // stride[1] + 1,
+    )
+    out = np.zeros((x.shape[0], n_filters, rows, cols), dtype=np.result_type(x, w))
+    f_group = n_filters // groups
+    for r, c in itertools.product(range(rows), range(cols)):
+        r0, c0 = r * stride[0], c * stride[1]
+        patch = xp[:, :, r0 : r0 + span[0] : dilation[0], c0 : c0 + span[1] : dilation[1]]
+        for g in range(groups):
+            out[:, g * f_group : (g + 1) * f_group, r, c] = np.einsum(
+                "bckl,fckl->bf",
+                patch[:, g * per_group : (g + 1) * per_group],
+                w[g * f_group : (g + 1) * f_group, r, c],
+            )
+    return out
+
+
 def images2neibs(x, shape, step=None, mode="valid"):
     """The patches of ``x`` (batch, channels, rows, cols) as rows, by loops, as Theano orders them."""
     ch, cw = shape

@@ -229,6 +229,89 @@ def test_signal_conv2d_drops_the_axes_its_arguments_lack(rng):
     np.testing.assert_allclose(got[3], ref(image[None, None], kernel[None, None])[0, 0], rtol=1e-10)
 
 
+# Unshared (locally connected) conv2d: filter rows and columns, border_mode, pads,
+# subsample, filter_flip, filter_dilation, num_groups.  Also checked against
+# Theano 1.0.5 (outputs and gradients, float64, to 1e-14).
+CASES_UNSHARED = [
+    ((3, 3), "valid", ((0, 0), (0, 0)), (1, 1), True, (1, 1), 1),
+    ((2, 3), "full", ((1, 1), (2, 2)), (1, 1), False, (1, 1), 1),
+    ((2, 2), (1, 2), ((1, 1), (2, 2)), (1, 2), False, (2, 1), 2),
+    ((3, 2), ((1, 0), (2, 1)), ((1, 0), (2, 1)), (2, 2), True, (1, 1), 1),
+]
+
+
+def test_unshared_conv2d_matches_reference(c_or_jax, rng):
+    x = pt.tensor4("x", dtype="float64")
+    xv = rng.normal(size=(2, 4, 7, 6))
+    filters, values, outs, expected_r = [], [], [], []
+    for k, (kernel, border_mode, pads, subsample, flip, dilation, groups) in enumerate(
+        CASES_UNSHARED
+    ):
+        span = [(kernel[a] - 1) * dilation[a] + 1 for a in range(2)]
+        positions = [
+            (xv.shape[2 + a] + sum(pads[a]) - span[a]) // subsample[a] + 1 for a in range(2)
+        ]
+        wv = rng.normal(size=(4, *positions, 4 // groups, *kernel))
+        w = pt.tensor(f"w{k}", shape=(None,) * 6, dtype="float64")
+        y = nnet.conv2d(
+            x,
+            w,
+            filter_shape=wv.shape,
+            border_mode=border_mode,
+            subsample=subsample,
+            filter_flip=flip,
+            filter_dilation=dilation,
+            num_groups=groups,
+            unshared=True,
+        )
+        expected = reference.conv2d_unshared(xv, wv, pads, subsample, dilation, flip, groups)
+        r = rng.normal(size=expected.shape)
+        outs += [y, *pytensor.grad(pt.sum(y * r), [x, w])]
+        filters.append(w)
+        values.append(wv)
+        expected_r.append((expected, r))
+    got = seqgraph.function([x, *filters], outs, backend=c_or_jax)(xv, *values)
+    for k, case in enumerate(CASES_UNSHARED):
+        y, gx, gw = got[3 * k : 3 * k + 3]
+        expected, r = expected_r[k]
+        np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-12, err_msg=str(case))
+        args = (case[2], case[3], case[5], case[4], case[6])
+
+        def loss(xa, wa, args=args, r=r):
+            return np.sum(reference.conv2d_unshared(xa, wa, *args) * r)
+
+        _directional(lambda xa, wk=values[k]: loss(xa, wk), xv, gx, rng)
+        _directional(lambda wa: loss(xv, wa), values[k], gw, rng)
+
+
+def test_unshared_conv2d_gradients_and_errors(rng):
+    xv = rng.normal(size=(2, 3, 6, 5))
+    wv = rng.normal(size=(4, 2, 3, 3, 3, 3))  # stride 2: 2x3 positions
+    forward = reference.conv2d_unshared(xv, wv, ((0, 0), (1, 1)), (2, 2))
+    tv = rng.normal(size=forward.shape)
+    t, x = pt.tensor4("t", dtype="float64"), pt.tensor4("x", dtype="float64")
+    kwargs = dict(border_mode=(0, 1), subsample=(2, 2), unshared=True)
+    outs = [
+        abstract_conv.conv2d_grad_wrt_inputs(t, wv, (None, None, 6, 5), wv.shape, **kwargs),
+        abstract_conv.conv2d_grad_wrt_weights(x, t, (None, None, None, 3, 3, 3), **kwargs),
+        abstract_conv.AbstractConv2d(kshp=wv.shape, **kwargs)(x, wv),
+    ]
+    grad_x, grad_w, y = seqgraph.function([t, x], outs, backend="c")(tv, xv)
+    assert grad_x.shape == xv.shape and grad_w.shape == wv.shape
+    np.testing.assert_allclose(np.sum(grad_x * xv), np.sum(forward * tv), rtol=1e-10)
+    np.testing.assert_allclose(np.sum(grad_w * wv), np.sum(forward * tv), rtol=1e-10)
+    np.testing.assert_allclose(y, forward, rtol=1e-10)
+    x5 = pt.tensor4("x", shape=(2, 3, 6, 5))
+    with pytest.raises(ValueError, match="unshared filters for 3x3 output positions"):
+        nnet.conv2d(x5, np.ones((4, 3, 3, 3, 3, 3)), unshared=True)
+    with pytest.raises(TypeError, match="filters must be 6-d"):
+        nnet.conv2d(x5, np.ones((4, 3, 3, 3)), unshared=True)
+    with pytest.raises(ValueError, match="unshared convolution needs the filters' rows"):
+        nnet.conv2d(x5, pt.tensor("w", shape=(None,) * 6), unshared=True)
+    with pytest.raises(ValueError, match="2-d only"):
+        abstract_conv.AbstractConv3d(unshared=True)
+
+
 # conv3d: (filter depth, rows, columns), border_mode, the pads it means, subsample,
 # filter_flip, filter_dilation, num_groups.  The outputs and gradients of the
 # first five were also checked against Theano 1.0.5 (float64, to 1e-13).

@@ -161,26 +161,38 @@ def _value_shape(var):
 _AXES = {2: "rows, columns", 3: "depth, rows, columns"}
 
 
-def _filters(filters, filter_shape, fname, nd=2):
+def _filters(filters, filter_shape, fname, nd=2, unshared=False):
     """The filters, checked, with their sizes along the ``nd`` spatial axes:
-    ints where they can be known when the graph is built, else symbolic."""
+    ints where they can be known when the graph is built, else symbolic.
+
+    Unshared (locally connected) filters are ``(filters, output rows, output
+    columns, channels, rows, columns)``: a filter bank for each output position.
+    """
     filters = pt.as_tensor_variable(filters)
-    if filters.ndim != nd + 2:
-        raise TypeError(
-            f"{fname}: filters must be {nd + 2}-d (filters, channels, {_AXES[nd]}); "
-            f"got {filters.type}."
+    lead = 4 if unshared else 2
+    if filters.ndim != lead + nd:
+        layout = (
+            f"filters, output {_AXES[nd]}, channels, {_AXES[nd]}; for unshared convolution"
+            if unshared
+            else f"filters, channels, {_AXES[nd]}"
         )
-    hint = _hint(filter_shape, "filter_shape", fname, nd + 2)
+        raise TypeError(f"{fname}: filters must be {lead + nd}-d ({layout}); got {filters.type}.")
+    hint = _hint(filter_shape, "filter_shape", fname, lead + nd)
     filters = _apply_hint(filters, hint)
-    sizes = filters.type.shape[2:]
+    sizes = filters.type.shape[lead:]
     if any(k is None for k in sizes):
         known = _value_shape(filters)
         if known is None:
+            if unshared:
+                raise ValueError(
+                    f"{fname}: unshared convolution needs the filters' {_AXES[nd]} known when "
+                    "the graph is built (filter_shape, a static shape or a shared variable)."
+                )
             # Sizes known only at run time: the taps are looped over by a scan.
-            return filters, tuple(filters.shape[2 + k] for k in range(nd))
+            return filters, tuple(filters.shape[lead + k] for k in range(nd))
         # Checked at run time too: a later set_value of another shape fails there.
-        filters = pt.specify_shape(filters, (None, None, *known[2:]))
-        sizes = known[2:]
+        filters = pt.specify_shape(filters, (None,) * lead + tuple(known[lead:]))
+        sizes = known[lead:]
     return filters, tuple(int(k) for k in sizes)
 
 
@@ -189,11 +201,12 @@ def _size(x, axis):
     return int(size) if size is not None else x.shape[axis]
 
 
-def _conv(x, w, kernel, pads, subsample, dilation, flip, groups, fname):
+def _conv(x, w, kernel, pads, subsample, dilation, flip, groups, fname, unshared=False):
     """Correlate (or, ``flip``, convolve) ``x`` with ``w``: the im2col form.
 
     ``kernel``, ``pads``, ``subsample`` and ``dilation`` have one entry per
-    spatial axis (two for images, three for volumes).
+    spatial axis (two for images, three for volumes).  ``unshared``: ``w`` has
+    a filter bank per output position (:func:`_filters`).
     """
     nd = len(kernel)
     sizes = [_size(x, 2 + k) for k in range(nd)]
@@ -215,8 +228,15 @@ def _conv(x, w, kernel, pads, subsample, dilation, flip, groups, fname):
             f"{fname}: the filters ({'x'.join(map(str, kernel))}, dilation {dilation}) do not "
             f"fit the padded input ({padded_sizes})."
         )
+    if unshared and all(isinstance(n, int) for n in out_sizes):
+        positions_w = tuple(w.type.shape[1 : 1 + nd])
+        if None not in positions_w and positions_w != tuple(out_sizes):
+            raise ValueError(
+                f"{fname}: unshared filters for {'x'.join(map(str, positions_w))} output "
+                f"positions, but the output has {'x'.join(map(str, out_sizes))}."
+            )
     if flip:
-        w = w[(slice(None), slice(None), *(slice(None, None, -1),) * nd)]
+        w = w[(slice(None),) * (w.ndim - nd) + (slice(None, None, -1),) * nd]
     if not all(isinstance(k, int) for k in kernel):
         out = _conv_scan(x, w, kernel, out_sizes, subsample, dilation, groups)
         return pt.cast(out, dtype) if out.dtype != dtype else out
@@ -241,11 +261,28 @@ def _conv(x, w, kernel, pads, subsample, dilation, flip, groups, fname):
             else patches[g * per_group * positions : (g + 1) * per_group * positions]
         )
         wg = w if groups == 1 else w[g * (n_filters // groups) : (g + 1) * (n_filters // groups)]
-        outs.append(pt.dot(wg.reshape((wg.shape[0], per_group * positions)), rows_g))
+        if unshared:
+            outs.append(_unshared_product(wg, rows_g, batch, per_group * positions))
+        else:
+            outs.append(pt.dot(wg.reshape((wg.shape[0], per_group * positions)), rows_g))
     out = outs[0] if groups == 1 else pt.concatenate(outs, axis=0)
     # (filters, batch, *positions), seen as (batch, filters, *positions).
     out = out.reshape((n_filters, batch, *out_sizes)).dimshuffle(1, 0, *range(2, nd + 2))
     return pt.cast(out, dtype) if out.dtype != dtype else out
+
+
+def _unshared_product(w, patches, batch, k):
+    """Each output position's filters times its patches.
+
+    ``w`` is ``(filters, *positions, channels, *taps)``, ``patches`` ``(k,
+    batch * n_positions)`` with ``k`` = channels times taps; the result is
+    ``(filters, batch * n_positions)``, as the shared product's.
+    """
+    n_filters = w.shape[0]
+    per_position = w.reshape((n_filters, -1, k)).dimshuffle(1, 0, 2)  # (n, filters, k)
+    columns = patches.reshape((k, batch, -1)).dimshuffle(2, 0, 1)  # (n, k, batch)
+    out = pt.matmul(per_position, columns)  # (n, filters, batch)
+    return out.dimshuffle(1, 2, 0).reshape((n_filters, -1))
 
 
 def _tap_slice(x, tap, out_sizes, subsample, dilation):
@@ -319,23 +356,22 @@ def _prepare(
     fname,
     nd=2,
 ):
-    if unshared:
-        raise ValueError(
-            f"{fname}: unshared (locally connected) convolution is not provided by seqgraph."
-        )
+    if unshared and nd != 2:
+        raise ValueError(f"{fname}: unshared convolution is 2-d only.")
     x = pt.as_tensor_variable(input)
     if x.ndim != nd + 2:
         raise TypeError(
             f"{fname}: input must be {nd + 2}-d (batch, channels, {_AXES[nd]}); got {x.type}."
         )
     x = _apply_hint(x, _hint(input_shape, "input_shape", fname, nd + 2))
-    w, kernel = _filters(filters, filter_shape, fname, nd)
+    w, kernel = _filters(filters, filter_shape, fname, nd, unshared)
     subsample = _positive_tuple(subsample, nd, "subsample", fname)
     dilation = _positive_tuple(filter_dilation, nd, "filter_dilation", fname)
     if not isinstance(num_groups, (int, np.integer)) or num_groups < 1:
         raise ValueError(f"{fname}: num_groups must be a positive int; got {num_groups!r}.")
     groups = int(num_groups)
-    channels, w_channels, n_filters = x.type.shape[1], w.type.shape[1], w.type.shape[0]
+    channels, n_filters = x.type.shape[1], w.type.shape[0]
+    w_channels = w.type.shape[3 if unshared else 1]
     if channels is not None and w_channels is not None and channels != w_channels * groups:
         raise ValueError(
             f"{fname}: the input has {channels} channels but the filters take {w_channels} "
@@ -367,7 +403,8 @@ def conv2d(
     input : tensor-like
         ``(batch, channels, rows, columns)``.
     filters : tensor-like
-        ``(filters, channels // num_groups, rows, columns)``.
+        ``(filters, channels // num_groups, rows, columns)`` (unshared: see
+        ``unshared``).
     input_shape, filter_shape : tuple, optional
         The shapes, with None where not known; checked at run time.
     border_mode : str, int or tuple
@@ -384,7 +421,9 @@ def conv2d(
     num_groups : int
         Split channels and filters into this many groups.
     unshared : bool
-        Locally connected filters: not provided.
+        Locally connected filters: ``filters`` is then ``(filters, out_rows,
+        out_columns, channels // num_groups, rows, columns)``, a filter bank
+        for each output position.
 
     Returns
     -------
@@ -415,7 +454,9 @@ def conv2d(
         unshared,
         "conv2d",
     )
-    return _conv(x, w, kernel, pads, subsample, dilation, filter_flip, groups, "conv2d")
+    return _conv(
+        x, w, kernel, pads, subsample, dilation, filter_flip, groups, "conv2d", unshared=unshared
+    )
 
 
 def _shape_entries(shape, name, fname, size=4):
@@ -438,7 +479,8 @@ def _grad_wrt_inputs(conv, nd, fname, output_grad, filters, input_shape, filter_
         raise ValueError(f"{fname}: input_shape must give the input's {_AXES[nd]}.")
     w = pt.as_tensor_variable(filters)
     batch = output_grad.shape[0] if shape[0] is None else shape[0]
-    channels = w.shape[1] * kwargs["num_groups"] if shape[1] is None else shape[1]
+    channel_axis = 3 if kwargs.get("unshared") else 1
+    channels = w.shape[channel_axis] * kwargs["num_groups"] if shape[1] is None else shape[1]
     # The forward convolution of a stand-in input; only its shape is used.
     stand_in = pt.zeros((batch, channels, *shape[2:]), dtype=output_grad.dtype)
     hint = [s if isinstance(s, (int, np.integer)) else None for s in shape]
@@ -450,13 +492,19 @@ def _grad_wrt_weights(conv, nd, fname, input, output_grad, filter_shape, input_s
     """The gradient of ``conv`` (``nd`` spatial axes) with respect to its filters."""
     output_grad = pt.as_tensor_variable(output_grad)
     x = pt.as_tensor_variable(input)
-    shape = _shape_entries(filter_shape, "filter_shape", fname, nd + 2)
-    if not all(isinstance(s, (int, np.integer)) for s in shape[2:]):
+    lead = 4 if kwargs.get("unshared") else 2
+    shape = _shape_entries(filter_shape, "filter_shape", fname, lead + nd)
+    if not all(isinstance(s, (int, np.integer)) for s in shape[lead:]):
         raise ValueError(f"{fname}: filter_shape must give the filters' {_AXES[nd]} as ints.")
     n_filters = output_grad.shape[1] if shape[0] is None else shape[0]
-    channels = x.shape[1] // kwargs["num_groups"] if shape[1] is None else shape[1]
+    channels = x.shape[1] // kwargs["num_groups"] if shape[lead - 1] is None else shape[lead - 1]
+    # Unshared: the output positions, from the output gradient where not given.
+    positions = [
+        output_grad.shape[2 + k] if shape[1 + k] is None else shape[1 + k] for k in range(lead - 2)
+    ]
     stand_in = pt.zeros(
-        (n_filters, channels, *(int(s) for s in shape[2:])), dtype=output_grad.dtype
+        (n_filters, *positions, channels, *(int(s) for s in shape[lead:])),
+        dtype=output_grad.dtype,
     )
     out = conv(x, stand_in, input_shape, None, **kwargs)
     return pytensor.grad(None, wrt=stand_in, known_grads={out: output_grad})
