@@ -37,6 +37,7 @@ import inspect
 import json
 import os
 import struct
+import sys
 import types
 import warnings
 from collections.abc import Mapping
@@ -79,25 +80,33 @@ def _file_digest(path: str) -> str:
 
 
 def _code_sig(obj) -> str:
-    """``""`` for code of PyTensor and seqgraph; else a digest of the file defining ``obj``.
+    """A digest of the file defining ``obj`` when that is a user's Python code, else ``""``.
+
+    PyTensor's, seqgraph's and the standard library's code, and compiled code
+    (a class of an extension module), are in the key through their versions.
 
     Raises
     ------
     Unsupported
-        If that file cannot be read (``obj`` was defined in a notebook or an
-        interactive session), so that a change to it could not be told apart.
+        If ``obj`` was defined with no file behind it (in a notebook, an
+        interactive session, ``python -c``), so that a change to it could not
+        be told apart.
     """
     module = getattr(obj, "__module__", None) or ""
-    if module.split(".")[0] in _OWN_PACKAGES:
+    top = module.split(".")[0]
+    if top in _OWN_PACKAGES or top in sys.stdlib_module_names or top == "builtins":
         return ""
     try:
         path = inspect.getsourcefile(inspect.unwrap(obj) if callable(obj) else obj)
     except (TypeError, ValueError, OSError):  # OSError: a class of __main__ without a file
         path = None
-    if path is None or not os.path.isfile(path):
+    if path is not None and os.path.isfile(path):
+        return "@" + _file_digest(path)
+    loaded = sys.modules.get(module)
+    if module == "__main__" or loaded is None or getattr(loaded, "__file__", None) is None:
         name = getattr(obj, "__qualname__", type(obj).__qualname__)
         raise Unsupported(f"the source of {module}.{name} is not in a file")
-    return "@" + _file_digest(path)
+    return ""  # compiled code of an installed package
 
 
 def _jax_implementation_sig(op_class) -> str:
@@ -192,7 +201,7 @@ class _Digest:
         if isinstance(v, types.FunctionType) and "<" not in v.__qualname__:
             return f"fn:{v.__module__}.{v.__qualname__}{_code_sig(v)}"
         if isinstance(v, type):
-            return f"cls:{v.__module__}.{v.__qualname__}"
+            return f"cls:{v.__module__}.{v.__qualname__}{_code_sig(v)}"
         if dataclasses.is_dataclass(v):
             fields = [f"{f.name}={self.value(getattr(v, f.name))}" for f in dataclasses.fields(v)]
             return f"dc:{type(v).__qualname__}(" + ",".join(fields) + ")"

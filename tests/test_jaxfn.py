@@ -192,6 +192,25 @@ def test_cache_builds_anew_when_a_users_op_changes(tmp_path, monkeypatch):
     assert program.cache_path is None and not program.from_cache
 
 
+def test_code_sig_reads_only_users_python_files(tmp_path, monkeypatch):
+    import json
+    import sys
+
+    from pytensor.tensor.elemwise import Elemwise
+
+    monkeypatch.delitem(sys.modules, "user_op", raising=False)
+    # Versioned code: PyTensor's, seqgraph's, the standard library's, builtins, compiled classes.
+    for obj in (Elemwise, _jaxfn.JaxProgram, json.JSONEncoder, AssertionError, np.float32):
+        assert _jaxfn._code_sig(obj) == "", obj
+    module = _load_user_module(tmp_path, 2.0)
+    assert _jaxfn._code_sig(module.Scale).startswith("@")
+    assert _jaxfn._code_sig(module.Scale) == _jaxfn._code_sig(module._scale)  # one file
+    namespace = {"__name__": "typed_in"}
+    exec("class Typed:\n    pass\n", namespace)  # noqa: S102
+    with pytest.raises(_jaxfn.Unsupported, match="typed_in.Typed is not in a file"):
+        _jaxfn._code_sig(namespace["Typed"])
+
+
 def test_cache_key_holds_the_users_rewrites(tmp_path, monkeypatch):
     import pytensor.compile.mode
     from pytensor.graph.rewriting.db import EquilibriumDB, SequenceDB
