@@ -199,8 +199,8 @@ def test_code_sig_reads_only_users_python_files(tmp_path, monkeypatch):
     from pytensor.tensor.elemwise import Elemwise
 
     monkeypatch.delitem(sys.modules, "user_op", raising=False)
-    # Versioned code: PyTensor's, seqgraph's, the standard library's, builtins, compiled classes.
-    for obj in (Elemwise, _jaxfn.JaxProgram, json.JSONEncoder, AssertionError, np.float32):
+    # Versioned code: PyTensor's, seqgraph's, the standard library's, builtins.
+    for obj in (Elemwise, _jaxfn.JaxProgram, json.JSONEncoder, AssertionError):
         assert _jaxfn._code_sig(obj) == "", obj
     module = _load_user_module(tmp_path, 2.0)
     assert _jaxfn._code_sig(module.Scale).startswith("@")
