@@ -35,6 +35,22 @@ def run_script(tmp_path):
     return run
 
 
+def test_graph_optimization_tutorial_script_gives_theanos_graphs(run_script):
+    got = run_script("graph_rewrites.py")
+    # Theano 1.0.5's graphs for the same script (it prints a graph as [outputs]).
+    theano_graphs = {
+        "before": "add(z, mul(true_div(mul(y, x), y), z))",
+        "after_global": "add(z, mul(x, z))",
+        "after_local": "add(z, mul(x, z))",
+        "after_opsub": "mul(x, y)",
+        "after_pattern": "add(x, y)",
+    }
+    for name, expected in theano_graphs.items():
+        text = str(got[name])
+        assert text.startswith("FunctionGraph(") and text.endswith(")"), text
+        assert text[len("FunctionGraph(") : -1] == expected, name
+
+
 def test_one_output_scan_script_matches_native(run_script):
     got = run_script("elman_one_output.py")
     floatx = pytensor.config.floatX

@@ -357,8 +357,8 @@ def test_theano_rewriters_with_theano_arguments(theano):
     assert node.op == _Scale(25.0)
     with pytest.raises(ValueError, match="order"):
         opt.TopoOptimizer(opt.OpSub(_Scale(2.0), _Scale(5.0)), order="sideways")
-    with pytest.raises(AttributeError, match="gof.opt.NavigatorOptimizer is not provided"):
-        opt.NavigatorOptimizer  # noqa: B018
+    with pytest.raises(AttributeError, match="gof.opt.OpKeyOptimizer is not provided"):
+        opt.OpKeyOptimizer  # noqa: B018
 
 
 def test_broadcast_like_fills_a_templates_shape(theano):

@@ -11,7 +11,10 @@ Theano's signatures where they differ:
   or a dict), or ``False`` / ``None`` for no change;
 - :class:`TopoOptimizer`, :class:`EquilibriumOptimizer`,
   :class:`SeqOptimizer`, ``OpSub``, ``OpRemove`` and ``PatternSub`` take
-  Theano's arguments.
+  Theano's arguments;
+- a global optimizer runs on a graph with ``opt.optimize(fgraph)``, Theano's
+  name of PyTensor's ``rewrite`` (added to PyTensor's ``GraphRewriter`` when
+  this module is imported).
 
 A rewrite registered in PyTensor's databases (``theano.tensor.opt``'s
 ``register_canonicalize`` and the others, or ``theano.compile.optdb``) runs on
@@ -27,9 +30,11 @@ from pytensor.graph.rewriting.basic import (  # noqa: F401
     EquilibriumGraphRewriter,
     GraphRewriter,
     MergeOptimizer,
+    NodeProcessingGraphRewriter,
     NodeRewriter,
     PatternNodeRewriter,
     SequentialGraphRewriter,
+    SequentialNodeRewriter,
     SubstitutionNodeRewriter,
     WalkingGraphRewriter,
     check_stack_trace,
@@ -44,8 +49,10 @@ from seqgraph.theano._removed import missing
 __all__ = [
     "EquilibriumOptimizer",
     "GlobalOptimizer",
+    "LocalOptGroup",
     "LocalOptimizer",
     "MergeOptimizer",
+    "NavigatorOptimizer",
     "OpRemove",
     "OpSub",
     "Optimizer",
@@ -62,6 +69,13 @@ __all__ = [
 Optimizer = GraphRewriter
 GlobalOptimizer = GraphRewriter
 MergeOptimizer = MergeOptimizer
+NavigatorOptimizer = NodeProcessingGraphRewriter
+LocalOptGroup = SequentialNodeRewriter
+
+# Theano's global optimizers ran with ``opt.optimize(fgraph)``; PyTensor's
+# method is ``rewrite`` (the same: add_requirements, then apply).
+if not hasattr(GraphRewriter, "optimize"):
+    GraphRewriter.optimize = GraphRewriter.rewrite
 
 
 def _takes_node_only(fn) -> bool:
