@@ -196,6 +196,22 @@ def test_theano_api_surface():
     assert b.type.shape == (1, None) and T.unbroadcast(b, 0).type.shape == (None, None)
 
 
+@pytest.mark.parametrize("backend", ["c", "jax"])
+def test_gradient_reversal_and_undefined_gradients(backend):
+    # grad_scale(x, -1) is the gradient reversal layer of domain-adversarial training.
+    theano = seqgraph.theano
+    T = theano.tensor
+    x = T.dvector("x")
+    y = (theano.gradient.grad_scale(x, -0.5) ** 2).sum()
+    g = theano.grad(y, x)
+    got_y, got_g = seqgraph.function([x], [y, g], backend=backend)(np.array([1.0, 3.0]))
+    np.testing.assert_allclose(got_y, 10.0)
+    np.testing.assert_allclose(got_g, [-1.0, -3.0])
+    blocked = theano.gradient.undefined_grad(x).sum()
+    with pytest.raises(theano.gradient.NullTypeGradError):
+        theano.grad(blocked, x)
+
+
 def test_missing_theano_api_names_the_replacement():
     seqgraph.theano.install()
     try:

@@ -418,6 +418,31 @@ def test_conv3d_bad_arguments_are_named(args, kwargs, message):
         nnet.conv3d(*args, **kwargs)
 
 
+def test_separable_convolutions_are_depthwise_then_pointwise(rng):
+    # Checked against Theano 1.0.5 too (these arguments, float64: equal to 4e-15).
+    x, x5 = pt.tensor4("x", dtype="float64"), pt.tensor5("x5", dtype="float64")
+    xv, dw, pw = (rng.normal(size=s) for s in [(2, 3, 7, 6), (6, 1, 3, 2), (4, 6, 1, 1)])
+    xv5, dw5, pw5 = (
+        rng.normal(size=s) for s in [(2, 2, 5, 6, 4), (4, 1, 2, 3, 2), (3, 4, 1, 1, 1)]
+    )
+    y = nnet.separable_conv2d(
+        x, dw, pw, 3, border_mode="half", subsample=(2, 1), filter_dilation=(1, 2)
+    )
+    y5 = abstract_conv.separable_conv3d(
+        x5, dw5, pw5, 2, border_mode=1, subsample=(1, 2, 1), filter_flip=False
+    )
+    got, got5 = seqgraph.function([x, x5], [y, y5], backend="c")(xv, xv5)
+    depthwise = reference.conv(xv, dw, ((1, 1), (1, 1)), (2, 1), (1, 2), True, groups=3)
+    np.testing.assert_allclose(
+        got, reference.conv(depthwise, pw, ((0, 0),) * 2, (1, 1), (1, 1)), rtol=1e-10
+    )
+    depthwise5 = reference.conv(xv5, dw5, ((1, 1),) * 3, (1, 2, 1), (1, 1, 1), False, groups=2)
+    expected5 = reference.conv(depthwise5, pw5, ((0, 0),) * 3, (1, 1, 1), (1, 1, 1), False)
+    np.testing.assert_allclose(got5, expected5, rtol=1e-10)
+    with pytest.raises(ValueError, match="num_channels must be"):
+        nnet.separable_conv2d(x, dw, pw, 0)
+
+
 def test_conv3d2d_is_conv3d_on_movies(rng):
     # Theano's layout: signals (batch, time, channels, rows, columns), filters
     # (filters, time, channels, rows, columns); flipped along all three axes.

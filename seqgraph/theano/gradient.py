@@ -1,11 +1,19 @@
-"""``theano.gradient``: grad, grad_clip, disconnected_grad, zero_grad, Rop, Lop, verify_grad ..."""
+"""``theano.gradient``: grad, grad_clip, grad_scale, disconnected_grad, zero_grad, Rop, Lop, verify_grad ..."""
 
 from pytensor.gradient import (  # noqa: F401
+    DisconnectedGrad,
+    DisconnectedInputError,
     DisconnectedType,
+    GradClip,
     GradientError,
+    GradScale,
+    NullTypeGradError,
+    UndefinedGrad,
+    ZeroGrad,
     disconnected_grad,
     grad_clip,
     grad_not_implemented,
+    grad_scale,
     grad_undefined,
     hessian,
     jacobian,
@@ -13,6 +21,7 @@ from pytensor.gradient import (  # noqa: F401
     pullback,
     pushforward,
     subgraph_grad,
+    undefined_grad,
     zero_grad,
 )
 from pytensor.gradient import verify_grad as _verify_grad

@@ -24,6 +24,7 @@ from seqgraph.theano.tensor.nnet.abstract_conv import (  # noqa: F401
     conv2d_grad_wrt_inputs,
     conv2d_grad_wrt_weights,
     conv3d,
+    separable_conv2d,
 )
 from seqgraph.theano.tensor.nnet.bn import batch_normalization  # noqa: F401
 from seqgraph.theano.tensor.nnet.neighbours import images2neibs, neibs2images  # noqa: F401

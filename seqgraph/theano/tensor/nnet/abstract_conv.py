@@ -700,6 +700,127 @@ def conv3d_grad_wrt_weights(
     )
 
 
+def _separable(
+    conv, nd, fname, input, depthwise_filters, pointwise_filters, num_channels, shapes, kwargs
+):  # noqa: A002
+    """A depthwise convolution (one group per input channel), then a pointwise (1x1) one."""
+    input_shape, depthwise_filter_shape, pointwise_filter_shape = shapes
+    if not isinstance(num_channels, (int, np.integer)) or num_channels < 1:
+        raise ValueError(
+            f"{fname}: num_channels must be the input's number of channels, a positive int; "
+            f"got {num_channels!r}."
+        )
+    depthwise = conv(
+        input,
+        depthwise_filters,
+        input_shape,
+        depthwise_filter_shape,
+        num_groups=int(num_channels),
+        **kwargs,
+    )
+    return conv(
+        depthwise,
+        pointwise_filters,
+        None,
+        pointwise_filter_shape,
+        border_mode="valid",
+        subsample=(1,) * nd,
+        filter_flip=kwargs["filter_flip"],
+        filter_dilation=(1,) * nd,
+    )
+
+
+def separable_conv2d(
+    input,  # noqa: A002 - Theano's name
+    depthwise_filters,
+    pointwise_filters,
+    num_channels,
+    input_shape=None,
+    depthwise_filter_shape=None,
+    pointwise_filter_shape=None,
+    border_mode="valid",
+    subsample=(1, 1),
+    filter_flip=True,
+    filter_dilation=(1, 1),
+):
+    """A depthwise convolution of each input channel, then a pointwise one mixing them.
+
+    Parameters
+    ----------
+    input : tensor-like
+        ``(batch, num_channels, rows, columns)``.
+    depthwise_filters : tensor-like
+        ``(num_channels * multiplier, 1, rows, columns)``: ``multiplier``
+        filters for each input channel.
+    pointwise_filters : tensor-like
+        ``(filters, num_channels * multiplier, 1, 1)``.
+    num_channels : int
+        The input's channels.
+    input_shape, depthwise_filter_shape, pointwise_filter_shape : tuple, optional
+        Shape hints, checked at run time.
+    border_mode, subsample, filter_flip, filter_dilation
+        As :func:`conv2d`; the padding, strides and dilation apply to the
+        depthwise convolution.
+
+    Returns
+    -------
+    TensorVariable
+        ``(batch, filters, out_rows, out_columns)``.
+    """
+    kwargs = dict(
+        border_mode=border_mode,
+        subsample=subsample,
+        filter_flip=filter_flip,
+        filter_dilation=filter_dilation,
+    )
+    shapes = (input_shape, depthwise_filter_shape, pointwise_filter_shape)
+    return _separable(
+        conv2d,
+        2,
+        "separable_conv2d",
+        input,
+        depthwise_filters,
+        pointwise_filters,
+        num_channels,
+        shapes,
+        kwargs,
+    )
+
+
+def separable_conv3d(
+    input,  # noqa: A002 - Theano's name
+    depthwise_filters,
+    pointwise_filters,
+    num_channels,
+    input_shape=None,
+    depthwise_filter_shape=None,
+    pointwise_filter_shape=None,
+    border_mode="valid",
+    subsample=(1, 1, 1),
+    filter_flip=True,
+    filter_dilation=(1, 1, 1),
+):
+    """:func:`separable_conv2d` for volumes: filters with a depth axis, as :func:`conv3d`."""
+    kwargs = dict(
+        border_mode=border_mode,
+        subsample=subsample,
+        filter_flip=filter_flip,
+        filter_dilation=filter_dilation,
+    )
+    shapes = (input_shape, depthwise_filter_shape, pointwise_filter_shape)
+    return _separable(
+        conv3d,
+        3,
+        "separable_conv3d",
+        input,
+        depthwise_filters,
+        pointwise_filters,
+        num_channels,
+        shapes,
+        kwargs,
+    )
+
+
 class _ConvOp:
     """Theano's abstract convolution ops, called as ops: arguments at
     construction, tensors at the call.  ``_nd`` spatial axes."""
