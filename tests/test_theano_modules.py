@@ -370,3 +370,45 @@ def test_broadcast_like_fills_a_templates_shape(theano):
     got = theano.function([m], filled)(np.ones((2, 3)))
     np.testing.assert_array_equal(got, np.full((2, 3), 0.5, "float32"))
     assert broadcast_like(m, m) is m
+
+
+@pytest.mark.parametrize("backend", ["c", "jax"])
+def test_topk_family_in_order_with_gradients(theano, backend):
+    x = T.dmatrix("x")
+    rng = np.random.default_rng(5)
+    xv = rng.permutation(24).reshape(4, 6).astype("float64")
+    values, indices = T.topk_and_argtopk(x, 3)
+    outs = [
+        values,
+        indices,
+        T.topk(x, -2, axis=0),
+        T.argtopk(x, 2, axis=None, idx_dtype="int32"),
+        theano.grad((values * np.arange(3.0)).sum(), x),
+    ]
+    top, idx, low, flat, grad = seqgraph.function([x], outs, backend=backend)(xv)
+    expected_idx = np.argsort(-xv, axis=1)[:, :3]
+    np.testing.assert_array_equal(idx, expected_idx)
+    np.testing.assert_array_equal(top, np.take_along_axis(xv, expected_idx, axis=1))
+    np.testing.assert_array_equal(low, np.sort(xv, axis=0)[:2])
+    assert flat.dtype == np.int32
+    np.testing.assert_array_equal(flat, np.argsort(-xv.ravel())[:2])
+    expected_grad = np.zeros_like(xv)
+    np.put_along_axis(expected_grad, expected_idx, np.arange(3.0)[None], axis=1)
+    np.testing.assert_array_equal(grad, expected_grad)
+
+
+def test_topk_symbolic_kth_and_errors(theano):
+    x = T.dvector("x")
+    k = T.iscalar("k")
+    f = seqgraph.function([x, k], T.topk(x, k), backend="c")
+    xv = np.array([0.5, -1.0, 3.0, 2.0])
+    np.testing.assert_array_equal(f(xv, 2), [3.0, 2.0])
+    np.testing.assert_array_equal(f(xv, -3), [-1.0, 0.5, 2.0])
+    with pytest.raises(ValueError, match="kth cannot be zero"):
+        T.topk(x, 0)
+    with pytest.raises(ValueError, match="axis 1 is out of range"):
+        T.topk(x, 1, axis=1)
+    with pytest.raises(TypeError, match="idx_dtype must be an integer"):
+        T.argtopk(x, 1, idx_dtype="float32")
+    with pytest.raises(TypeError, match="signed or floating"):
+        T.topk(T.vector(dtype="uint8"), 1)
