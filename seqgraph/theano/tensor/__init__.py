@@ -54,6 +54,7 @@ from seqgraph.theano.tensor._broadcast import (  # noqa: F401
 for _name in ("signal", "nlinalg", "slinalg", "xlogx"):
     globals().pop(_name, None)
 from seqgraph.theano.tensor import nlinalg, opt, signal, slinalg, xlogx  # noqa: E402, F401
+
 # T.sort and T.argsort stay the functions (imported after their module).
 from seqgraph.theano.tensor.sort import (  # noqa: E402, F401
     argsort,
