@@ -412,3 +412,15 @@ def test_topk_symbolic_kth_and_errors(theano):
         T.argtopk(x, 1, idx_dtype="float32")
     with pytest.raises(TypeError, match="signed or floating"):
         T.topk(T.vector(dtype="uint8"), 1)
+
+
+def test_profile_stats_given_to_function(theano):
+    from theano.compile.profiling import ProfileStats  # noqa: PLC0415
+
+    stats = theano.compile.ProfileStats(atexit_print=False)
+    assert ProfileStats is theano.ProfileStats is type(stats)
+    x = T.dvector("x")
+    f = theano.function([x], (x**2).sum(), profile=stats, mode=theano.Mode(linker="c"))
+    for _ in range(3):
+        f(np.ones(3))
+    assert f.profile is stats and stats.fct_callcount == 3

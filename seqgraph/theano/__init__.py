@@ -490,6 +490,11 @@ def clone(output, replace=None, strict=True, share_inputs=True):
 # Theano modules that PyTensor keeps, under another name or the same one.
 _PYTENSOR_MODULES = {
     "theano.compile.builders": "pytensor.compile.builders",
+    "theano.compile.profiling": (
+        "pytensor.compile.profiling"
+        if importlib.util.find_spec("pytensor.compile.profiling")
+        else "pytensor.compile.debug.profiling"
+    ),
     "theano.scalar": "pytensor.scalar",
 }
 
@@ -497,6 +502,8 @@ _PYTENSOR_MODULES = {
 def __getattr__(name):
     if name == "floatX":
         return pytensor.config.floatX
+    if name == "ProfileStats":  # theano.ProfileStats, for function(..., profile=...)
+        return compile.ProfileStats
     if f"theano.{name}" in _PYTENSOR_MODULES:  # theano.scalar without an import
         return importlib.import_module(_PYTENSOR_MODULES[f"theano.{name}"])
     if name == "sparse":

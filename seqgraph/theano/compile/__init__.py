@@ -1,6 +1,11 @@
-"""``theano.compile``: function, shared, In / Param, Out, Mode, SharedVariable, ``ops.as_op``, ``optdb``."""
+"""``theano.compile``: function, shared, In / Param, Out, Mode, SharedVariable, ProfileStats, ``ops.as_op``, ``optdb``."""
 
 from pytensor.compile.sharedvalue import SharedVariable
+
+try:  # PyTensor 3.3
+    from pytensor.compile.profiling import ProfileStats
+except ImportError:  # PyTensor 3.0
+    from pytensor.compile.debug.profiling import ProfileStats
 
 from seqgraph.theano import In, Mode, Out, Param, function, shared
 from seqgraph.theano._removed import missing
@@ -12,6 +17,7 @@ __all__ = [
     "Mode",
     "Out",
     "Param",
+    "ProfileStats",
     "SharedVariable",
     "function",
     "get_default_mode",
