@@ -37,7 +37,7 @@ elif "floatX" not in _os.environ.get("PYTENSOR_FLAGS", ""):
     _pytensor.config.floatX = "float32"
 
 from seqgraph import cells, diagnostics, init, layers, models, params, torch_io  # noqa: E402, I001
-from seqgraph import profiling, training, updates  # noqa: E402, I001
+from seqgraph import ctc, profiling, training, updates  # noqa: E402, I001
 from seqgraph.gradcheck import gradcheck  # noqa: E402, I001
 from seqgraph.backends import (  # noqa: E402
     BACKENDS,
@@ -56,6 +56,7 @@ __all__ = [
     "ScanError",
     "available_backends",
     "cells",
+    "ctc",
     "diagnostics",
     "gradcheck",
     "default_backend",

@@ -164,7 +164,7 @@ def test_reports_what_it_cannot_convert():
     old = (
         "import theano.tensor as T\n"
         "from theano.sandbox.cuda import dnn\n"
-        "y = T.nnet.ctc.ctc(x, w, z) + T.nnet.conv2d(x, w)\n"
+        "y = T.nnet.blocksparse.sparse_block_dot(x, w, z) + T.nnet.conv2d(x, w)\n"
         "r = a / b\n"
         "s = a / 2.0\n"
         "e = emb / T.sqrt((emb ** 2).sum(axis=1)).dimshuffle(0, 'x')\n"
@@ -173,7 +173,7 @@ def test_reports_what_it_cannot_convert():
     report = port_source(old)
     lines = dict(report.problems)
     assert "theano.sandbox.cuda" in lines[2] and "JAX" in lines[2]
-    assert "nnet.ctc" in lines[3] and "no replacement" in lines[3]
+    assert "nnet.blocksparse" in lines[3] and "no replacement" in lines[3]
     assert "conv2d" not in lines[3]  # provided: seqgraph.theano.tensor.nnet.conv2d
     assert "'a / b' divides with '/'" in lines[4]
     assert 5 not in lines  # a float operand: true division either way

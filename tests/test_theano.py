@@ -218,8 +218,8 @@ def test_missing_theano_api_names_the_replacement():
         import theano.tensor as T  # noqa: PLC0415
 
         assert T is seqgraph.theano.tensor
-        with pytest.raises(AttributeError, match=r"nnet.ctc is not provided"):
-            T.nnet.ctc  # noqa: B018
+        with pytest.raises(AttributeError, match=r"nnet.blocksparse is not provided"):
+            T.nnet.blocksparse  # noqa: B018
         with pytest.raises(AttributeError, match=r"signal.pool.pool_4d is not provided"):
             T.signal.pool.pool_4d  # noqa: B018
         with pytest.raises(ImportError, match=r"theano.sandbox.cuda is not provided.*JAX"):

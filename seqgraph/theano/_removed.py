@@ -6,7 +6,7 @@ REMOVED = {
     "theano.sandbox.cuda": "GPU code runs through JAX: THEANO_FLAGS=device=cuda",
     "theano.sandbox.gpuarray": "GPU code runs through JAX: THEANO_FLAGS=device=cuda",
     "theano.gpuarray": "GPU code runs through JAX: THEANO_FLAGS=device=cuda",
-    "theano.tensor.nnet.ctc": None,
+    "theano.tensor.nnet.blocksparse": None,
     "theano.tensor.shared_randomstreams.RandomStateSharedVariable": None,
     "theano.compile.debugmode": None,
     "theano.compile.nanguardmode": None,

@@ -19,7 +19,7 @@ from pytensor.tensor.special import log_softmax as _log_softmax
 from pytensor.tensor.special import softmax as _softmax
 
 from seqgraph.theano._removed import missing
-from seqgraph.theano.tensor.nnet import abstract_conv, bn, conv, conv3d2d, neighbours  # noqa: F401
+from seqgraph.theano.tensor.nnet import abstract_conv, bn, conv, conv3d2d, ctc, neighbours  # noqa: F401
 from seqgraph.theano.tensor.nnet.abstract_conv import (  # noqa: F401
     conv2d_grad_wrt_inputs,
     conv2d_grad_wrt_weights,

@@ -1,0 +1,157 @@
+"""Connectionist temporal classification (Graves et al., 2006): the loss of unsegmented labels.
+
+A recurrent network that reads ``T`` frames (speech, handwriting) emits at
+each frame a distribution over an alphabet plus a *blank*; a labelling is the
+frames' symbols with repeats merged and blanks removed.  :func:`ctc_loss` is
+``-log p(labels | activations)``, summed over every alignment by the forward
+(alpha) recursion over the labels with blanks between them, in log space.
+
+It is written in PyTensor ops (a :func:`seqgraph.scan` over the frames, the
+whole batch at once), so it compiles on every backend and PyTensor
+differentiates it; Theano's ``theano.tensor.nnet.ctc.ctc`` needed Baidu's
+warp-ctc library and is this function under :mod:`seqgraph.theano`.
+
+Impossible alignments (a labelling longer than its frames allow) have an
+infinite loss and a zero gradient, as PyTorch's ``ctc_loss`` with
+``zero_infinity`` gives for the gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor.tensor as pt
+from pytensor.tensor.special import log_softmax
+
+from seqgraph.scan import scan
+
+__all__ = ["ctc_loss"]
+
+# Stands for log(0): finite, so that no inf - inf appears in the recursion or its gradient.
+_LOG_ZERO = -1e30
+
+
+def _logsumexp3(a, b, c):
+    m = pt.maximum(pt.maximum(a, b), c)
+    return m + pt.log(pt.exp(a - m) + pt.exp(b - m) + pt.exp(c - m))
+
+
+def ctc_loss(activations, labels, input_lengths=None, blank=0):
+    """The CTC loss of each sequence of a batch.
+
+    Parameters
+    ----------
+    activations : tensor-like
+        ``(time, batch, alphabet)``, unnormalised: a softmax over the last
+        axis gives each frame's distribution (as warp-ctc and Theano took
+        them).
+    labels : tensor-like of int
+        ``(batch, max_label_length)``, each row's labels first, then padding
+        with negative values.  Labels are in ``[0, alphabet)`` and not
+        ``blank``.
+    input_lengths : tensor-like of int, optional
+        ``(batch,)``: the frames of each sequence (the rest of ``time`` is
+        padding).  Default: all of ``time``.
+    blank : int
+        The index of the blank symbol.
+
+    Returns
+    -------
+    TensorVariable
+        ``(batch,)``: ``-log p(labels | activations)``, of ``activations``'
+        dtype; ``inf`` where no alignment fits.
+
+    Raises
+    ------
+    TypeError
+        If ``activations`` is not a 3-d float tensor, ``labels`` not a 2-d
+        integer one, or ``input_lengths`` not a 1-d integer one.
+    ValueError
+        If ``blank`` is not a non-negative int.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pytensor.tensor as pt
+    >>> import seqgraph
+    >>> x = pt.tensor3("x", dtype="float64")
+    >>> loss = seqgraph.ctc.ctc_loss(x, np.array([[1]]))
+    >>> f = seqgraph.function([x], loss, backend="c")
+    >>> float(f(np.zeros((2, 1, 2)))[0])  # paths "11", "01", "10" of 4: -log(3/4)
+    0.2876820724517809
+    """
+    activations = pt.as_tensor_variable(activations)
+    labels = pt.as_tensor_variable(labels)
+    if activations.ndim != 3 or not activations.dtype.startswith("float"):
+        raise TypeError(
+            f"ctc_loss: activations must be a 3-d float tensor (time, batch, alphabet); "
+            f"got {activations.type}."
+        )
+    if labels.ndim != 2 or not labels.dtype.startswith(("int", "uint")):
+        raise TypeError(
+            f"ctc_loss: labels must be a 2-d integer tensor (batch, max_label_length); "
+            f"got {labels.type}."
+        )
+    if input_lengths is None:
+        input_lengths = pt.full((activations.shape[1],), activations.shape[0], dtype="int64")
+    input_lengths = pt.as_tensor_variable(input_lengths)
+    if input_lengths.ndim != 1 or not input_lengths.dtype.startswith(("int", "uint")):
+        raise TypeError(
+            f"ctc_loss: input_lengths must be a 1-d integer tensor (batch,); "
+            f"got {input_lengths.type}."
+        )
+    if isinstance(blank, bool) or not isinstance(blank, (int, np.integer)) or blank < 0:
+        raise ValueError(f"ctc_loss: blank must be a non-negative int; got {blank!r}.")
+    dtype = activations.dtype
+    log_zero = np.asarray(_LOG_ZERO, dtype=dtype)
+    log_probs = log_softmax(activations, axis=-1)
+    batch = activations.shape[1]
+    max_labels = labels.shape[1]
+    label_lengths = pt.sum(pt.ge(labels, 0), axis=1)
+    # The labels with a blank before, between and after them: (batch, 2 L + 1).
+    states = 2 * max_labels + 1
+    extended = pt.full((batch, states), blank, dtype="int64")
+    extended = pt.set_subtensor(extended[:, 1::2], pt.maximum(labels, 0).astype("int64"))
+    # A state may be reached from two back when it is a label unlike the one two back.
+    previous_label = pt.set_subtensor(
+        pt.full((batch, states), -1, dtype="int64")[:, 2:], extended[:, :-2]
+    )
+    skip = pt.and_(pt.neq(extended, blank), pt.neq(extended, previous_label))
+    # Each frame's log-probability of each state's symbol: (time, batch, states).
+    rows = pt.arange(batch)[:, None]
+    emit = log_probs[:, rows, extended]
+    # Before the first frame: all of the probability on the first state, so
+    # that the first step gives the first frame's alphas (the leading blank
+    # or the first label).
+    start = pt.full((batch, states), log_zero, dtype=dtype)
+    start = pt.set_subtensor(start[:, 0], np.asarray(0.0, dtype=dtype))
+
+    def step(t, emit_t, alpha, skip, input_lengths):
+        # alpha moved one and two states on, log(0) coming in (as increments,
+        # whose gradients are slices: a join's would be a split of sizes the
+        # JAX backend needs as constants).
+        empty = pt.full_like(alpha, log_zero)
+        one_back = pt.set_subtensor(empty[:, 1:], alpha[:, :-1])
+        two_back = pt.set_subtensor(empty[:, 2:], alpha[:, :-2])
+        two_back = pt.switch(skip, two_back, log_zero)
+        new = _logsumexp3(alpha, one_back, two_back) + emit_t
+        # Frames past a sequence's end leave its alphas as they were.
+        return pt.switch(pt.lt(t, input_lengths)[:, None], new, alpha)
+
+    [alphas], _ = scan(
+        step,
+        sequences=[pt.arange(activations.shape[0]), emit],
+        outputs_info=[start],
+        non_sequences=[skip, input_lengths],
+        strict=True,
+    )
+    last = alphas[-1]
+    # The path ends on the last label or the blank after it.
+    end = 2 * label_lengths
+    final_blank = last[pt.arange(batch), end]
+    final_label = pt.switch(
+        pt.gt(label_lengths, 0), last[pt.arange(batch), pt.maximum(end - 1, 0)], log_zero
+    )
+    log_likelihood = pt.logaddexp(final_blank, final_label)
+    impossible = pt.lt(log_likelihood, log_zero / 2)
+    loss = pt.switch(impossible, np.asarray(np.inf, dtype=dtype), -log_likelihood)
+    return loss.astype(dtype)
