@@ -45,9 +45,9 @@ def ctc_loss(activations, labels, input_lengths=None, blank=0):
         axis gives each frame's distribution (as warp-ctc and Theano took
         them).
     labels : tensor-like of int
-        ``(batch, max_label_length)``, each row's labels first, then padding
-        with negative values.  Labels are in ``[0, alphabet)`` and not
-        ``blank``.
+        ``(batch, max_label_length)``: each row's labels in order, negative
+        values as padding (anywhere in the row; it is dropped).  Labels are in
+        ``[0, alphabet)`` and not ``blank``.
     input_lengths : tensor-like of int, optional
         ``(batch,)``: the frames of each sequence (the rest of ``time`` is
         padding).  Default: all of ``time``.
@@ -107,6 +107,8 @@ def ctc_loss(activations, labels, input_lengths=None, blank=0):
     batch = activations.shape[1]
     max_labels = labels.shape[1]
     label_lengths = pt.sum(pt.ge(labels, 0), axis=1)
+    # Padding may sit anywhere in a row: the labels are moved to its front, in order.
+    labels = pt.take_along_axis(labels, pt.argsort(pt.lt(labels, 0), axis=1, kind="stable"), 1)
     # The labels with a blank before, between and after them: (batch, 2 L + 1).
     states = 2 * max_labels + 1
     extended = pt.full((batch, states), blank, dtype="int64")

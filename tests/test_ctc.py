@@ -25,10 +25,10 @@ def _brute_force(activations, label, frames, blank=0):
     return -total
 
 
-# Labels padded with -1, and each sequence's frames: distinct labels, a repeat
+# Labels padded with -1 (anywhere in a row), and each sequence's frames: distinct labels, a repeat
 # (which needs a blank between), one label, an empty labelling, and a
 # labelling that no alignment of 3 frames fits (1, 1 needs 3 frames; 1, 1, 1 needs 5).
-LABELS = np.array([[1, 2, -1], [1, 1, -1], [2, -1, -1], [-1, -1, -1], [1, 1, 1]])
+LABELS = np.array([[1, -1, 2], [1, 1, -1], [-1, 2, -1], [-1, -1, -1], [1, 1, 1]])
 LENGTHS = np.array([5, 4, 3, 4, 3])
 
 
