@@ -110,10 +110,17 @@ def _code_sig(obj) -> str:
 
 
 def _jax_implementation_sig(op_class) -> str:
-    """The code sig of the JAX implementation registered for ``op_class``."""
-    from pytensor.link.jax.dispatch import jax_funcify
+    """The code sig of the JAX implementation registered for ``op_class``.
 
-    return _code_sig(jax_funcify.dispatch(op_class))
+    PyTensor's JAX dispatch is not imported for it: a process that finds its
+    programs in the cache runs without it (importing it takes time, and
+    resets JAX's float64 switch from ``floatX``).  Until something has imported
+    it, no implementation can have been registered but PyTensor's own.
+    """
+    dispatch = sys.modules.get("pytensor.link.jax.dispatch")
+    if dispatch is None:
+        return ""
+    return _code_sig(dispatch.jax_funcify.dispatch(op_class))
 
 
 def _user_rewrites_sig() -> str:

@@ -192,6 +192,35 @@ def test_cache_builds_anew_when_a_users_op_changes(tmp_path, monkeypatch):
     assert program.cache_path is None and not program.from_cache
 
 
+def test_float64_program_from_the_cache_runs_without_pytensors_jax_dispatch(tmp_path):
+    # A later process finds the program and runs it without importing PyTensor's
+    # JAX dispatch, whose import turns JAX's float64 off again (the key's
+    # code sigs once imported it, and float64 inputs then reached the program
+    # as float32).
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np, pytensor.tensor as pt, seqgraph\n"
+        "x = pt.dvector('x')\n"
+        "f = seqgraph.function([x], (x ** 2).sum(), backend='jax')\n"
+        "value = f(np.array([1.5, 2.0]))\n"
+        "[program] = f._cache.values()\n"
+        "print(repr(float(value)), value.dtype, program.from_cache,\n"
+        "      'pytensor.link.jax.dispatch' in sys.modules)\n"
+    )
+    env = dict(os.environ, SEQGRAPH_JAX_CACHE=str(tmp_path))
+    runs = []
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        runs.append(done.stdout.split())
+    assert runs[0][:3] == ["6.25", "float64", "False"]
+    assert runs[1] == ["6.25", "float64", "True", "False"]
+
+
 def test_code_sig_reads_only_users_python_files(tmp_path, monkeypatch):
     import json
     import sys
