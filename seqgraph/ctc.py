@@ -14,6 +14,11 @@ warp-ctc library and is this function under :mod:`seqgraph.theano`.
 Impossible alignments (a labelling longer than its frames allow) have an
 infinite loss and a zero gradient, as PyTorch's ``ctc_loss`` with
 ``zero_infinity`` gives for the gradient.
+
+:func:`greedy_decode` reads a labelling off computed activations (best path:
+each frame's most likely symbol, repeats merged, blanks dropped) and
+:func:`edit_distance` compares it with the reference, for a label error rate;
+both work on NumPy arrays, after the compiled function has run.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from pytensor.tensor.special import log_softmax
 
 from seqgraph.scan import scan
 
-__all__ = ["ctc_loss"]
+__all__ = ["ctc_loss", "edit_distance", "greedy_decode"]
 
 # Stands for log(0): finite, so that no inf - inf appears in the recursion or its gradient.
 _LOG_ZERO = -1e30
@@ -157,3 +162,75 @@ def ctc_loss(activations, labels, input_lengths=None, blank=0):
     impossible = pt.lt(log_likelihood, log_zero / 2)
     loss = pt.switch(impossible, np.asarray(np.inf, dtype=dtype), -log_likelihood)
     return loss.astype(dtype)
+
+
+def greedy_decode(activations, input_lengths=None, blank=0):
+    """Best-path decoding: each frame's most likely symbol, repeats merged, blanks dropped.
+
+    Parameters
+    ----------
+    activations : array_like
+        ``(time, batch, alphabet)``, as for :func:`ctc_loss` (a softmax does
+        not change the argmax, so scores before or after it both do).
+    input_lengths : array_like of int, optional
+        ``(batch,)``: the frames of each sequence; default all of ``time``.
+    blank : int
+
+    Returns
+    -------
+    list of list of int
+        One labelling per sequence.
+
+    Raises
+    ------
+    ValueError
+        If ``activations`` is not 3-d or ``input_lengths`` does not give one
+        length in ``[0, time]`` per sequence.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores = np.eye(3)[[1, 1, 0, 1, 2, 2]][:, None, :]  # frames: 1 1 _ 1 2 2
+    >>> greedy_decode(scores)
+    [[1, 1, 2]]
+    """
+    scores = np.asarray(activations)
+    if scores.ndim != 3:
+        raise ValueError(
+            f"greedy_decode: activations must be (time, batch, alphabet); got shape {scores.shape}."
+        )
+    time, batch = scores.shape[:2]
+    lengths = np.full(batch, time) if input_lengths is None else np.asarray(input_lengths)
+    if lengths.shape != (batch,) or np.any(lengths < 0) or np.any(lengths > time):
+        raise ValueError(
+            f"greedy_decode: input_lengths must give one length in [0, {time}] for each of the "
+            f"{batch} sequences; got {input_lengths!r}."
+        )
+    best = scores.argmax(axis=-1)
+    decoded = []
+    for b in range(batch):
+        path = best[: lengths[b], b]
+        keep = np.ones(len(path), bool)
+        keep[1:] = path[1:] != path[:-1]
+        decoded.append([int(k) for k in path[keep] if k != blank])
+    return decoded
+
+
+def edit_distance(hypothesis, reference):
+    """The Levenshtein distance between two label sequences (insertions, deletions, substitutions).
+
+    Divided by ``len(reference)`` and summed over a corpus, it is the label
+    (or phone, or word) error rate.
+
+    Examples
+    --------
+    >>> edit_distance([1, 2, 3], [1, 3, 3, 4])
+    2
+    """
+    hypothesis, reference = list(hypothesis), list(reference)
+    row = list(range(len(reference) + 1))
+    for i, h in enumerate(hypothesis, 1):
+        previous, row[0] = row[0], i
+        for j, r in enumerate(reference, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (h != r))
+    return row[-1]
