@@ -1,4 +1,4 @@
-"""The global and local optimizers of Theano's "Graph optimization" tutorial, unchanged.
+"""The global and local optimizers of Theano's "Graph optimization" tutorial, as it wrote them.
 
 Saves each graph after its optimizer ran (as text) to the file named by the first argument.
 """
@@ -53,10 +53,7 @@ class LocalSimplify(gof.LocalOptimizer):
         return False
 
     def tracks(self):
-        # This should be needed for the EquilibriumOptimizer
-        # but it isn't now
-        # TODO: do this and explain it
-        return []  # that's not what you should do
+        return []  # as in the tutorial: no ops named, so every node is offered
 
 
 local_simplify = LocalSimplify()
@@ -69,7 +66,7 @@ simplify = gof.TopoOptimizer(local_simplify)
 simplify.optimize(e)
 after_local = str(e)
 
-# OpSub and PatternSub: add by mul, then x / x by 1... written as the tutorial's patterns
+# OpSub (add becomes mul) and PatternSub ((x * y) / y becomes x), as Theano's docs describe them.
 add_to_mul = gof.TopoOptimizer(OpSub(add, mul))
 x = float64("x")
 y = float64("y")
