@@ -24,6 +24,7 @@ contents of the file that defines it, so an edited rewrite builds anew.
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 from pytensor.graph.rewriting.basic import (  # noqa: F401
@@ -78,10 +79,13 @@ if not hasattr(GraphRewriter, "optimize"):
     GraphRewriter.optimize = GraphRewriter.rewrite
 
 
-def _takes_node_only(fn) -> bool:
-    """Whether ``fn`` takes Theano's ``(node)`` rather than PyTensor's ``(fgraph, node)``."""
+def _takes_node_only(fn, skip=0) -> bool:
+    """Whether ``fn`` takes Theano's ``(node)`` rather than PyTensor's ``(fgraph, node)``.
+
+    ``skip``: leading parameters not counted (``self`` of a method).
+    """
     try:
-        parameters = list(inspect.signature(fn).parameters.values())
+        parameters = list(inspect.signature(fn).parameters.values())[skip:]
     except (TypeError, ValueError):
         return False
     positional = [
@@ -122,15 +126,11 @@ def local_optimizer(tracks, inplace=False, requirements=()):
         if _takes_node_only(fn):
             theano_fn = fn
 
+            # wraps: the user's name, and (__wrapped__) the file the JAX cache's key reads.
+            @functools.wraps(theano_fn)
             def fn(fgraph, node):
                 return theano_fn(node)
 
-            fn.__name__ = theano_fn.__name__
-            fn.__qualname__ = theano_fn.__qualname__
-            fn.__module__ = theano_fn.__module__
-            fn.__doc__ = theano_fn.__doc__
-            # The file of the function written by the user, for the JAX cache's key.
-            fn.__wrapped__ = theano_fn
         return node_rewriter(tracks, inplace=inplace, requirements=requirements)(fn)
 
     return decorator
@@ -147,7 +147,7 @@ class LocalOptimizer(NodeRewriter):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         transform = cls.__dict__.get("transform")
-        if transform is not None and _method_takes_node_only(transform):
+        if transform is not None and _takes_node_only(transform, skip=1):
 
             def adapted(self, fgraph, node, *args, **kwargs):
                 return transform(self, node)
@@ -159,20 +159,6 @@ class LocalOptimizer(NodeRewriter):
 
     def transform(self, fgraph, node, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} defines no transform(node).")
-
-
-def _method_takes_node_only(method) -> bool:
-    """Whether the method ``method(self, ...)`` takes one argument besides ``self``."""
-    try:
-        parameters = list(inspect.signature(method).parameters.values())[1:]
-    except (TypeError, ValueError):
-        return False
-    positional = [
-        p
-        for p in parameters
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
-    ]
-    return len(positional) == 1 and not any(p.kind == p.VAR_POSITIONAL for p in parameters)
 
 
 def OpSub(op1, op2, transfer_tags=True):  # noqa: N802 - Theano's name
