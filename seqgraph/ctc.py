@@ -16,9 +16,11 @@ infinite loss and a zero gradient, as PyTorch's ``ctc_loss`` with
 ``zero_infinity`` gives for the gradient.
 
 :func:`greedy_decode` reads a labelling off computed activations (best path:
-each frame's most likely symbol, repeats merged, blanks dropped) and
-:func:`edit_distance` compares it with the reference, for a label error rate;
-both work on NumPy arrays, after the compiled function has run.
+each frame's most likely symbol, repeats merged, blanks dropped),
+:func:`beam_search_decode` searches for the most probable labelling (prefix
+beam search, summing each labelling's paths), and :func:`edit_distance`
+compares a labelling with the reference, for a label error rate; they work on
+NumPy arrays, after the compiled function has run.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pytensor.tensor.special import log_softmax
 
 from seqgraph.scan import scan
 
-__all__ = ["ctc_loss", "edit_distance", "greedy_decode"]
+__all__ = ["beam_search_decode", "ctc_loss", "edit_distance", "greedy_decode"]
 
 # Stands for log(0): finite, so that no inf - inf appears in the recursion or its gradient.
 _LOG_ZERO = -1e30
@@ -214,6 +216,99 @@ def greedy_decode(activations, input_lengths=None, blank=0):
         keep[1:] = path[1:] != path[:-1]
         decoded.append([int(k) for k in path[keep] if k != blank])
     return decoded
+
+
+def _log_softmax(scores):
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def beam_search_decode(activations, input_lengths=None, beam_width=16, blank=0):
+    """The most probable labelling of each sequence, by prefix beam search.
+
+    Each labelling's probability is the sum over its alignments (best-path
+    decoding takes only the likeliest alignment); the search keeps the
+    ``beam_width`` likeliest prefixes after each frame, each with the
+    probability of its alignments so far ending in a blank and not.  With a
+    beam as wide as the number of prefixes it is exact.
+
+    Parameters
+    ----------
+    activations : array_like
+        ``(time, batch, alphabet)``, before the softmax (as for
+        :func:`ctc_loss`).
+    input_lengths : array_like of int, optional
+        ``(batch,)``: the frames of each sequence; default all of ``time``.
+    beam_width : int
+    blank : int
+
+    Returns
+    -------
+    labellings : list of list of int
+    log_probs : numpy.ndarray
+        ``(batch,)``: each labelling's log-probability, as the search
+        summed it (a lower bound when the beam dropped some of its paths).
+
+    Raises
+    ------
+    ValueError
+        For a bad shape, lengths or ``beam_width``.
+    """
+    scores = np.asarray(activations, dtype=np.float64)
+    if scores.ndim != 3:
+        raise ValueError(
+            f"beam_search_decode: activations must be (time, batch, alphabet); got shape "
+            f"{scores.shape}."
+        )
+    if (
+        isinstance(beam_width, bool)
+        or not isinstance(beam_width, (int, np.integer))
+        or beam_width < 1
+    ):
+        raise ValueError(
+            f"beam_search_decode: beam_width must be a positive int; got {beam_width!r}."
+        )
+    time, batch, alphabet = scores.shape
+    lengths = np.full(batch, time) if input_lengths is None else np.asarray(input_lengths)
+    if lengths.shape != (batch,) or np.any(lengths < 0) or np.any(lengths > time):
+        raise ValueError(
+            f"beam_search_decode: input_lengths must give one length in [0, {time}] for each "
+            f"of the {batch} sequences; got {input_lengths!r}."
+        )
+    log_probs = _log_softmax(scores)
+    labellings, totals = [], np.empty(batch)
+    for b in range(batch):
+        # prefix -> (log p(alignments so far ending in blank), ... ending in a label)
+        beams = {(): (0.0, -np.inf)}
+        for t in range(lengths[b]):
+            frame = log_probs[t, b]
+            grown: dict = {}
+
+            def add(prefix, blank_part, label_part, grown=grown):
+                old_blank, old_label = grown.get(prefix, (-np.inf, -np.inf))
+                grown[prefix] = (
+                    np.logaddexp(old_blank, blank_part),
+                    np.logaddexp(old_label, label_part),
+                )
+
+            for prefix, (ends_blank, ends_label) in beams.items():
+                total = np.logaddexp(ends_blank, ends_label)
+                add(prefix, total + frame[blank], -np.inf)
+                for symbol in range(alphabet):
+                    if symbol == blank:
+                        continue
+                    if prefix and prefix[-1] == symbol:
+                        # A repeat is a new label only after a blank; else it merges.
+                        add(prefix + (symbol,), -np.inf, ends_blank + frame[symbol])
+                        add(prefix, -np.inf, ends_label + frame[symbol])
+                    else:
+                        add(prefix + (symbol,), -np.inf, total + frame[symbol])
+            ranked = sorted(grown.items(), key=lambda item: -np.logaddexp(*item[1]))
+            beams = dict(ranked[:beam_width])
+        best, (ends_blank, ends_label) = max(beams.items(), key=lambda item: np.logaddexp(*item[1]))
+        labellings.append([int(k) for k in best])
+        totals[b] = np.logaddexp(ends_blank, ends_label)
+    return labellings, totals
 
 
 def edit_distance(hypothesis, reference):

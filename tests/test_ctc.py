@@ -10,7 +10,7 @@ import pytensor.tensor as pt
 import pytest
 
 import seqgraph
-from seqgraph.ctc import ctc_loss, edit_distance, greedy_decode
+from seqgraph.ctc import beam_search_decode, ctc_loss, edit_distance, greedy_decode
 
 
 def _brute_force(activations, label, frames, blank=0):
@@ -183,3 +183,40 @@ def test_edit_distance_is_levenshtein(rng):
         a = list(rng.integers(0, 3, size=rng.integers(0, 6)))
         b = list(rng.integers(0, 3, size=rng.integers(0, 6)))
         assert edit_distance(a, b) == _levenshtein(a, b), (a, b)
+
+
+def _labelling_log_probs(activations, blank=0):
+    """Every labelling's log-probability for one sequence, from every path enumerated."""
+    logits = activations - np.log(np.exp(activations).sum(-1, keepdims=True))
+    totals = {}
+    for path in itertools.product(range(activations.shape[-1]), repeat=len(activations)):
+        merged = [k for i, k in enumerate(path) if i == 0 or k != path[i - 1]]
+        labelling = tuple(k for k in merged if k != blank)
+        score = sum(logits[t, k] for t, k in enumerate(path))
+        totals[labelling] = np.logaddexp(totals.get(labelling, -np.inf), score)
+    return totals
+
+
+def test_beam_search_finds_the_most_probable_labelling(rng):
+    # Scores where the likeliest alignment's labelling is not the likeliest
+    # labelling must show up in some draws; a wide beam is exact.
+    disagreements = 0
+    for _ in range(12):
+        activations = rng.normal(scale=1.5, size=(5, 2, 3))
+        labellings, log_probs = beam_search_decode(activations, beam_width=200)
+        greedy = greedy_decode(activations)
+        for b in range(2):
+            totals = _labelling_log_probs(activations[:, b])
+            best = max(totals, key=totals.get)
+            assert labellings[b] == list(best)
+            np.testing.assert_allclose(log_probs[b], totals[best], rtol=1e-12)
+            disagreements += greedy[b] != list(best)
+    assert disagreements > 0
+    lengths = [3, 5]
+    short, _ = beam_search_decode(activations, lengths, beam_width=200)
+    totals = _labelling_log_probs(activations[:3, 0])
+    assert short[0] == list(max(totals, key=totals.get))
+    with pytest.raises(ValueError, match="beam_width must be a positive int"):
+        beam_search_decode(activations, beam_width=0)
+    with pytest.raises(ValueError, match="one length in"):
+        beam_search_decode(activations, [6, 1])
