@@ -35,11 +35,34 @@ def _directional(loss, value, grad, rng, eps=1e-6):
     np.testing.assert_allclose(np.sum(grad * v), numeric, rtol=1e-6)
 
 
+def _check_against_reference(backend, rng, x, xv, cases):
+    """Outputs and both gradients of each case, compiled as one function, against NumPy.
+
+    ``cases``: ``(label, filter variable, filter value, output, reference)``
+    with ``reference(x_value, filter_value)`` the NumPy convolution.  The
+    gradients are checked as directional derivatives of ``sum(output * r)``.
+    """
+    outs, weights = [], []
+    for _, w, wv, y, convolve in cases:
+        expected = convolve(xv, wv)
+        r = rng.normal(size=expected.shape)
+        outs += [y, *pytensor.grad(pt.sum(y * r), [x, w])]
+        weights.append((expected, r))
+    filters = [case[1] for case in cases]
+    got = seqgraph.function([x, *filters], outs, backend=backend)(xv, *[c[2] for c in cases])
+    for k, (label, _, wv, _, convolve) in enumerate(cases):
+        y, gx, gw = got[3 * k : 3 * k + 3]
+        expected, r = weights[k]
+        np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-12, err_msg=label)
+        _directional(lambda xa: np.sum(convolve(xa, wv) * r), xv, gx, rng)  # noqa: B023
+        _directional(lambda wa: np.sum(convolve(xv, wa) * r), wv, gw, rng)  # noqa: B023
+
+
 def test_conv2d_matches_reference(c_or_jax, rng):
     x = pt.tensor4("x", dtype="float64")
     xv = rng.normal(size=(2, 4, 9, 8))
-    filters, values, outs, weights = [], [], [], []
-    for k, (kernel, border_mode, _, subsample, flip, dilation, groups) in enumerate(CASES):
+    cases = []
+    for k, (kernel, border_mode, pads, subsample, flip, dilation, groups) in enumerate(CASES):
         w = pt.tensor4(f"w{k}", dtype="float64")
         wv = rng.normal(size=(4, 4 // groups, *kernel))
         y = nnet.conv2d(
@@ -52,26 +75,12 @@ def test_conv2d_matches_reference(c_or_jax, rng):
             filter_dilation=dilation,
             num_groups=groups,
         )
-        expected = reference.conv2d(xv, wv, CASES[k][2], subsample, dilation, flip, groups)
-        r = rng.normal(size=expected.shape)
-        outs += [y, *pytensor.grad(pt.sum(y * r), [x, w])]
-        filters.append(w)
-        values.append(wv)
-        weights.append((expected, r))
-    got = seqgraph.function([x, *filters], outs, backend=c_or_jax)(xv, *values)
-    for k, case in enumerate(CASES):
-        y, gx, gw = got[3 * k : 3 * k + 3]
-        expected, r = weights[k]
-        np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-12, err_msg=str(case))
-        pads, subsample, flip, dilation, groups = case[2:]
 
-        def loss(
-            xa, wa, pads=pads, subsample=subsample, flip=flip, dilation=dilation, groups=groups, r=r
-        ):
-            return np.sum(reference.conv2d(xa, wa, pads, subsample, dilation, flip, groups) * r)
+        def convolve(xa, wa, args=(pads, subsample, dilation, flip, groups)):
+            return reference.conv2d(xa, wa, *args)
 
-        _directional(lambda xa, wk=values[k]: loss(xa, wk), xv, gx, rng)
-        _directional(lambda wa: loss(xv, wa), values[k], gw, rng)
+        cases.append((str(CASES[k]), w, wv, y, convolve))
+    _check_against_reference(c_or_jax, rng, x, xv, cases)
 
 
 def test_filter_sizes_come_from_a_shared_variable_and_are_checked(rng):
@@ -243,7 +252,7 @@ CASES_UNSHARED = [
 def test_unshared_conv2d_matches_reference(c_or_jax, rng):
     x = pt.tensor4("x", dtype="float64")
     xv = rng.normal(size=(2, 4, 7, 6))
-    filters, values, outs, expected_r = [], [], [], []
+    cases = []
     for k, (kernel, border_mode, pads, subsample, flip, dilation, groups) in enumerate(
         CASES_UNSHARED
     ):
@@ -264,24 +273,12 @@ def test_unshared_conv2d_matches_reference(c_or_jax, rng):
             num_groups=groups,
             unshared=True,
         )
-        expected = reference.conv2d_unshared(xv, wv, pads, subsample, dilation, flip, groups)
-        r = rng.normal(size=expected.shape)
-        outs += [y, *pytensor.grad(pt.sum(y * r), [x, w])]
-        filters.append(w)
-        values.append(wv)
-        expected_r.append((expected, r))
-    got = seqgraph.function([x, *filters], outs, backend=c_or_jax)(xv, *values)
-    for k, case in enumerate(CASES_UNSHARED):
-        y, gx, gw = got[3 * k : 3 * k + 3]
-        expected, r = expected_r[k]
-        np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-12, err_msg=str(case))
-        args = (case[2], case[3], case[5], case[4], case[6])
 
-        def loss(xa, wa, args=args, r=r):
-            return np.sum(reference.conv2d_unshared(xa, wa, *args) * r)
+        def convolve(xa, wa, args=(pads, subsample, dilation, flip, groups)):
+            return reference.conv2d_unshared(xa, wa, *args)
 
-        _directional(lambda xa, wk=values[k]: loss(xa, wk), xv, gx, rng)
-        _directional(lambda wa: loss(xv, wa), values[k], gw, rng)
+        cases.append((str(CASES_UNSHARED[k]), w, wv, y, convolve))
+    _check_against_reference(c_or_jax, rng, x, xv, cases)
 
 
 def test_unshared_conv2d_gradients_and_errors(rng):
@@ -328,7 +325,7 @@ CASES_3D = [
 def test_conv3d_matches_reference(c_or_jax, rng):
     x = pt.tensor5("x", dtype="float64")
     xv = rng.normal(size=(2, 4, 6, 5, 7))
-    filters, values, outs, expected_r = [], [], [], []
+    cases = []
     for k, (kernel, border_mode, pads, subsample, flip, dilation, groups) in enumerate(CASES_3D):
         w = pt.tensor5(f"w{k}", dtype="float64")
         wv = rng.normal(size=(4, 4 // groups, *kernel))
@@ -342,24 +339,12 @@ def test_conv3d_matches_reference(c_or_jax, rng):
             filter_dilation=dilation,
             num_groups=groups,
         )
-        expected = reference.conv(xv, wv, pads, subsample, dilation, flip, groups)
-        r = rng.normal(size=expected.shape)
-        outs += [y, *pytensor.grad(pt.sum(y * r), [x, w])]
-        filters.append(w)
-        values.append(wv)
-        expected_r.append((expected, r))
-    got = seqgraph.function([x, *filters], outs, backend=c_or_jax)(xv, *values)
-    for k, case in enumerate(CASES_3D):
-        y, gx, gw = got[3 * k : 3 * k + 3]
-        expected, r = expected_r[k]
-        np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-12, err_msg=str(case))
-        args = (case[2], case[3], case[5], case[4], case[6])
 
-        def loss(xa, wa, args=args, r=r):
-            return np.sum(reference.conv(xa, wa, *args) * r)
+        def convolve(xa, wa, args=(pads, subsample, dilation, flip, groups)):
+            return reference.conv(xa, wa, *args)
 
-        _directional(lambda xa, wk=values[k]: loss(xa, wk), xv, gx, rng)
-        _directional(lambda wa: loss(xv, wa), values[k], gw, rng)
+        cases.append((str(CASES_3D[k]), w, wv, y, convolve))
+    _check_against_reference(c_or_jax, rng, x, xv, cases)
 
 
 def test_conv3d_filters_of_run_time_size_are_looped_over(rng):
