@@ -42,6 +42,7 @@ import functools
 import importlib.util
 import math
 import os
+import warnings
 
 import numpy as np
 from pytensor.graph.op import Op
@@ -864,6 +865,73 @@ def install_fixes() -> None:
             return np.asarray(x).flatten()[0]
 
         return scalar_from_tensor
+
+    from pytensor.link.jax.dispatch.tensor_basic import jax_funcify_MakeVector, jax_funcify_Split
+    from pytensor.tensor.basic import MakeVector, Split
+
+    @jax_funcify.register(MakeVector)
+    def _vector_of_concrete_sizes(op, node=None, **kwargs):
+        traced = jax_funcify_MakeVector(op, node=node, **kwargs)
+        if node is None or node.outputs[0].type.dtype[0] not in "iub":
+            return traced
+
+        def makevector(*x):
+            # Sizes stay concrete (see _concrete_shape_arithmetic).
+            if any(_is_tracer(v) for v in x):
+                return traced(*x)
+            return np.array(x, dtype=op.dtype)
+
+        return makevector
+
+    @jax_funcify.register(Split)
+    def _split_at_concrete_sizes(op, node=None, **kwargs):
+        import jax.numpy as jnp
+
+        with warnings.catch_warnings():
+            # PyTensor warns when the sizes are not constants of the graph;
+            # inside a scan's step they are often concrete only when traced.
+            warnings.filterwarnings("ignore", message="Split node does not have constant")
+            traced = jax_funcify_Split(op, node=node, **kwargs)
+
+        def split(x, axis, splits):
+            if _is_tracer(splits) or _is_tracer(axis):
+                return traced(x, axis, splits)
+            splits = np.asarray(splits)
+            axis = int(np.asarray(axis))
+            if len(splits) != op.len_splits:
+                raise ValueError(f"Split: {len(splits)} sizes for {op.len_splits} parts.")
+            if (splits < 0).any() or splits.sum() != x.shape[axis]:
+                raise ValueError(
+                    f"Split: sizes {splits.tolist()} do not add up to the length "
+                    f"{x.shape[axis]} of axis {axis}."
+                )
+            return jnp.split(x, np.cumsum(splits[:-1]), axis=axis)
+
+        return split
+
+    from pytensor.link.jax.dispatch.subtensor import jax_funcify_IncSubtensor
+    from pytensor.tensor.subtensor import (
+        AdvancedIncSubtensor,
+        AdvancedIncSubtensor1,
+        IncSubtensor,
+    )
+
+    @jax_funcify.register(IncSubtensor)
+    @jax_funcify.register(AdvancedIncSubtensor)
+    @jax_funcify.register(AdvancedIncSubtensor1)
+    def _increment_of_the_array_dtype(op, node=None, **kwargs):
+        plain = jax_funcify_IncSubtensor(op, node=node, **kwargs)
+        if node is None or node.inputs[1].type.dtype == node.inputs[0].type.dtype:
+            return plain
+        dtype = node.inputs[0].type.dtype
+
+        def incsubtensor(x, y, *indices):
+            # PyTensor casts the values to the array's dtype (a float64 value
+            # set into a float32 array, as Theano's constants make them);
+            # JAX's scatter warns of it and will refuse it.
+            return plain(x, y.astype(dtype) if hasattr(y, "astype") else y, *indices)
+
+        return incsubtensor
 
     from pytensor.scalar.basic import Composite
 

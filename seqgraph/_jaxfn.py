@@ -686,7 +686,16 @@ class JaxProgram:
             # PyTensor's JAX backend warns for every runtime Assert it drops
             # (shape checks); with static shapes the rewrites checked them.
             warnings.filterwarnings("ignore", message="Skipping .* as JAX tracing would remove it")
-            return jax_funcify(fgraph)
+            try:
+                return jax_funcify(fgraph)
+            except NotImplementedError as err:
+                if "No JAX conversion" in str(err):
+                    err.add_note(
+                        "An op with no JAX implementation (one written with only a Python "
+                        "`perform`, say) runs on the C or Numba backend; for JAX, register "
+                        "one with `pytensor.link.jax.dispatch.jax_funcify.register(OpClass)`."
+                    )
+                raise
 
     # -- compiling ---------------------------------------------------------------
 

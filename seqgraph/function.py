@@ -166,6 +166,53 @@ def _has_truncated_scan(roots) -> bool:
     )
 
 
+def _shape_scalar_inputs(inputs, roots) -> tuple[int, ...]:
+    """Positions of the integer scalar inputs that set a shape or a loop's length.
+
+    JAX compiles for fixed shapes: a scan whose number of steps is an input
+    (``theano.scan(..., n_steps=k)`` with ``k`` an ``iscalar``), or an
+    ``alloc``, ``reshape``, ``arange`` or random draw whose size comes from
+    one, cannot be traced with that input as an argument.  Such an input is
+    made a constant of each program, as the shapes of the others are.
+    """
+    from pytensor.graph.traversal import io_toposort
+    from pytensor.scan.op import Scan
+    from pytensor.tensor.basic import Alloc, AllocEmpty, ARange, Eye
+    from pytensor.tensor.random.op import RandomVariable
+    from pytensor.tensor.shape import Reshape
+    from pytensor.tensor.type import TensorType
+
+    candidates = {
+        var: i
+        for i, var in enumerate(inputs)
+        if isinstance(var.type, TensorType)
+        and var.type.ndim == 0
+        and var.type.dtype
+        in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+    }
+    if not candidates:
+        return ()
+    sizes = []
+    for node in io_toposort(list(inputs), list(roots)):
+        op = node.op
+        if isinstance(op, Scan):
+            sizes.append(node.inputs[0])
+        elif isinstance(op, Alloc):
+            sizes.extend(node.inputs[1:])
+        elif isinstance(op, AllocEmpty | ARange):
+            sizes.extend(node.inputs)
+        elif isinstance(op, Eye):
+            sizes.extend(node.inputs[:2])
+        elif isinstance(op, Reshape):
+            sizes.append(node.inputs[1])
+        elif isinstance(op, RandomVariable):
+            sizes.append(node.inputs[1])
+    if not sizes:
+        return ()
+    found = [candidates[v] for v in ancestors(sizes, blockers=list(inputs)) if v in candidates]
+    return tuple(sorted(set(found)))
+
+
 def _is_random_type(var) -> bool:
     from pytensor.tensor.random.type import RandomType
 
@@ -293,6 +340,10 @@ class Function:
             self._is_rng = [_is_random_type(var) for var in self._shared]
             self._downcast = kwargs.get("allow_input_downcast")
             self._check_unused(kwargs.get("on_unused_input"))
+            roots = self._outputs + [v for _, v in updates] + [v for _, v in (givens or [])]
+            # Inputs whose values are constants of each program (a scan's
+            # number of steps, say): their values are part of its signature.
+            self._value_inputs = _shape_scalar_inputs(inputs, roots)
         else:
             with _collector_paused():
                 self._fn = self._compile(self.inputs, self._outputs, updates, givens)
@@ -353,11 +404,22 @@ class Function:
     # -- JAX ---------------------------------------------------------------
 
     def _static_inputs(self, args):
+        """Replacements giving the inputs the shapes of ``args``; the new inputs.
+
+        An input that sets a shape (:func:`_shape_scalar_inputs`) is replaced
+        by a constant of its value, and a new variable that the graph does not
+        read takes its place among the inputs.
+        """
+        import pytensor.tensor as pt
         from pytensor.tensor.type import TensorType
 
         replace, static = {}, []
-        for var, arg in zip(self.inputs, args):
-            if isinstance(var.type, TensorType):
+        for i, (var, arg) in enumerate(zip(self.inputs, args)):
+            if i in self._value_inputs:
+                value = var.type.filter(arg, strict=False, allow_downcast=self._downcast)
+                replace[var] = pt.constant(value, dtype=var.type.dtype)
+                static.append(var.type(name=var.name))
+            elif isinstance(var.type, TensorType):
                 shape = np.shape(arg)
                 if len(shape) != var.ndim:
                     raise ValueError(
@@ -448,7 +510,15 @@ class Function:
         new_givens = [(k, v) for (k, _), v in zip(givens, replaced[n_out : n_out + n_giv])]
         new_givens = [(replace.get(k, k), v) for k, v in new_givens]
         updates = [(k, v) for (k, _), v in zip(self._updates, replaced[n_out + n_giv :])]
-        return self._compile(static_inputs, outputs, updates, new_givens or None)
+        if not self._value_inputs:
+            return self._compile(static_inputs, outputs, updates, new_givens or None)
+        # (An input made a constant is not read any more.)
+        kwargs = self._kwargs
+        self._kwargs = {**kwargs, "on_unused_input": "ignore"}
+        try:
+            return self._compile(static_inputs, outputs, updates, new_givens or None)
+        finally:
+            self._kwargs = kwargs
 
     def _shared_values(self):
         """The values a JAX program gets for the shared variables, in order."""
@@ -567,6 +637,8 @@ class Function:
             tuple(a.shape if type(a) is np.ndarray else np.shape(a) for a in args),
             tuple(shared_shapes),
         )
+        if self._value_inputs:
+            key += (tuple(int(args[i]) for i in self._value_inputs),)
         fn = self._cache.get(key)
         if fn is None:
             with _collector_paused():

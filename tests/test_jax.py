@@ -341,3 +341,106 @@ def test_optimizer_excluding_reaches_the_rewrites_registered_later(tmp_path):
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+# -- sizes known only while tracing ---------------------------------------------------
+
+
+def _vector_lstm(n_in, n_hid, seed=0):
+    """A one-example LSTM whose state is ``[c, h]`` in one vector, theano_lstm's layout.
+
+    Each gate has its own weights and bias.  The step joins the input to
+    ``h`` and the new ``c`` to ``h``; the gradient of each join is a split
+    whose sizes PyTensor leaves to the lengths of the step's arrays, known
+    only when the scan's step is traced.  Returns the parameters and the step.
+    """
+    rng = np.random.default_rng(seed)
+    params = []
+    for k in range(4):
+        params.append(pytensor.shared(rng.normal(size=(n_hid, n_in + n_hid)) * 0.3, name=f"w{k}"))
+        params.append(pytensor.shared(rng.normal(size=n_hid) * 0.1, name=f"b{k}"))
+
+    def step(x, state):
+        c, h = state[:n_hid], state[n_hid:]
+        obs = pt.concatenate([x, h])
+        i, f, o, g = (pt.dot(params[2 * k], obs) + params[2 * k + 1] for k in range(4))
+        c = pt.sigmoid(f) * c + pt.sigmoid(i) * pt.tanh(g)
+        return pt.concatenate([c, pt.sigmoid(o) * pt.tanh(c)])
+
+    return params, step
+
+
+def test_a_split_of_sizes_known_when_the_step_is_traced():
+    # No sequence gives the step its sizes: its input is the scan's own output,
+    # as in theano_lstm's README (a model driving a simulated system), built
+    # with PyTensor's scan as Theano code builds it.
+    w, step = _vector_lstm(2, 4)
+    x0, s0 = pt.dvector("x0"), pt.dvector("s0")
+
+    def drive(x, s):
+        s = step(x, s)
+        return [pt.tanh(x + s[4:6]), s]
+
+    xs, _ = pytensor.scan(
+        drive, outputs_info=[{"initial": x0, "taps": [-1]}, s0], n_steps=5, return_updates=False
+    )
+    loss = (xs**2).sum()
+    outs = [loss, *pytensor.grad(loss, [*w, x0])]
+    rng = np.random.default_rng(1)
+    args = (rng.normal(size=2), rng.normal(size=8))
+    expected = seqgraph.function([x0, s0], outs, backend="c")(*args)
+    for got, want in zip(seqgraph.function([x0, s0], outs, backend="jax")(*args), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_values_set_into_an_array_of_another_dtype_are_cast(recwarn):
+    # Theano's constants made `alloc(0.0, 4)` float32 also under floatX=float64;
+    # a float64 value set into it must not reach JAX's scatter as float64
+    # (a FutureWarning now, an error in later JAX releases).
+    x = pt.dvector("x")
+
+    def step(v):
+        out = pt.alloc(np.float32(0.0), 3)
+        out = pt.set_subtensor(out[0], v[1] * 2)
+        out = pt.inc_subtensor(out[[1, 2]], v[:2])
+        return v[:3] + out
+
+    [ys], _ = seqgraph.scan(step, outputs_info=x, n_steps=4)
+    value = np.array([0.5, -1.0, 2.0])
+    expected = seqgraph.function([x], ys, backend="c")(value)
+    got = seqgraph.function([x], ys, backend="jax")(value)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert not [w for w in recwarn if issubclass(w.category, FutureWarning)]
+
+
+def test_scan_length_and_sizes_given_as_inputs():
+    w, step = _vector_lstm(2, 3, seed=2)
+    x0, s0 = pt.dvector("x0"), pt.dvector("s0")
+    k, n = pt.iscalar("k"), pt.lscalar("n")
+
+    def drive(x, s):
+        s = step(x, s)
+        return [pt.tanh(x + s[3:5]), s]
+
+    [xs, states], _ = seqgraph.scan(drive, outputs_info=[x0, s0], n_steps=k)
+    loss = (xs**2).sum() + pt.arange(n).sum() + pt.alloc(1.0, n, 2).sum()
+    outs = [xs, loss, *pytensor.grad(loss, w)]
+    on_jax = seqgraph.function([x0, s0, k, n], outs, backend="jax")
+    on_c = seqgraph.function([x0, s0, k, n], outs, backend="c")
+    assert on_jax._value_inputs == (2, 3)
+    rng = np.random.default_rng(3)
+    args = [rng.normal(size=2), rng.normal(size=6)]
+    for steps, size in ((4, 3), (7, 3), (4, 5), (4, 3)):
+        got = on_jax(*args, steps, size)
+        assert got[0].shape == (steps, 2)
+        for g, e in zip(got, on_c(*args, steps, size)):
+            np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12)
+    assert len(on_jax._cache) == 3  # one program per (k, n) met
+
+
+def test_an_integer_input_that_sets_no_size_stays_an_argument():
+    x, i = pt.dvector("x"), pt.iscalar("i")
+    f = seqgraph.function([x, i], x[i] * 2, backend="jax")
+    assert f._value_inputs == ()
+    assert [float(f(np.arange(4.0), j)) for j in range(4)] == [0.0, 2.0, 4.0, 6.0]
+    assert len(f._cache) == 1

@@ -944,3 +944,37 @@ def test_attention_encoder_decoder_in_the_nmt_tutorials_style_learns(
     assert costs.shape == (300,)
     assert costs[-10:].mean() < 0.25 * costs[:10].mean(), costs
     assert got["accuracy"] >= 0.8
+
+
+# Theano 1.0.5's figures for tests/theano_scripts/stacked_cells_driver.py
+# (THEANO_FLAGS=floatX=float64; seqgraph's floatX is float32 here).
+_DRIVER_THEANO_COSTS = {0: 0.12009922, 1: 0.11168432, 12: 0.12009031, 24: 0.12008138}
+_DRIVER_THEANO_PREDICTION = {
+    3: [0.29248055, -0.24974078, -0.18614054, 0.29340551],
+    11: [0.21980329, -0.69587624, -0.11477631, 0.62230262],
+}
+_DRIVER_THEANO_LOSSES = [0.21759924, 0.10697509, 0.09044359, 0.16171761]
+
+
+@pytest.mark.parametrize("backend", ["c", "jax"])
+def test_stacked_cells_driving_a_system_run_as_in_theano(run_script, backend, monkeypatch):
+    # A ViewOp subclass that clips gradients, removed by a registered OpRemove;
+    # cells whose state [c, h] is joined and sliced each step; the number of
+    # steps an input (on JAX, a constant of each program: the gradient's
+    # splits then have sizes known only while the step is traced); a Python
+    # op built with T.Tensor and T.hashtype.
+    if backend == "jax":
+        pytest.importorskip("jax")
+        monkeypatch.setitem(seqgraph.theano.config._values, "mode", "JAX")
+    monkeypatch.setattr(seqgraph.theano, "_BACKEND", backend)
+    got = run_script("stacked_cells_driver.py")
+    costs, prediction = got["costs"], got["prediction"]
+    assert costs.shape == (25,) and prediction.shape == (12, 4)
+    for k, value in _DRIVER_THEANO_COSTS.items():
+        np.testing.assert_allclose(costs[k], value, rtol=2e-6)
+    for k, value in _DRIVER_THEANO_PREDICTION.items():
+        np.testing.assert_allclose(prediction[k], value, rtol=2e-6, atol=1e-6)
+    if backend == "c":
+        np.testing.assert_allclose(got["losses"], _DRIVER_THEANO_LOSSES, rtol=2e-6)
+    else:
+        assert "losses" not in got

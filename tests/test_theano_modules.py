@@ -424,3 +424,49 @@ def test_profile_stats_given_to_function(theano):
     for _ in range(3):
         f(np.ones(3))
     assert f.profile is stats and stats.fct_callcount == 3
+
+
+def test_compile_ops_and_tensor_names_old_ops_are_built_from(theano):
+    from theano.compile import ViewOp, deep_copy_op, view_op  # noqa: PLC0415
+    from theano.compile.ops import Shape_i, shape_i, specify_shape  # noqa: PLC0415
+
+    class Doubler(theano.gof.Op):
+        __props__ = ()
+
+        def make_node(self, x):
+            x = T.as_tensor_variable(x)
+            return T.Apply(self, [x], [T.Tensor(dtype=x.dtype, broadcastable=[False, True])()])
+
+        def perform(self, node, inputs, outputs):
+            outputs[0][0] = 2 * inputs[0][:, :1]
+
+    m = T.dmatrix("m")
+    y = Doubler()(m)
+    assert y.type.shape == (None, 1)
+    assert T.Tensor("float32", shape=(2,)).shape == (2,)
+    with pytest.raises(TypeError, match="not both"):
+        T.Tensor("float32", broadcastable=[False], shape=(2,))
+    got = theano.function([m], [y, view_op(m), deep_copy_op(m), shape_i(m, 1)])(np.ones((3, 2)))
+    np.testing.assert_array_equal(got[0], np.full((3, 1), 2.0))
+    assert int(got[3]) == 2
+    assert isinstance(view_op, ViewOp) and Shape_i(0)(m).ndim == 0
+    assert specify_shape(m, (3, 2)).type.shape == (3, 2)
+    assert T.hashtype(Doubler()) == T.hashtype(Doubler())
+    assert T.hashtype(Doubler()) != T.hashtype(ViewOp())
+    with pytest.raises(T.AsTensorError):
+        T.as_tensor_variable(object())
+    assert T.Generic is not None and T.DisconnectedType is not None
+
+
+def test_rebroadcast_sets_and_clears_broadcast_flags(theano):
+    row = T.TensorType("float64", shape=(1, None, 1))("row")
+    both = T.Rebroadcast((0, False), (1, True))(row)
+    assert both.broadcastable == (False, True, True)
+    assert theano.compile.Rebroadcast is T.Rebroadcast
+    f = theano.function([row], both * 2)
+    np.testing.assert_array_equal(f(np.ones((1, 1, 1))), [[[2.0]]])
+    assert repr(T.Rebroadcast((1, True), (0, False))) == "Rebroadcast((0, False), (1, True))"
+    with pytest.raises(ValueError, match="axis 3 is out of range"):
+        T.Rebroadcast((3, True))(row)
+    with pytest.raises(TypeError, match="pair"):
+        T.Rebroadcast(0)

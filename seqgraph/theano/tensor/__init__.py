@@ -8,7 +8,8 @@ from pytensor.graph.basic import Constant as _Constant
 from pytensor.graph.basic import Variable as _Variable
 from pytensor.tensor import *  # noqa: F403
 from pytensor.tensor import abs as abs_  # noqa: F401
-from pytensor.tensor import as_tensor_variable, extra_ops  # noqa: F401
+from pytensor.tensor import as_tensor_variable as _as_tensor_variable
+from pytensor.tensor import extra_ops  # noqa: F401
 from pytensor.tensor import stack as _stack
 from pytensor.tensor import switch as _switch
 from pytensor.tensor import tile as _tile
@@ -42,10 +43,30 @@ from seqgraph.theano.gradient import (  # noqa: F401
 )
 from seqgraph.theano.tensor import nnet, shared_randomstreams  # noqa: F401
 from seqgraph.theano.tensor._broadcast import (  # noqa: F401
+    Rebroadcast,
     addbroadcast,
     patternbroadcast,
     unbroadcast,
 )
+
+
+class AsTensorError(TypeError):
+    """What ``as_tensor_variable`` raises for a value it cannot make a tensor of (Theano's)."""
+
+
+def as_tensor_variable(x, name=None, ndim=None, **kwargs):
+    """PyTensor's ``as_tensor_variable``, raising Theano's :class:`AsTensorError` where it fails.
+
+    (PyTensor raises a ``TypeError`` or, for an object of no known kind, a
+    ``NotImplementedError``; old code catches ``T.AsTensorError``.)
+    """
+    try:
+        return _as_tensor_variable(x, name=name, ndim=ndim, **kwargs)
+    except (TypeError, NotImplementedError) as err:
+        raise AsTensorError(str(err)) from err
+
+
+as_tensor = as_tensor_variable
 
 # PyTensor's signal module (1-d and 2-d convolution) came in with the star
 # import; Theano's, with pooling, replaces it (the name must go first, or the
@@ -208,6 +229,26 @@ def extract_constant(x, elemwise=True, only_process_constants=False):
     return x if value is None else value
 
 
+def Tensor(dtype, broadcastable=None, name=None, shape=None):  # noqa: N802 - Theano's name
+    """Theano's ``Tensor(dtype, broadcastable)``, its alias of ``TensorType``: a tensor type.
+
+    ``broadcastable`` (a pattern of bools) becomes the static shape PyTensor
+    takes, 1 where it is true; old ops build their outputs' types this way
+    (``T.Tensor(dtype=x.dtype, broadcastable=[False])()``).
+    """
+    if broadcastable is not None:
+        if shape is not None:
+            raise TypeError("Tensor: give broadcastable or shape, not both.")
+        shape = tuple(1 if b else None for b in broadcastable)
+    return TensorType(dtype, shape=shape, name=name)
+
+
+def hashtype(self):
+    """A hash of ``type(self)`` (Theano's ``hashtype``, which old ops' ``__hash__`` return)."""
+    t = builtins.type(self)
+    return hash(t.__name__) ^ hash(t.__module__)
+
+
 def wmatrix(name=None):
     """An int16 matrix variable (Theano's ``wmatrix``)."""
     return TensorType("int16", shape=(None, None))(name)
@@ -233,6 +274,11 @@ _ELSEWHERE = {
     **dict.fromkeys("AdvancedIndexingError ShapeError".split(), "pytensor.tensor.exceptions"),
     "SpecifyShape": "pytensor.tensor.shape",
     "pprint": "pytensor.printing",
+    "Apply": "pytensor.graph.basic",
+    "Type": "pytensor.graph.type",
+    "Generic": "pytensor.link.c.type",
+    "DisconnectedType": "pytensor.gradient",
+    "MethodNotDefined": "pytensor.graph.utils",
 }
 
 

@@ -103,3 +103,35 @@ def patternbroadcast(x, broadcastable):
     if remove:
         x = unbroadcast(x, *remove)
     return x
+
+
+class Rebroadcast:
+    """Theano's ``Rebroadcast((axis, flag), ...)``: set the broadcast flag of each ``axis``.
+
+    ``Rebroadcast((0, True), (2, False))(x)`` declares axis 0 of ``x`` of
+    size 1 and makes axis 2 non-broadcastable.  PyTensor removed the op;
+    calling an instance builds the same graph as :func:`addbroadcast` and
+    :func:`unbroadcast` do.
+    """
+
+    def __init__(self, *axis):
+        pairs = []
+        for pair in axis:
+            if not (isinstance(pair, tuple | list) and len(pair) == 2):
+                raise TypeError(
+                    f"Rebroadcast: each argument must be a pair (axis, broadcastable), got {pair!r}."
+                )
+            pairs.append((int(pair[0]), bool(pair[1])))
+        self.axis = dict(pairs)
+
+    def __call__(self, x):
+        x = pt.as_tensor_variable(x)
+        for a in self.axis:
+            if not 0 <= a < x.ndim:
+                raise ValueError(f"Rebroadcast: axis {a} is out of range for ndim={x.ndim}.")
+        pattern = [self.axis.get(i, s == 1) for i, s in enumerate(x.type.shape)]
+        return patternbroadcast(x, pattern)
+
+    def __repr__(self):
+        flags = ", ".join(f"({a}, {b})" for a, b in sorted(self.axis.items()))
+        return f"Rebroadcast({flags})"
