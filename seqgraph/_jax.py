@@ -795,6 +795,10 @@ def install_fixes() -> None:
     import jax
     from pytensor.link.jax.dispatch import jax_funcify
     from pytensor.link.jax.dispatch.elemwise import jax_funcify_CAReduce
+
+    from seqgraph import _dynslice
+
+    _dynslice.register_jax_dispatch()
     from pytensor.tensor.elemwise import CAReduce
 
     @jax_funcify.register(CAReduce)

@@ -213,6 +213,21 @@ def _shape_scalar_inputs(inputs, roots) -> tuple[int, ...]:
     return tuple(sorted(set(found)))
 
 
+def _index_inputs(inputs, value_inputs) -> list:
+    """The integer scalar inputs that stay arguments of the JAX programs."""
+    from pytensor.tensor.type import TensorType
+
+    return [
+        var
+        for i, var in enumerate(inputs)
+        if i not in value_inputs
+        and isinstance(var.type, TensorType)
+        and var.type.ndim == 0
+        and var.type.dtype
+        in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+    ]
+
+
 def _is_random_type(var) -> bool:
     from pytensor.tensor.random.type import RandomType
 
@@ -344,6 +359,10 @@ class Function:
             # Inputs whose values are constants of each program (a scan's
             # number of steps, say): their values are part of its signature.
             self._value_inputs = _shape_scalar_inputs(inputs, roots)
+            # Slices whose bounds come from integer inputs (a minibatch by its
+            # index): their lengths, computed before each call, too.
+            self._index_inputs = _index_inputs(inputs, self._value_inputs)
+            self._length_fn = self._slice_lengths_function(target)
         else:
             with _collector_paused():
                 self._fn = self._compile(self.inputs, self._outputs, updates, givens)
@@ -403,6 +422,33 @@ class Function:
 
     # -- JAX ---------------------------------------------------------------
 
+    def _dynamic_slices(self):
+        """The outputs and updates (givens applied) and their slices by index inputs."""
+        from seqgraph import _dynslice
+
+        outputs, updates = self._givens_applied()
+        roots = outputs + [v for _, v in updates]
+        return outputs, updates, _dynslice.find(self.inputs, roots, self._index_inputs)
+
+    def _slice_lengths_function(self, target):
+        """A JAX function of the inputs giving the lengths of the slices by index, or None."""
+        from seqgraph import _dynslice
+
+        if not self._index_inputs:
+            return None
+        _, _, found = self._dynamic_slices()
+        if not found:
+            return None
+        return Function(
+            self.inputs,
+            _dynslice.lengths_of(found),
+            [],
+            None,
+            target,
+            on_unused_input="ignore",
+            **{k: v for k, v in self._kwargs.items() if k == "allow_input_downcast"},
+        )
+
     def _static_inputs(self, args):
         """Replacements giving the inputs the shapes of ``args``; the new inputs.
 
@@ -461,7 +507,21 @@ class Function:
 
         start = time.perf_counter()
         replace, static_inputs = self._static_inputs(args)
-        outputs, updates = self._givens_applied()
+        if self._length_fn is not None:
+            from seqgraph import _dynslice
+
+            outputs, updates, found = self._dynamic_slices()
+            roots = graph_replace(
+                outputs + [v for _, v in updates],
+                _dynslice.replace(found, self._lengths),
+                strict=False,
+            )
+            outputs, updates = (
+                roots[: len(outputs)],
+                [(var, new) for (var, _), new in zip(updates, roots[len(outputs) :])],
+            )
+        else:
+            outputs, updates = self._givens_applied()
         if replace:
             roots = graph_replace(outputs + [v for _, v in updates], replace, strict=False)
             outputs, updates = (
@@ -639,6 +699,9 @@ class Function:
         )
         if self._value_inputs:
             key += (tuple(int(args[i]) for i in self._value_inputs),)
+        if self._length_fn is not None:
+            self._lengths = tuple(int(n) for n in self._length_fn(*args))
+            key += (self._lengths,)
         fn = self._cache.get(key)
         if fn is None:
             with _collector_paused():

@@ -444,3 +444,34 @@ def test_an_integer_input_that_sets_no_size_stays_an_argument():
     assert f._value_inputs == ()
     assert [float(f(np.arange(4.0), j)) for j in range(4)] == [0.0, 2.0, 4.0, 6.0]
     assert len(f._cache) == 1
+
+
+def test_minibatches_selected_by_an_index_input():
+    # The tutorials' pattern: givens slice a shared dataset by a minibatch
+    # index; the last minibatch is shorter (10 rows in threes).
+    data = pytensor.shared(np.arange(20.0).reshape(10, 2), name="data")
+    w = pytensor.shared(np.array([0.5, -1.0]), name="w")
+    index, x = pt.lscalar("index"), pt.dmatrix("x")
+    cost = ((x @ w) ** 2).mean()
+    givens = {x: data[index * 3 : (index + 1) * 3]}
+    on_jax = seqgraph.function(
+        [index], [cost, pytensor.grad(cost, w)], givens=givens, backend="jax"
+    )
+    on_c = seqgraph.function([index], [cost, pytensor.grad(cost, w)], givens=givens, backend="c")
+    for i in (0, 1, 2, 3, 1):
+        for got, expected in zip(on_jax(i), on_c(i)):
+            np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert len(on_jax._cache) == 2  # three rows, and the last minibatch's one
+
+
+def test_slices_and_their_gradients_at_bounds_from_inputs():
+    weights = pytensor.shared(np.arange(24.0).reshape(8, 3), name="weights")
+    i, k = pt.lscalar("i"), pt.iscalar("k")
+    cost = (weights[i : i + k] ** 2).sum() + weights[-k:, 1:].sum()
+    outs = [cost, pytensor.grad(cost, weights), pt.set_subtensor(weights[i : i + 2, 0], -1.0)]
+    on_jax = seqgraph.function([i, k], outs, backend="jax")
+    on_c = seqgraph.function([i, k], outs, backend="c")
+    # (negative starts, and slices cut short by the end, as NumPy takes them)
+    for args in ((0, 2), (3, 2), (6, 4), (-3, 2), (7, 3)):
+        for got, expected in zip(on_jax(*args), on_c(*args)):
+            np.testing.assert_allclose(got, expected, rtol=1e-12)
