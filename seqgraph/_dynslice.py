@@ -26,9 +26,12 @@ from pytensor.tensor.subtensor import (
     get_idx_list,
 )
 
+from seqgraph._compat import with_infer_shape
+
 __all__ = ["DynamicSlice", "DynamicUpdateSlice", "find", "lengths_of", "replace"]
 
 
+@with_infer_shape
 class DynamicSlice(Op):
     """``x[start:start + length]`` along ``axis``, ``length`` fixed and ``start`` a variable."""
 
@@ -51,12 +54,13 @@ class DynamicSlice(Op):
         index[self.axis] = slice(int(start), int(start) + self.length)
         outputs[0][0] = np.array(x[tuple(index)])
 
-    def infer_shape(self, fgraph, node, shapes):
+    def infer_shape(self, node, shapes):
         shape = list(shapes[0])
         shape[self.axis] = pt.constant(self.length, dtype="int64")
         return [tuple(shape)]
 
 
+@with_infer_shape
 class DynamicUpdateSlice(Op):
     """``x`` with ``block`` written at ``start`` along ``axis`` (the block's length)."""
 
@@ -79,7 +83,7 @@ class DynamicUpdateSlice(Op):
         out[tuple(index)] = block
         outputs[0][0] = out
 
-    def infer_shape(self, fgraph, node, shapes):
+    def infer_shape(self, node, shapes):
         return [shapes[0]]
 
 

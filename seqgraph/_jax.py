@@ -897,9 +897,11 @@ def install_fixes() -> None:
             warnings.filterwarnings("ignore", message="Split node does not have constant")
             traced = jax_funcify_Split(op, node=node, **kwargs)
 
-        def split(x, axis, splits):
+        def split(x, *rest):
+            # (x, axis, splits); PyTensor 3.3: (x, splits), the axis a property.
+            axis, splits = rest if len(rest) == 2 else (op.axis, rest[0])
             if _is_tracer(splits) or _is_tracer(axis):
-                return traced(x, axis, splits)
+                return traced(x, *rest)
             splits = np.asarray(splits)
             axis = int(np.asarray(axis))
             if len(splits) != op.len_splits:
@@ -913,16 +915,9 @@ def install_fixes() -> None:
 
         return split
 
+    import pytensor.tensor.subtensor as subtensor_ops
     from pytensor.link.jax.dispatch.subtensor import jax_funcify_IncSubtensor
-    from pytensor.tensor.subtensor import (
-        AdvancedIncSubtensor,
-        AdvancedIncSubtensor1,
-        IncSubtensor,
-    )
 
-    @jax_funcify.register(IncSubtensor)
-    @jax_funcify.register(AdvancedIncSubtensor)
-    @jax_funcify.register(AdvancedIncSubtensor1)
     def _increment_of_the_array_dtype(op, node=None, **kwargs):
         plain = jax_funcify_IncSubtensor(op, node=node, **kwargs)
         if node is None or node.inputs[1].type.dtype == node.inputs[0].type.dtype:
@@ -936,6 +931,11 @@ def install_fixes() -> None:
             return plain(x, y.astype(dtype) if hasattr(y, "astype") else y, *indices)
 
         return incsubtensor
+
+    # (PyTensor 3.3 has no AdvancedIncSubtensor1.)
+    for name in ("IncSubtensor", "AdvancedIncSubtensor", "AdvancedIncSubtensor1"):
+        if hasattr(subtensor_ops, name):
+            jax_funcify.register(getattr(subtensor_ops, name))(_increment_of_the_array_dtype)
 
     from pytensor.scalar.basic import Composite
 
