@@ -689,6 +689,82 @@ def _composite_function(op, inner):
     return composite
 
 
+# Whether an op ran through a host callback in the programs converted since
+# the flag was last cleared (JaxProgram: such a program cannot be exported).
+host_callbacks = {"used": False}
+
+
+def _host_callback(op, node):
+    """An op with no JAX implementation, run by its Python ``perform`` through ``jax.pure_callback``.
+
+    Ops written in Python, as Theano's "Creating a new Op" shows, have only
+    ``perform``.  JAX calls it on the host with the step's values (a round
+    trip to the host on a GPU, and a program that cannot be kept in the
+    on-disk cache).  The outputs' shapes must be known while JAX traces: from
+    their static types, or from the op's ``infer_shape`` given the inputs'
+    shapes.  Raises ``NotImplementedError`` (PyTensor's message) otherwise.
+    """
+    import jax
+    from pytensor.graph.op import Op
+    from pytensor.tensor.basic import get_underlying_scalar_constant_value
+    from pytensor.tensor.type import TensorType
+
+    from seqgraph._compat import INFER_SHAPE_TAKES_FGRAPH
+
+    missing = NotImplementedError(f"No JAX conversion for the given `Op`: {op}")
+    if (
+        node is None
+        or type(op).perform is Op.perform
+        or not all(isinstance(v.type, TensorType) for v in [*node.inputs, *node.outputs])
+    ):
+        raise missing
+    static = all(None not in v.type.shape for v in node.outputs)
+    own_infer_shape = callable(getattr(type(op), "infer_shape", None))
+    if not (static or own_infer_shape):
+        missing.add_note(
+            f"{type(op).__name__} has a Python `perform`, which seqgraph runs on the host "
+            "under JAX when the shapes of its outputs are known while tracing: give it "
+            "an `infer_shape`."
+        )
+        raise missing
+    dtypes = [v.type.dtype for v in node.outputs]
+
+    def output_shapes(shapes):
+        if static:
+            return [v.type.shape for v in node.outputs]
+        args = (None, node, shapes) if INFER_SHAPE_TAKES_FGRAPH else (node, shapes)
+        result = []
+        for shape in op.infer_shape(*args):
+            dims = []
+            for d in shape:
+                try:
+                    dims.append(int(get_underlying_scalar_constant_value(d)))
+                except Exception as err:
+                    raise NotImplementedError(
+                        f"{type(op).__name__}.infer_shape gave a size that is not a constant "
+                        f"for input shapes {shapes} ({d}); JAX needs it to run the op."
+                    ) from err
+            result.append(tuple(dims))
+        return result
+
+    def host(*values):
+        storage = [[None] for _ in node.outputs]
+        op.perform(node, [np.asarray(v) for v in values], storage)
+        return tuple(np.asarray(cell[0], dtype=d) for cell, d in zip(storage, dtypes))
+
+    def python_op(*inputs):
+        host_callbacks["used"] = True
+        shapes = [tuple(int(d) for d in np.shape(x)) for x in inputs]
+        results = [
+            jax.ShapeDtypeStruct(shape, dtype)
+            for shape, dtype in zip(output_shapes(shapes), dtypes)
+        ]
+        outs = jax.pure_callback(host, results, *inputs)
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    return python_op
+
+
 def _is_tracer(x) -> bool:
     import jax
 
@@ -914,6 +990,12 @@ def install_fixes() -> None:
             return jnp.split(x, np.cumsum(splits[:-1]), axis=axis)
 
         return split
+
+    from pytensor.graph.op import Op as _Op
+
+    @jax_funcify.register(_Op)
+    def _python_op_on_the_host(op, node=None, **kwargs):
+        return _host_callback(op, node)
 
     import pytensor.tensor.subtensor as subtensor_ops
     from pytensor.link.jax.dispatch.subtensor import jax_funcify_IncSubtensor

@@ -649,6 +649,13 @@ class JaxProgram:
                 return funcified(*args)
 
         jitted = jax.jit(program, donate_argnums=self.donate, compiler_options=self._options)
+        _jax.host_callbacks["used"] = False
+        jitted.trace(*self._avals)
+        if _jax.host_callbacks["used"]:
+            # An op run by its Python code on the host (a callback): the
+            # program cannot be exported, so it is compiled in this process.
+            self._fn = jitted
+            return
         try:
             exported = jax.export.export(jitted, platforms=[self.platform])(*self._avals)
             payload = exported.serialize()

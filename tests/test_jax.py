@@ -8,6 +8,7 @@ import pytensor.tensor as pt
 import pytest
 
 import seqgraph
+import seqgraph.theano
 from seqgraph import _jax, _jaxfn
 from seqgraph.layers import RandomSource, dropout
 
@@ -475,3 +476,55 @@ def test_slices_and_their_gradients_at_bounds_from_inputs():
     for args in ((0, 2), (3, 2), (6, 4), (-3, 2), (7, 3)):
         for got, expected in zip(on_jax(*args), on_c(*args)):
             np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+class _RowScale(seqgraph.theano.gof.Op):
+    """``x * factor`` per row, a Python op in Theano's form: ``perform``, ``infer_shape``, ``grad``."""
+
+    __props__ = ()
+
+    def make_node(self, x, factor):
+        x, factor = pt.as_tensor_variable(x), pt.as_tensor_variable(factor)
+        return seqgraph.theano.Apply(self, [x, factor], [x.type()])
+
+    def perform(self, node, inputs, outputs):
+        x, factor = inputs
+        outputs[0][0] = x * factor[:, None]
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0]]
+
+    def grad(self, inputs, grads):
+        x, factor = inputs
+        (g,) = grads
+        return [_RowScale()(g, factor), (g * x).sum(axis=1)]
+
+
+class _Unshaped(_RowScale):
+    infer_shape = None
+
+
+def test_a_python_op_runs_on_the_host_inside_a_scan():
+    w = pytensor.shared(np.array([[0.5, -0.2], [0.1, 0.3]]), name="w")
+    xs, f0 = pt.dtensor3("xs"), pt.dvector("f0")
+
+    def step(x_t, h, factor):
+        return pt.tanh(_RowScale()(x_t @ w, factor) + h)
+
+    [hs], _ = seqgraph.scan(
+        step, sequences=xs, outputs_info=pt.zeros((3, 2), dtype="float64"), non_sequences=f0
+    )
+    loss = (hs**2).sum()
+    outs = [loss, *pytensor.grad(loss, [w, f0])]
+    rng = np.random.default_rng(4)
+    args = (rng.normal(size=(5, 3, 2)), rng.normal(size=3))
+    on_jax = seqgraph.function([xs, f0], outs, backend="jax")
+    for got, expected in zip(on_jax(*args), seqgraph.function([xs, f0], outs, backend="c")(*args)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+    assert _program(on_jax)._exported is None  # (a callback cannot be exported)
+
+
+def test_a_python_op_without_known_output_shapes_is_refused_on_jax():
+    x, f = pt.dmatrix("x"), pt.dvector("f")
+    with pytest.raises(NotImplementedError, match="give it an `infer_shape`"):
+        seqgraph.function([x, f], _Unshaped()(x, f), backend="jax")(np.ones((2, 2)), np.ones(2))

@@ -10,12 +10,13 @@ The patterns of small Theano RNN libraries of the time (theano_lstm's
 * each cell's state ``[c, h]`` in one vector, joined and sliced every step;
 * ``theano.scan`` with ``dict(initial=..., taps=[-1])`` outputs and the number
   of steps an ``iscalar`` input of the function;
-* a Python op (``gof.Op`` with ``T.Tensor(dtype, broadcastable)()`` outputs and
-  ``__hash__`` from ``T.hashtype``) for a per-sequence loss.
+* a Python op (``gof.Op`` with ``T.Tensor(dtype, broadcastable)()`` outputs,
+  ``__hash__`` from ``T.hashtype`` and an ``infer_shape``) for a per-sequence
+  loss.
 
-Saves the training costs, the predictions and (except on JAX) the
-per-sequence losses to ``sys.argv[1]``; the seed fixes every number (the C
-and JAX backends, and Theano 1.0.5, give the same ones).
+Saves the training costs, the predictions and the per-sequence losses to
+``sys.argv[1]``; the seed fixes every number (the C and JAX backends, and
+Theano 1.0.5, give the same ones).
 """
 
 import sys
@@ -120,6 +121,9 @@ class SequenceLoss(gof.Op):
         (x,) = inputs
         outputs[0][0] = 0.5 * (x**2).sum(axis=1)
 
+    def infer_shape(self, node, shapes):
+        return [(shapes[0][0],)]
+
     def grad(self, inputs, grads):
         (x,) = inputs
         (g,) = grads
@@ -166,9 +170,11 @@ predict = theano.function([obs0, timesteps], result[0], allow_input_downcast=Tru
 
 start = np.array([0.3, 0.0, -0.2, 0.1])
 costs = [train(start, np.zeros(4), 8 + (k % 3)) for k in range(25)]
-results = dict(costs=np.array(costs), prediction=predict(start, 12))
-if theano.config.mode != "JAX":  # (a Python op has no JAX implementation)
-    paths = T.matrix("paths")
-    losses = theano.function([paths], SequenceLoss()(paths))
-    results["losses"] = losses(predict(start, 5).T)
-np.savez(sys.argv[1], **results)
+paths = T.matrix("paths")
+losses = theano.function([paths], SequenceLoss()(paths))
+np.savez(
+    sys.argv[1],
+    costs=np.array(costs),
+    prediction=predict(start, 12),
+    losses=losses(predict(start, 5).T),
+)
