@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import importlib.util
 import re
 from dataclasses import dataclass, field
 
@@ -120,6 +121,31 @@ _IMPORT_ITEM = re.compile(r"^([\w.]+)(?:\s+as\s+(\w+))?$")
 _FROM_THEANO = re.compile(r"^(\s*)from theano(\.[\w.]+)? import ")
 
 
+def _real_module(name):
+    """The module to import for Theano's module ``name`` (``theano.tensor.extra_ops`` ...).
+
+    ``seqgraph.theano``'s own module where it has one; otherwise the module
+    that ``import theano.X`` gives under ``seqgraph run`` (PyTensor's
+    ``pytensor.tensor.extra_ops``, say), so that the converted script imports
+    it without the ``theano`` alias.  A name neither knows is left as
+    ``seqgraph.theano.X``, whose import error names it.
+    """
+    real = "seqgraph." + name
+    try:
+        if importlib.util.find_spec(real) is not None:
+            return real
+    except ModuleNotFoundError:
+        return real
+    from seqgraph.theano import _finder
+
+    try:
+        _finder.find_spec(name)
+    except ImportError:
+        return real
+    module = _finder._aliases.get(name)
+    return real if module is None else module.__name__
+
+
 def _theano_import_item(item):
     """One name of an ``import`` statement, pointed at seqgraph.theano; ``(text, binds_theano)``.
 
@@ -129,11 +155,19 @@ def _theano_import_item(item):
     name, alias = _IMPORT_ITEM.match(item).groups()
     if name != "theano" and not name.startswith("theano."):
         return item, False
-    if alias:
-        return f"seqgraph.{name} as {alias}", False
     if name == "theano":
-        return "seqgraph.theano as theano", False
-    return f"seqgraph.{name}", True
+        return f"seqgraph.theano as {alias or 'theano'}", False
+    real = _real_module(name)
+    if alias:
+        return f"{real} as {alias}", False
+    return real, True
+
+
+def _from_theano(match):
+    indent, module = match.group(1), match.group(2)
+    return (
+        f"{indent}from {_real_module('theano' + module) if module else 'seqgraph.theano'} import "
+    )
 
 
 def _theano_imports(source):
@@ -154,11 +188,11 @@ def _theano_imports(source):
             if new_items != old_items:  # otherwise the line stays as written
                 new = f"{indent}import {', '.join(new_items)}" + (f"  {comment}" if comment else "")
         else:
-            new = _FROM_THEANO.sub(r"\1from seqgraph.theano\2 import ", line)
+            new = _FROM_THEANO.sub(_from_theano, line)
         if new != line:
             changes.append(("theano import", number, line, new))
         out.append(new)
-    if needs_theano:
+    if needs_theano and "import seqgraph.theano as theano" not in (line.strip() for line in out):
         out.insert(_first_code_line(out), "import seqgraph.theano as theano")
         changes.append(("theano import", 1, "", "import seqgraph.theano as theano"))
     return "\n".join(out) + "\n", changes, problems
@@ -375,6 +409,9 @@ _PICKLE_MODULES = ("pickle", "six.moves.cPickle")
 def _pickle_encoding(source):
     """Give ``pickle.load``/``loads`` calls ``encoding="latin1"`` to read Python 2 pickles.
 
+    The files that ``load`` and ``dump`` open in their call are opened in
+    binary mode (:func:`_binary_mode`).
+
     The calls are those of a module imported as ``pickle`` or
     ``six.moves.cPickle`` (under any alias; fissix has already renamed
     ``cPickle``) and of ``load``/``loads`` imported from it.  A call that
@@ -385,36 +422,34 @@ def _pickle_encoding(source):
         tree = ast.parse(source)
     except SyntaxError:
         return source, [], []
-    modules, functions = set(), set()
+    modules = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             modules.update(
                 alias.asname or alias.name for alias in node.names if alias.name in _PICKLE_MODULES
             )
         elif isinstance(node, ast.ImportFrom) and not node.level:
-            if node.module in _PICKLE_MODULES:
-                functions.update(
-                    alias.asname or alias.name
-                    for alias in node.names
-                    if alias.name in ("load", "loads")
-                )
-            elif node.module == "six.moves":  # from six.moves import cPickle as pickle
+            if node.module == "six.moves":  # from six.moves import cPickle as pickle
                 modules.update(
                     alias.asname or alias.name for alias in node.names if alias.name == "cPickle"
                 )
     calls = []
+    edits, problems = [], []
+    imported = _pickle_functions(tree)  # name in the script -> pickle's name
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or any(k.arg == "encoding" for k in node.keywords):
+        if not isinstance(node, ast.Call):
             continue
         func = node.func
-        if (
-            isinstance(func, ast.Attribute)
-            and func.attr in ("load", "loads")
-            and isinstance(func.value, ast.Name)
-            and func.value.id in modules
-        ) or (isinstance(func, ast.Name) and func.id in functions):
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            name = func.attr if func.value.id in modules else None
+        else:
+            name = imported.get(getattr(func, "id", None))
+        if name == "load":
+            edits.extend(_binary_mode(node, 0, "rb", ("r", "rt"), add=True))
+        elif name == "dump":
+            edits.extend(_binary_mode(node, 1, "wb", ("w", "wt"), add=False))
+        if name in ("load", "loads") and not any(k.arg == "encoding" for k in node.keywords):
             calls.append(node)
-    edits, problems = [], []
     lines = source.splitlines()
     for node in calls:
         if node.lineno != node.end_lineno:
@@ -435,6 +470,46 @@ def _pickle_encoding(source):
     lines = new_source.splitlines()
     changes = [("Python 2 pickle", n, old, lines[n - 1]) for n, old in before.items()]
     return new_source, changes, problems
+
+
+def _pickle_functions(tree):
+    """``{name in the script: "load" | "loads" | "dump"}`` for pickle's functions imported by name."""
+    return {
+        alias.asname or alias.name: alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module in _PICKLE_MODULES
+        for alias in node.names
+        if alias.name in ("load", "loads", "dump")
+    }
+
+
+def _binary_mode(call, position, mode, text_modes, add):
+    """Edits opening the file of ``pickle.load(open(path))`` / ``dump(x, open(path, "w"))`` in binary.
+
+    Python 2 read and wrote pickles through files opened in text mode; Python
+    3's pickle needs bytes.  A text mode given as a string (one of
+    ``text_modes``) becomes ``mode``; with ``add``, ``open(path)`` (read
+    mode) gets ``mode`` too.
+    """
+    if len(call.args) <= position:
+        return []
+    opened = call.args[position]
+    if not (
+        isinstance(opened, ast.Call)
+        and isinstance(opened.func, ast.Name)
+        and opened.func.id == "open"
+        and opened.args
+        and not opened.keywords
+        and opened.lineno == opened.end_lineno
+    ):
+        return []
+    if len(opened.args) == 1:
+        end = opened.args[0].end_col_offset
+        return [(opened.lineno, end, end, f', "{mode}"')] if add else []
+    given = opened.args[1]
+    if isinstance(given, ast.Constant) and given.value in text_modes:
+        return [(given.lineno, given.col_offset, given.end_col_offset, f'"{mode}"')]
+    return []
 
 
 # NumPy names that old scripts use and NumPy has since removed: the builtin

@@ -108,6 +108,29 @@ pytest.importorskip("fissix")
             "import numpy as np\nok = np.all(x) and np.prod(x)\n",
             "NumPy name removed",
         ),
+        (
+            # Python 3's pickle reads and writes bytes: the files opened in the
+            # call are opened in binary mode.
+            "import cPickle\nm = cPickle.load(open(p))\ncPickle.dump(m, open(q, 'w'))\n",
+            'import pickle\nm = pickle.load(open(p, "rb"), encoding="latin1")\n'
+            'pickle.dump(m, open(q, "wb"))\n',
+            "Python 2 pickle",
+        ),
+        (
+            "from cPickle import load as ld, dump\nm = ld(open(p, 'r'))\ndump(m, open(q))\n",
+            'from pickle import load as ld, dump\nm = ld(open(p, "rb"), encoding="latin1")\n'
+            "dump(m, open(q))\n",  # (read mode: Python 2 failed there too)
+            "Python 2 pickle",
+        ),
+        (
+            # Modules seqgraph.theano does not have: the module `theano.X` gives
+            # under `seqgraph run`, and no second `import seqgraph.theano`.
+            "import theano\nimport theano.tensor.extra_ops\n"
+            "from theano.tensor.extra_ops import repeat\nimport theano.scalar as S\n",
+            "import seqgraph.theano as theano\nimport pytensor.tensor.extra_ops\n"
+            "from pytensor.tensor.extra_ops import repeat\nimport pytensor.scalar as S\n",
+            "theano import",
+        ),
         ("f = file('a.pkl', 'rb')\n", "f = open('a.pkl', 'rb')\n", "file() builtin"),
         (
             "from time import clock as c\nt = c()\n",
