@@ -166,6 +166,17 @@ def _has_truncated_scan(roots) -> bool:
     )
 
 
+def _is_integer_scalar(var) -> bool:
+    from pytensor.tensor.type import TensorType
+
+    return (
+        isinstance(var.type, TensorType)
+        and var.type.ndim == 0
+        and var.type.dtype
+        in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+    )
+
+
 def _shape_scalar_inputs(inputs, roots) -> tuple[int, ...]:
     """Positions of the integer scalar inputs that set a shape or a loop's length.
 
@@ -180,16 +191,8 @@ def _shape_scalar_inputs(inputs, roots) -> tuple[int, ...]:
     from pytensor.tensor.basic import Alloc, AllocEmpty, ARange, Eye
     from pytensor.tensor.random.op import RandomVariable
     from pytensor.tensor.shape import Reshape
-    from pytensor.tensor.type import TensorType
 
-    candidates = {
-        var: i
-        for i, var in enumerate(inputs)
-        if isinstance(var.type, TensorType)
-        and var.type.ndim == 0
-        and var.type.dtype
-        in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
-    }
+    candidates = {var: i for i, var in enumerate(inputs) if _is_integer_scalar(var)}
     if not candidates:
         return ()
     sizes = []
@@ -215,16 +218,8 @@ def _shape_scalar_inputs(inputs, roots) -> tuple[int, ...]:
 
 def _index_inputs(inputs, value_inputs) -> list:
     """The integer scalar inputs that stay arguments of the JAX programs."""
-    from pytensor.tensor.type import TensorType
-
     return [
-        var
-        for i, var in enumerate(inputs)
-        if i not in value_inputs
-        and isinstance(var.type, TensorType)
-        and var.type.ndim == 0
-        and var.type.dtype
-        in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+        var for i, var in enumerate(inputs) if i not in value_inputs and _is_integer_scalar(var)
     ]
 
 
