@@ -650,12 +650,6 @@ class JaxProgram:
 
         jitted = jax.jit(program, donate_argnums=self.donate, compiler_options=self._options)
         _jax.host_callbacks["used"] = False
-        jitted.trace(*self._avals)
-        if _jax.host_callbacks["used"]:
-            # An op run by its Python code on the host (a callback): the
-            # program cannot be exported, so it is compiled in this process.
-            self._fn = jitted
-            return
         try:
             exported = jax.export.export(jitted, platforms=[self.platform])(*self._avals)
             payload = exported.serialize()
@@ -669,6 +663,11 @@ class JaxProgram:
             # for.  One that traces but does not export (an op without an
             # exportable lowering) runs as a jitted function instead.
             jitted.trace(*self._avals)
+            if _jax.host_callbacks["used"]:
+                # An op run by its Python code on the host (a callback): JAX
+                # does not export such programs; it is compiled in this process.
+                self._fn = jitted
+                return
             warnings.warn(
                 f"seqgraph could not export the JAX program ({type(err).__name__}: {err}); "
                 "it is compiled in this process only.",
