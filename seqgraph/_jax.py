@@ -897,7 +897,11 @@ def install_fixes() -> None:
         # compiled and ran a small XLA program (about 6 ms each; 23 constants,
         # 0.1 s, in the lstm.py tutorial's functions); device_put copies.
         if data.ndim == 0:
-            return data.item()
+            # A NumPy scalar of the constant's dtype, not PyTensor's Python number:
+            # with 64-bit types on, JAX gives a Python float's weak type float64
+            # wherever no array sets the dtype (an alloc, a dimshuffle of the
+            # constant), and a float32 graph then computes in float64 from there.
+            return np.asarray(data, dtype=dtype)[()]
         return jax.device_put(np.asarray(data, dtype=dtype))
 
     from seqgraph.models import ContextWindow

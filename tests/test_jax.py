@@ -271,6 +271,28 @@ def test_increments_of_a_constant_other_than_zero_keep_it():
     np.testing.assert_array_equal(got_slabs, expected)
 
 
+def test_constants_keep_their_dtype_where_no_array_sets_it():
+    # Keras 1's max pooling pads with alloc(-inf): a float32 array in PyTensor's
+    # types. Had the constant reached JAX as a Python float, the alloc would have
+    # been float64 (64-bit types on), and so everything computed from it: here
+    # the scan's step, whose carry then changes dtype, which lax.scan refuses.
+    x = pt.matrix("x", dtype="float32")
+    padded = pt.set_subtensor(pt.alloc(np.float32(-np.inf), x.shape[0], 4)[:, :3], x)
+    w = pytensor.shared(np.ones((4, 2), dtype="float32"))
+    [h], _ = seqgraph.scan(
+        lambda p, h: pt.tanh(p + h),
+        sequences=[pt.dot(padded.max(axis=1, keepdims=True), w[:1])],
+        outputs_info=[pt.zeros((2,), dtype="float32")],
+    )
+    fn = seqgraph.function([x], h, backend="jax")
+    xv = np.arange(6, dtype="float32").reshape(2, 3) - 2
+    h_c = seqgraph.function([x], h, backend="c")(xv)
+    got = fn(xv)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, h_c, rtol=1e-6)
+    assert "f64" not in _hlo(fn, xv)
+
+
 def test_gradient_of_an_ifelse_on_a_runtime_condition():
     # Keras's training/inference switch: the gradient's shape must not depend
     # on the condition's value (PyTensor infers it as an ifelse of shapes).

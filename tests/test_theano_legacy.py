@@ -7,7 +7,13 @@ import sys
 
 import pytest
 
-from seqgraph.theano._legacy import _getargspec
+import seqgraph
+from seqgraph.theano._legacy import (
+    DistributionNotFound,
+    VersionConflict,
+    _getargspec,
+    _pkg_resources,
+)
 
 SCRIPT = """\
 import collections, inspect, time, sys
@@ -19,6 +25,8 @@ assert spec.args == ["a", "b"] and spec.keywords == "kw" and spec.defaults == (2
 assert np.float is float and np.int is int and np.float_ is np.float64 and np.NaN != np.NaN
 assert np.asscalar(np.array([4])) == 4 and np.product([2, 3]) == 6
 assert time.clock() >= 0
+from pkg_resources import parse_version  # setuptools 81 removed the module
+assert parse_version("1.10") > parse_version("1.9")
 print("ok")
 """
 
@@ -53,3 +61,31 @@ def test_getargspec_refuses_what_it_cannot_express():
     with pytest.raises(ValueError, match="keyword-only parameters"):
         _getargspec(keyword_only)
     assert _getargspec(lambda a, *r: a).varargs == "r"
+
+
+def test_pkg_resources_stand_in_answers_from_the_installed_packages():
+    import numpy as np
+
+    pkg = _pkg_resources()
+    assert pkg.parse_version("1.2.10") > pkg.parse_version("1.2.9")
+    assert pkg.parse_version("1.0.5+seqgraph").release == (1, 0, 5)
+    dist = pkg.get_distribution("NumPy")
+    assert dist.version == np.__version__ and dist.key == "numpy"
+    assert dist.parsed_version == pkg.parse_version(np.__version__)
+    with pytest.raises(DistributionNotFound, match="no-such-dist"):
+        pkg.get_distribution("no-such-dist")
+    assert [d.key for d in pkg.require("numpy>=1.0")] == ["numpy"]
+    with pytest.raises(VersionConflict, match="numpy<1.0"):
+        pkg.require("numpy<1.0")
+    assert pkg.resource_isdir("seqgraph", "theano")
+    assert pkg.resource_exists("seqgraph", "theano/_legacy.py")
+    assert not pkg.resource_exists("seqgraph", "no_such_file")
+    assert b"pkg_resources" in pkg.resource_string("seqgraph", "theano/_legacy.py")
+    with pkg.resource_stream("seqgraph", "__init__.py") as f:
+        assert f.read() == pkg.resource_string("seqgraph", "__init__.py")
+    assert pkg.resource_filename("seqgraph", "cli.py") == str(
+        __import__("pathlib").Path(seqgraph.__file__).with_name("cli.py")
+    )
+    assert "_legacy.py" in pkg.resource_listdir("seqgraph", "theano")
+    [script] = pkg.iter_entry_points("console_scripts", "seqgraph")
+    assert script.load() is __import__("seqgraph.cli").cli.main

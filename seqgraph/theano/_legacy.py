@@ -4,11 +4,12 @@ Theano-era code, and the libraries built on Theano (Keras 2's Theano backend,
 Lasagne), use names that later Python and NumPy releases removed:
 ``collections.Iterable`` (Python 3.10), ``inspect.getargspec`` (3.11),
 ``time.clock`` (3.8), ``numpy.float`` and the other builtin aliases (NumPy
-1.24), ``numpy.float_``, ``numpy.NaN`` and ``numpy.asscalar`` (NumPy 2.0).
-``seqgraph port`` rewrites them in a script's source; a library installed
-with pip is not ported, so ``seqgraph run`` defines them again for the run
-(``--no-legacy-names`` turns this off). A name that is still there is left
-as it is.
+1.24), ``numpy.float_``, ``numpy.NaN`` and ``numpy.asscalar`` (NumPy 2.0);
+and the module ``pkg_resources``, which setuptools 81 removed (Keras 1 imports
+its ``parse_version``). ``seqgraph port`` rewrites the names in a script's
+source; a library installed with pip is not ported, so ``seqgraph run``
+defines them again for the run (``--no-legacy-names`` turns this off). A name
+that is still there is left as it is.
 """
 
 from __future__ import annotations
@@ -16,8 +17,13 @@ from __future__ import annotations
 import builtins
 import collections
 import collections.abc
+import importlib.metadata
+import importlib.resources
+import importlib.util
 import inspect
+import sys
 import time
+import types
 import warnings
 
 import numpy as np
@@ -50,6 +56,88 @@ def _asscalar(a):
     return np.asarray(a).item()
 
 
+class DistributionNotFound(Exception):
+    """No installed distribution of that name (``pkg_resources``' exception)."""
+
+
+class VersionConflict(Exception):
+    """An installed distribution's version is outside the one required."""
+
+
+class _Distribution:
+    """What code of Theano's time read from ``pkg_resources.get_distribution``."""
+
+    def __init__(self, dist):
+        self.project_name = dist.metadata["Name"]
+        self.key = self.project_name.lower()
+        self.version = dist.version
+        self.parsed_version = _parse_version(dist.version)
+        self.location = str(dist.locate_file(""))
+
+    def __repr__(self):
+        return f"{self.project_name} {self.version}"
+
+
+def _parse_version(version):
+    from packaging.version import Version
+
+    return Version(version)
+
+
+def _get_distribution(name):
+    try:
+        return _Distribution(importlib.metadata.distribution(str(name)))
+    except importlib.metadata.PackageNotFoundError:
+        raise DistributionNotFound(f"The {name!r} distribution was not found") from None
+
+
+def _require(*requirements):
+    from packaging.requirements import Requirement
+
+    found = []
+    for text in requirements:
+        wanted = Requirement(str(text))
+        dist = _get_distribution(wanted.name)
+        if not wanted.specifier.contains(dist.version, prereleases=True):
+            raise VersionConflict(f"{dist} is installed; {wanted} is required")
+        found.append(dist)
+    return found
+
+
+def _resource(package, name):
+    return importlib.resources.files(package).joinpath(name)
+
+
+def _iter_entry_points(group, name=None):
+    for point in importlib.metadata.entry_points(group=group):
+        if name is None or point.name == name:
+            yield point
+
+
+def _pkg_resources():
+    """A ``pkg_resources`` of the functions old code calls, on importlib and packaging."""
+    module = types.ModuleType(
+        "pkg_resources",
+        "seqgraph's stand-in for setuptools' removed pkg_resources: versions, "
+        "installed distributions, package resources and entry points.",
+    )
+    module.__dict__.update(
+        parse_version=_parse_version,
+        get_distribution=_get_distribution,
+        require=_require,
+        iter_entry_points=_iter_entry_points,
+        resource_filename=lambda package, name: str(_resource(package, name)),
+        resource_string=lambda package, name: _resource(package, name).read_bytes(),
+        resource_stream=lambda package, name: _resource(package, name).open("rb"),
+        resource_exists=lambda package, name: _resource(package, name).exists(),
+        resource_isdir=lambda package, name: _resource(package, name).is_dir(),
+        resource_listdir=lambda package, name: [p.name for p in _resource(package, name).iterdir()],
+        DistributionNotFound=DistributionNotFound,
+        VersionConflict=VersionConflict,
+    )
+    return module
+
+
 def _put(module, name, value, done):
     if name not in vars(module):
         try:
@@ -76,4 +164,7 @@ def install_legacy_names():
         value = getattr(np, target[1:]) if target.startswith(".") else getattr(builtins, target)
         _put(np, name, value, done)
     _put(np, "asscalar", _asscalar, done)
+    if "pkg_resources" not in sys.modules and importlib.util.find_spec("pkg_resources") is None:
+        sys.modules["pkg_resources"] = _pkg_resources()
+        done.append("pkg_resources")
     return done
