@@ -20,7 +20,7 @@ dictionary methods, ``except X, e``, ``raw_input`` ...  seqgraph then
   the option changes nothing for a pickle written by Python 3);
 * replaces the NumPy names that NumPy has removed since (``numpy.float``,
   ``numpy.int`` and the other builtin aliases, ``numpy.float_``, ``NaN``,
-  ``asscalar`` ...) and Python 2's ``file(...)`` builtin (with ``open``);
+  ``asscalar``, ``cast`` ...) and Python 2's ``file(...)`` builtin (with ``open``);
 * replaces ``time.clock()``, gone since Python 3.8, with
   ``time.perf_counter()`` (the tutorials time their epochs with it);
 * reports, with line numbers, what it cannot convert: Theano APIs that
@@ -546,7 +546,8 @@ def _numpy_removed(source):
 
     Only attributes of a name bound by ``import numpy`` (under any alias) are
     changed, and not where the script assigns them.  ``numpy.asscalar(a)``
-    becomes ``numpy.asarray(a).item()``.
+    becomes ``numpy.asarray(a).item()``, ``numpy.cast[dtype](a)``
+    ``numpy.asarray(a, dtype=dtype)``.
     """
     try:
         tree = ast.parse(source)
@@ -584,6 +585,26 @@ def _numpy_removed(source):
                     new = f"{node.value.id}.asarray"
                     edits.append((node.lineno, node.col_offset, node.end_col_offset, new))
                     edits.append((call.lineno, call.end_col_offset, call.end_col_offset, ".item()"))
+            elif node.attr == "cast":
+                # numpy.cast[dtype](a), Theano's idiom for numpy.cast[floatX](...).
+                call = next(
+                    (
+                        p
+                        for p in ast.walk(tree)
+                        if isinstance(p, ast.Call)
+                        and isinstance(p.func, ast.Subscript)
+                        and p.func.value is node
+                        and p.end_lineno == p.lineno
+                        and len(p.args) == 1
+                        and not p.keywords
+                    ),
+                    None,
+                )
+                if call is not None:
+                    value = ast.get_source_segment(source, call.args[0])
+                    dtype = ast.get_source_segment(source, call.func.slice)
+                    new = f"{node.value.id}.asarray({value}, dtype={dtype})"
+                    edits.append((call.lineno, call.col_offset, call.end_col_offset, new))
     new_source, before = _edit_lines(source, edits)
     lines = new_source.splitlines()
     changes = [("NumPy name removed", n, old, lines[n - 1]) for n, old in before.items()]

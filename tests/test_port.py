@@ -104,6 +104,12 @@ pytest.importorskip("fissix")
             "NumPy name removed",
         ),
         (
+            "import numpy as np\nv = np.cast[theano.config.floatX](0.5) + np.cast['int8'](x[1:])\n",
+            "import numpy as np\n"
+            "v = np.asarray(0.5, dtype=theano.config.floatX) + np.asarray(x[1:], dtype='int8')\n",
+            "NumPy name removed",
+        ),
+        (
             "import numpy as np\nok = np.alltrue(x) and np.product(x)\n",
             "import numpy as np\nok = np.all(x) and np.prod(x)\n",
             "NumPy name removed",
@@ -176,11 +182,15 @@ def test_names_the_rules_do_not_own_are_left_alone(source):
 def test_numpy_replacements_run_on_todays_numpy():
     import numpy as np
 
-    old = "import numpy as np\nv = np.asscalar(np.float_(2) * np.Inf)\nd = np.dtype(np.int)\n"
+    old = (
+        "import numpy as np\nv = np.asscalar(np.float_(2) * np.Inf)\nd = np.dtype(np.int)\n"
+        "c = np.cast['float32']([1, 2])\n"
+    )
     scope = {}
     exec(port_source(old).source, scope)
     assert scope["v"] == np.inf and isinstance(scope["v"], float)
     assert scope["d"] == np.dtype(int)
+    assert scope["c"].dtype == np.float32 and scope["c"].tolist() == [1.0, 2.0]
 
 
 def test_reports_what_it_cannot_convert():

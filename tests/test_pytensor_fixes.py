@@ -259,3 +259,28 @@ def test_fused_elementwise_nodes_over_constants_only_are_folded(caplog):
     got = f(np.array([1, 2]))
     np.testing.assert_array_equal(got[0], [14, 15])
     np.testing.assert_array_equal(got[1], [-1, -2])
+
+
+@pytest.mark.parametrize("floatx, dtype", [("float32", "float64"), ("float64", "float32")])
+def test_second_order_gradients_of_a_scan_keep_its_dtype(floatx, dtype):
+    # PyTensor built a scan's gradient zeros, and Rop's cotangents, in floatX:
+    # a float64 Hessian-vector product was computed partly in float32.
+    from pytensor.graph.traversal import ancestors
+
+    with pytensor.config.change_flags(floatX=floatx):
+        x, v = pt.tensor3("x", dtype=dtype), pt.matrix("v", dtype=dtype)
+        U = pytensor.shared(np.eye(3, dtype=dtype), name="U")
+        [h], _ = seqgraph.scan(
+            lambda x_t, h: pt.tanh(x_t + pt.dot(h, U)), sequences=x, outputs_info=x[0]
+        )
+        grad = pytensor.grad((h[-1] ** 2).sum(), U)
+        products = [pytensor.gradient.pushforward(grad, U, v), pytensor.grad((grad * v).sum(), U)]
+    floats = {
+        var.type.dtype
+        for var in ancestors(products)
+        if getattr(var.type, "dtype", "").startswith("float")
+    }
+    assert floats == {dtype}
+    for scan in [var.owner.op for var in ancestors(products) if var.owner is not None]:
+        for inner in getattr(scan, "inner_outputs", []):
+            assert not inner.type.dtype.startswith("float") or inner.type.dtype == dtype

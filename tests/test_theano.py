@@ -980,3 +980,28 @@ def test_stacked_cells_driving_a_system_run_as_in_theano(run_script, backend, mo
     for k, value in _DRIVER_THEANO_PREDICTION.items():
         np.testing.assert_allclose(prediction[k], value, rtol=2e-6, atol=1e-6)
     np.testing.assert_allclose(got["losses"], _DRIVER_THEANO_LOSSES, rtol=2e-6)
+
+
+def test_hessian_vector_product_through_a_scan_by_r_op(c_or_jax):
+    # ESGD (downhill 0.4.0's equilibrated SGD) takes T.Rop of a gradient with
+    # respect to the weights: through a scan, the R-op of the scan's gradient,
+    # which Theano 1.0.5 failed to compile ("list.remove(x): x not in list" when
+    # it merged the two backward scans in place).
+    T = seqgraph.theano.tensor
+    rng = np.random.default_rng(0)
+    x, y, v = T.tensor3("x", dtype="float64"), T.matrix("y", dtype="float64"), T.dmatrix("v")
+    W = seqgraph.theano.shared(rng.normal(0, 0.3, (4, 8)))
+    U = seqgraph.theano.shared(rng.normal(0, 0.3, (8, 8)))
+    out = seqgraph.theano.shared(rng.normal(0, 0.3, (8, 1)))
+    h, _ = seqgraph.theano.scan(
+        lambda xt, h: T.tanh(T.dot(xt, W) + T.dot(h, U)),
+        sequences=x.dimshuffle(1, 0, 2),
+        outputs_info=T.zeros((x.shape[0], 8), dtype="float64"),
+    )
+    grad = T.grad(T.sqr(T.dot(h[-1], out) - y).mean(), U)
+    by_r_op = T.Rop(grad, U, v)
+    by_grad = T.grad(T.sum(grad * v), U)  # the same product, by a second gradient
+    fn = seqgraph.function([x, y, v], [by_r_op, by_grad], backend=c_or_jax)
+    got, want = fn(rng.normal(size=(5, 6, 4)), rng.normal(size=(5, 1)), rng.normal(size=(8, 8)))
+    assert np.abs(want).max() > 1e-3
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())

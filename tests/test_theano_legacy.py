@@ -24,6 +24,8 @@ spec = inspect.getargspec(lambda a, b=2, *rest, **kw: None)
 assert spec.args == ["a", "b"] and spec.keywords == "kw" and spec.defaults == (2,)
 assert np.float is float and np.int is int and np.float_ is np.float64 and np.NaN != np.NaN
 assert np.asscalar(np.array([4])) == 4 and np.product([2, 3]) == 6
+half = np.cast["float32"](0.5)
+assert half.dtype == np.float32 and half.shape == () and np.cast[np.int8]([1.7]).tolist() == [1]
 assert time.clock() >= 0
 from pkg_resources import parse_version  # setuptools 81 removed the module
 assert parse_version("1.10") > parse_version("1.9")

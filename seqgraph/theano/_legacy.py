@@ -4,7 +4,8 @@ Theano-era code, and the libraries built on Theano (Keras 2's Theano backend,
 Lasagne), use names that later Python and NumPy releases removed:
 ``collections.Iterable`` (Python 3.10), ``inspect.getargspec`` (3.11),
 ``time.clock`` (3.8), ``numpy.float`` and the other builtin aliases (NumPy
-1.24), ``numpy.float_``, ``numpy.NaN`` and ``numpy.asscalar`` (NumPy 2.0);
+1.24), ``numpy.float_``, ``numpy.NaN``, ``numpy.asscalar`` and ``numpy.cast``
+(NumPy 2.0);
 and the module ``pkg_resources``, which setuptools 81 removed (Keras 1 imports
 its ``parse_version``). ``seqgraph port`` rewrites the names in a script's
 source; a library installed with pip is not ported, so ``seqgraph run``
@@ -138,6 +139,14 @@ def _pkg_resources():
     return module
 
 
+class _Cast:
+    """NumPy's removed ``cast``: ``cast[dtype](a)`` is ``a`` as an array of that dtype."""
+
+    def __getitem__(self, dtype):
+        dtype = np.dtype(dtype)
+        return lambda a: np.asarray(a).astype(dtype)
+
+
 def _put(module, name, value, done):
     if name not in vars(module):
         try:
@@ -164,6 +173,7 @@ def install_legacy_names():
         value = getattr(np, target[1:]) if target.startswith(".") else getattr(builtins, target)
         _put(np, name, value, done)
     _put(np, "asscalar", _asscalar, done)
+    _put(np, "cast", _Cast(), done)
     if "pkg_resources" not in sys.modules and importlib.util.find_spec("pkg_resources") is None:
         sys.modules["pkg_resources"] = _pkg_resources()
         done.append("pkg_resources")
