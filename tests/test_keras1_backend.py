@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.seqgraph_run import seqgraph_run
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).parent / "theano_scripts" / "keras1_rnns.py"
@@ -60,19 +60,9 @@ THEANO_PREDICTIONS = {
 
 def _run(tmp_path, names, **env):
     out = tmp_path / "keras1.npz"
-    env = dict(
-        os.environ,
-        KERAS_BACKEND="theano",
-        PYTHONPATH=os.pathsep.join([str(KERAS1), *filter(None, [os.environ.get("PYTHONPATH")])]),
-        **env,
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "seqgraph.cli", "run", str(SCRIPT), str(out), "float32", *names],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    path = os.pathsep.join([str(KERAS1), *filter(None, [os.environ.get("PYTHONPATH")])])
+    env = dict(KERAS_BACKEND="theano", PYTHONPATH=path, **env)
+    done = seqgraph_run(SCRIPT, out, "float32", *names, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Using Theano backend" in done.stderr
     return np.load(out)

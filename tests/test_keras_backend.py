@@ -6,13 +6,12 @@
 from __future__ import annotations
 
 import importlib.metadata
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from tests.seqgraph_run import seqgraph_run
 
 
 def _keras_version():
@@ -32,14 +31,8 @@ SCRIPT = Path(__file__).parent / "theano_scripts" / "keras_rnns.py"
 
 def _train(tmp_path, names, **env):
     out = tmp_path / "keras.npz"
-    env = dict(os.environ, KERAS_BACKEND="theano", KERAS_HOME=str(tmp_path / "keras_home"), **env)
-    done = subprocess.run(
-        [sys.executable, "-m", "seqgraph.cli", "run", str(SCRIPT), str(out), *names],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    env = dict(KERAS_BACKEND="theano", KERAS_HOME=str(tmp_path / "keras_home"), **env)
+    done = seqgraph_run(SCRIPT, out, *names, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Using Theano backend" in done.stderr
     return np.load(out)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 import seqgraph
@@ -14,6 +11,7 @@ from seqgraph.theano._legacy import (
     _getargspec,
     _pkg_resources,
 )
+from tests.seqgraph_run import seqgraph_run
 
 SCRIPT = """\
 import collections, inspect, time, sys
@@ -36,12 +34,7 @@ print("ok")
 def _run(tmp_path, *options):
     script = tmp_path / "old.py"
     script.write_text(SCRIPT)
-    return subprocess.run(
-        [sys.executable, "-m", "seqgraph.cli", "run", *options, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return seqgraph_run(script, options=options, timeout=300)
 
 
 def test_seqgraph_run_defines_removed_names(tmp_path):
