@@ -701,8 +701,12 @@ def _host_callback(op, node):
     ``perform``.  JAX calls it on the host with the step's values (a round
     trip to the host on a GPU, and a program that cannot be kept in the
     on-disk cache).  The outputs' shapes must be known while JAX traces: from
-    their static types, or from the op's ``infer_shape`` given the inputs'
-    shapes.  Raises ``NotImplementedError`` (PyTensor's message) otherwise.
+    their static types, from the op's ``infer_shape`` given the inputs'
+    shapes, or else from one run of ``perform`` on zeros of the inputs' shapes
+    and dtypes while JAX traces (for each new set of input shapes).  An op
+    whose output shapes depend on its inputs' values gets an error when it is
+    called with values that give other shapes; one whose ``perform`` fails on
+    zeros, ``NotImplementedError`` (PyTensor's message) with a note.
     """
     import jax
     from pytensor.graph.op import Op
@@ -720,18 +724,28 @@ def _host_callback(op, node):
         raise missing
     static = all(None not in v.type.shape for v in node.outputs)
     own_infer_shape = callable(getattr(type(op), "infer_shape", None))
-    if not (static or own_infer_shape):
-        missing.add_note(
-            f"{type(op).__name__} has a Python `perform`, which seqgraph runs on the host "
-            "under JAX when the shapes of its outputs are known while tracing: give it "
-            "an `infer_shape`."
-        )
-        raise missing
     dtypes = [v.type.dtype for v in node.outputs]
+    name = type(op).__name__
+
+    def probed_shapes(shapes):
+        zeros = [np.zeros(shape, dtype=v.type.dtype) for shape, v in zip(shapes, node.inputs)]
+        try:
+            with np.errstate(all="ignore"):
+                return [out.shape for out in host(*zeros)]
+        except Exception as err:
+            missing.add_note(
+                f"{name} has a Python `perform`, which seqgraph runs on the host under JAX "
+                "when the shapes of its outputs are known while tracing. It has no "
+                f"`infer_shape`, and its `perform` failed on zeros of shapes {shapes} "
+                f"({type(err).__name__}: {err}): give it an `infer_shape`."
+            )
+            raise missing from err
 
     def output_shapes(shapes):
         if static:
             return [v.type.shape for v in node.outputs]
+        if not own_infer_shape:
+            return probed_shapes(shapes)
         args = (None, node, shapes) if INFER_SHAPE_TAKES_FGRAPH else (node, shapes)
         result = []
         for shape in op.infer_shape(*args):
@@ -752,14 +766,30 @@ def _host_callback(op, node):
         op.perform(node, [np.asarray(v) for v in values], storage)
         return tuple(np.asarray(cell[0], dtype=d) for cell, d in zip(storage, dtypes))
 
+    if static:
+        source = "its output types"
+    else:
+        source = "`infer_shape`" if own_infer_shape else "a run on zeros of its inputs"
+
     def python_op(*inputs):
         host_callbacks["used"] = True
         shapes = [tuple(int(d) for d in np.shape(x)) for x in inputs]
-        results = [
-            jax.ShapeDtypeStruct(shape, dtype)
-            for shape, dtype in zip(output_shapes(shapes), dtypes)
-        ]
-        outs = jax.pure_callback(host, results, *inputs)
+        expected = [tuple(shape) for shape in output_shapes(shapes)]
+        results = [jax.ShapeDtypeStruct(shape, dtype) for shape, dtype in zip(expected, dtypes)]
+
+        def checked_host(*values):
+            outs = host(*values)
+            got = [out.shape for out in outs]
+            if got != expected:
+                raise ValueError(
+                    f"{name} gave outputs of shapes {got} where {source} gave {expected}: "
+                    "under JAX the shapes must follow from the inputs' shapes alone"
+                    + ("" if static or own_infer_shape else "; give it an `infer_shape` if they do")
+                    + "."
+                )
+            return outs
+
+        outs = jax.pure_callback(checked_host, results, *inputs)
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     return python_op

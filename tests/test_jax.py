@@ -546,7 +546,45 @@ def test_a_python_op_runs_on_the_host_inside_a_scan():
     assert _program(on_jax)._exported is None  # (a callback cannot be exported)
 
 
-def test_a_python_op_without_known_output_shapes_is_refused_on_jax():
+def test_a_python_op_without_infer_shape_takes_its_shapes_from_a_run_on_zeros():
+    # theano_lstm's masked_loss has only make_node, perform and grad.
     x, f = pt.dmatrix("x"), pt.dvector("f")
-    with pytest.raises(NotImplementedError, match="give it an `infer_shape`"):
-        seqgraph.function([x, f], _Unshaped()(x, f), backend="jax")(np.ones((2, 2)), np.ones(2))
+    loss = (_Unshaped()(x, f) ** 2).sum()
+    outs = [loss, *pytensor.grad(loss, [x, f])]
+    on_jax = seqgraph.function([x, f], outs, backend="jax")
+    on_c = seqgraph.function([x, f], outs, backend="c")
+    rng = np.random.default_rng(5)
+    for rows in (2, 3):  # a second program, probed again
+        args = (rng.normal(size=(rows, 4)), rng.normal(size=rows))
+        for got, expected in zip(on_jax(*args), on_c(*args)):
+            np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+class _Positives(seqgraph.theano.gof.Op):
+    """The entries of a vector not below zero: a length that depends on the values."""
+
+    __props__ = ()
+
+    def make_node(self, x):
+        x = pt.as_tensor_variable(x)
+        return seqgraph.theano.Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, outputs):
+        outputs[0][0] = inputs[0][inputs[0] >= 0]
+
+
+class _NeedsPositives(_Positives):
+    def perform(self, node, inputs, outputs):
+        if not (inputs[0] > 0).all():
+            raise ValueError("only positive values")
+        outputs[0][0] = np.log(inputs[0])
+
+
+def test_a_python_op_whose_shapes_depend_on_its_values_is_refused_on_jax():
+    x = pt.dvector("x")
+    fn = seqgraph.function([x], _Positives()(x), backend="jax")
+    np.testing.assert_array_equal(fn(np.array([1.0, 2.0])), [1.0, 2.0])  # as on zeros
+    with pytest.raises(Exception, match=r"_Positives gave outputs of shapes \[\(1,\)\] where"):
+        fn(np.array([-1.0, 2.0]))
+    with pytest.raises(NotImplementedError, match="failed on zeros of shapes"):
+        seqgraph.function([x], _NeedsPositives()(x), backend="jax")(np.array([1.0, 2.0]))
