@@ -733,13 +733,15 @@ def _host_callback(op, node):
             with np.errstate(all="ignore"):
                 return [out.shape for out in host(*zeros)]
         except Exception as err:
-            missing.add_note(
+            # A new error each time: a second trace must not add a second note.
+            refused = NotImplementedError(*missing.args)
+            refused.add_note(
                 f"{name} has a Python `perform`, which seqgraph runs on the host under JAX "
                 "when the shapes of its outputs are known while tracing. It has no "
                 f"`infer_shape`, and its `perform` failed on zeros of shapes {shapes} "
                 f"({type(err).__name__}: {err}): give it an `infer_shape`."
             )
-            raise missing from err
+            raise refused from err
 
     def output_shapes(shapes):
         if static:
