@@ -80,11 +80,62 @@ _FIXER_RULES = {
 }
 
 
+def _refactoring_tool(fixers):
+    """fissix's ``RefactoringTool`` for ``fixers``, its print fixer keeping ``print(x)``.
+
+    fissix, as lib2to3, turns the Python 2 statement ``print ("%d" % n)``
+    into ``print(("%d" % n))``: the statement's one operand, an expression in
+    parentheses, becomes the call's argument with its parentheses.  Where
+    that operand is not a tuple, ``print (expr)`` already reads in Python 3
+    as the call that prints the same text, so the fixer leaves it as it is;
+    a tuple (``print (a, b)``, which Python 2 printed as a tuple) is still
+    wrapped.
+    """
+    from fissix import pygram
+    from fissix.fixes.fix_print import FixPrint
+    from fissix.refactor import RefactoringTool
+
+    syms = pygram.python_symbols
+
+    def _one_expression_in_parentheses(node):
+        if node.type != syms.atom or len(node.children) != 3:
+            return False
+        if node.children[0].value != "(" or node.children[2].value != ")":
+            return False
+        inner = node.children[1]
+        if inner.type == syms.yield_expr:
+            return False
+        return not (
+            inner.type == syms.testlist_gexp
+            and any(child.type == pygram.token.COMMA for child in inner.children)
+        )
+
+    class KeepCallPrint(FixPrint):
+        def transform(self, node, results):
+            args = node.children[1:]
+            if len(args) == 1 and _one_expression_in_parentheses(args[0]):
+                return None
+            return super().transform(node, results)
+
+    class Tool(RefactoringTool):
+        def get_fixers(self):
+            def swap(found):
+                return [
+                    KeepCallPrint(self.options, self.fixer_log) if type(f) is FixPrint else f
+                    for f in found
+                ]
+
+            pre_order, post_order = super().get_fixers()
+            return swap(pre_order), swap(post_order)
+
+    return Tool(fixers)
+
+
 def _py2to3(source, name):
-    from fissix.refactor import RefactoringTool, get_fixers_from_package
+    from fissix.refactor import get_fixers_from_package
 
     fixers = get_fixers_from_package("fissix.fixes")
-    tool = RefactoringTool(fixers)
+    tool = _refactoring_tool(fixers)
     text = source if source.endswith("\n") else source + "\n"
     new = str(tool.refactor_string(text, name))
     changes = []
@@ -92,7 +143,7 @@ def _py2to3(source, name):
     by_line = {}
     for fixer in fixers:
         short = fixer.rsplit(".fix_", 1)[1]
-        single = str(RefactoringTool([fixer]).refactor_string(text, name))
+        single = str(_refactoring_tool([fixer]).refactor_string(text, name))
         if single == text:
             continue
         for tag, i1, i2, _, _ in difflib.SequenceMatcher(

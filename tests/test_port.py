@@ -151,6 +151,26 @@ def test_each_rule(old, new, rule):
     assert any(rule in c[0] for c in report.changes), report.changes
 
 
+@pytest.mark.parametrize(
+    "old,new",
+    [
+        # One expression in parentheses: already the Python 3 call.
+        ('print ("Loss: %f" % loss)\n', 'print ("Loss: %f" % loss)\n'),
+        ('print(" ".join(words))\n', 'print(" ".join(words))\n'),
+        # A tuple, which Python 2 printed as a tuple, keeps its parentheses.
+        ('print ("a", 1)\n', 'print(("a", 1))\n'),
+        # Parentheses around a part of the operand only.
+        ('print ("%d") % n\n', 'print(("%d") % n)\n'),
+        ('print ("a"), 1\n', 'print(("a"), 1)\n'),
+    ],
+)
+def test_print_of_one_expression_in_parentheses_gets_no_second_pair(old, new):
+    report = port_source(old)
+    assert report.source == new
+    scope = {"loss": 0.5, "words": ["a", "b"], "n": 3}
+    exec(report.source, scope)
+
+
 def test_pickles_that_name_an_encoding_or_span_lines_are_left_alone():
     source = "import cPickle\nd = cPickle.load(f, encoding='bytes')\ne = cPickle.load(\n    f)\n"
     report = port_source(source)

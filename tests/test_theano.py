@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -210,6 +211,53 @@ def test_gradient_reversal_and_undefined_gradients(backend):
     blocked = theano.gradient.undefined_grad(x).sum()
     with pytest.raises(theano.gradient.NullTypeGradError):
         theano.grad(blocked, x)
+
+
+@pytest.mark.parametrize("backend", ["c", "jax"])
+def test_get_value_gives_a_writable_numpy_array_as_theano_did(backend):
+    # The gradient checks of the 2015 RNN tutorials write into get_value()'s
+    # array, element by element, and set it back.  A JAX function leaves the
+    # variable's value on its device: get_value() still returns NumPy.
+    theano = seqgraph.theano
+    T = theano.tensor
+    w = theano.shared(np.array([1.0, 2.0, 3.0]), name="w")
+    x = T.dvector("x")
+    loss = theano.function([x], ((w * x) ** 2).sum(), mode=backend.upper())
+    grad = theano.function([x], theano.grad(((w * x) ** 2).sum(), w), mode=backend.upper())
+    step = theano.function(
+        [x],
+        [],
+        updates=[(w, w - 0.01 * theano.grad(((w * x) ** 2).sum(), w))],
+        mode=backend.upper(),
+    )
+    xs = np.array([0.5, -1.0, 2.0])
+    step(xs)
+    value = w.get_value()
+    assert type(value) is np.ndarray and value.flags.writeable
+    h, estimate = 1e-6, []
+    it = np.nditer(value, flags=["multi_index"], op_flags=["readwrite"])
+    while not it.finished:
+        ix = it.multi_index
+        original = value[ix]
+        value[ix] = original + h
+        w.set_value(value)
+        plus = loss(xs)
+        value[ix] = original - h
+        w.set_value(value)
+        minus = loss(xs)
+        value[ix] = original
+        w.set_value(value)
+        estimate.append((plus - minus) / (2 * h))
+        it.iternext()
+    np.testing.assert_allclose(estimate, grad(xs), rtol=1e-7)
+    # borrow=True too (Theano's variables on the GPU gave a host copy); the
+    # device array where asked for.
+    assert type(w.get_value(borrow=True)) is np.ndarray
+    step(xs)
+    internal = w.get_value(return_internal_type=True)
+    assert type(internal) is not np.ndarray or backend == "c"
+    np.testing.assert_array_equal(np.asarray(internal), w.get_value())
+    assert type(pickle.loads(pickle.dumps(w)).get_value()) is np.ndarray
 
 
 def test_missing_theano_api_names_the_replacement():

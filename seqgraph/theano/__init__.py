@@ -48,6 +48,7 @@ from seqgraph.theano._indexing import use_theano_newaxis
 from seqgraph.theano._legacy import install_legacy_names
 from seqgraph.theano._op import Op
 from seqgraph.theano._removed import TheanoImportError, missing
+from seqgraph.theano._shared import as_theano_shared
 from seqgraph.theano._truth import use_theano_truth
 from seqgraph.theano.updates import OrderedUpdates
 
@@ -67,12 +68,18 @@ config = Config(_FLAGS)
 def shared(
     value, name=None, strict=False, allow_downcast=None, borrow=False, broadcastable=None, **kwargs
 ):
-    """``theano.shared``; ``broadcastable=(True, False)`` becomes a static shape of 1."""
+    """``theano.shared``; ``broadcastable=(True, False)`` becomes a static shape of 1.
+
+    A tensor variable's ``get_value()`` returns a NumPy array, as Theano's did,
+    also once a JAX function has left its value on the device
+    (:mod:`seqgraph.theano._shared`).
+    """
     if broadcastable is not None:
         kwargs["shape"] = tuple(1 if b else None for b in broadcastable)
-    return pytensor.shared(
+    var = pytensor.shared(
         value, name=name, strict=strict, allow_downcast=allow_downcast, borrow=borrow, **kwargs
     )
+    return as_theano_shared(var)
 
 
 class In:
