@@ -598,19 +598,37 @@ def _numpy_removed(source):
     Only attributes of a name bound by ``import numpy`` (under any alias) are
     changed, and not where the script assigns them.  ``numpy.asscalar(a)``
     becomes ``numpy.asarray(a).item()``, ``numpy.cast[dtype](a)``
-    ``numpy.asarray(a, dtype=dtype)``.
+    ``numpy.asarray(a, dtype=dtype)`` (``a`` may span lines).  A removed name
+    inside such a call (``numpy.cast[numpy.int](a)``) is replaced too: the
+    rewrite runs again on its own result until nothing changes.
     """
+    before = {}
+    for _ in range(4):
+        source, changed = _numpy_removed_once(source)
+        if not changed:
+            break
+        for number, old in changed.items():
+            before.setdefault(number, old)
+    lines = source.splitlines()
+    return source, [
+        ("NumPy name removed", n, old, lines[n - 1]) for n, old in sorted(before.items())
+    ]
+
+
+def _numpy_removed_once(source):
+    """One pass of :func:`_numpy_removed`: the new source and ``{line: text before}``."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return source, []
+        return source, {}
     modules = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             modules.update(
                 alias.asname or alias.name for alias in node.names if alias.name == "numpy"
             )
-    edits = []
+    lines = source.splitlines()
+    edits, heads = [], []
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Attribute)
@@ -637,7 +655,9 @@ def _numpy_removed(source):
                     edits.append((node.lineno, node.col_offset, node.end_col_offset, new))
                     edits.append((call.lineno, call.end_col_offset, call.end_col_offset, ".item()"))
             elif node.attr == "cast":
-                # numpy.cast[dtype](a), Theano's idiom for numpy.cast[floatX](...).
+                # numpy.cast[dtype](a), Theano's idiom for numpy.cast[floatX](...):
+                # "numpy.cast[dtype](" becomes "numpy.asarray(" and ", dtype=dtype"
+                # follows the argument, wherever it ends.
                 call = next(
                     (
                         p
@@ -645,21 +665,32 @@ def _numpy_removed(source):
                         if isinstance(p, ast.Call)
                         and isinstance(p.func, ast.Subscript)
                         and p.func.value is node
-                        and p.end_lineno == p.lineno
+                        and p.func.end_lineno == p.lineno
                         and len(p.args) == 1
                         and not p.keywords
                     ),
                     None,
                 )
                 if call is not None:
-                    value = ast.get_source_segment(source, call.args[0])
                     dtype = ast.get_source_segment(source, call.func.slice)
-                    new = f"{node.value.id}.asarray({value}, dtype={dtype})"
-                    edits.append((call.lineno, call.col_offset, call.end_col_offset, new))
+                    line = lines[call.lineno - 1].encode()
+                    paren = line.index(b"(", call.func.end_col_offset)
+                    head = (call.lineno, node.col_offset, paren + 1)
+                    heads.append(head)
+                    edits.append((*head, f"{node.value.id}.asarray("))
+                    arg = call.args[0]
+                    end = (arg.end_lineno, arg.end_col_offset, arg.end_col_offset)
+                    edits.append((*end, f", dtype={dtype}"))
+    # A removed name inside a cast's head (its dtype) is replaced in the next
+    # pass, in the copy of the dtype that follows the argument.
+    edits = [
+        e
+        for e in edits
+        if (e[0], e[1], e[2]) in heads
+        or not any(e[0] == h[0] and h[1] <= e[1] and e[2] <= h[2] for h in heads)
+    ]
     new_source, before = _edit_lines(source, edits)
-    lines = new_source.splitlines()
-    changes = [("NumPy name removed", n, old, lines[n - 1]) for n, old in before.items()]
-    return new_source, changes
+    return new_source, before
 
 
 def _file_builtin(source):

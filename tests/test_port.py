@@ -137,6 +137,16 @@ pytest.importorskip("fissix")
             "from pytensor.tensor.extra_ops import repeat\nimport pytensor.scalar as S\n",
             "theano import",
         ),
+        (
+            "import numpy as np\nt = np.cast[np.int](x > y)\n",
+            "import numpy as np\nt = np.asarray(x > y, dtype=int)\n",
+            "NumPy name removed",
+        ),
+        (
+            "import numpy as np\nt = np.cast[np.int](\n    x > y)\n",
+            "import numpy as np\nt = np.asarray(\n    x > y, dtype=int)\n",
+            "NumPy name removed",
+        ),
         ("f = file('a.pkl', 'rb')\n", "f = open('a.pkl', 'rb')\n", "file() builtin"),
         (
             "from time import clock as c\nt = c()\n",
