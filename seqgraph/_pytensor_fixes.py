@@ -55,6 +55,16 @@ float32, the Hessian-vector product of a float64 scan (downhill's ESGD, by
 ``Rop`` or by a second ``grad``) was right to 2e-8 to 5e-8 only, where float64
 gives 1e-16. Both are now built with ``floatX`` set to the upcast of the
 scan's (or the outputs') float dtypes.
+
+**Rop with a parameter the output does not use.**  ``pushforward`` (``Rop``)
+documents ``disconnected_outputs`` as what to do with an *output* that
+depends on none of ``wrt``, as Theano's ``Rop`` did; built as the pull-back of
+a pull-back, it passed the flag to the first pull-back as
+``disconnected_inputs``, so it raised for a variable of ``wrt`` that an output
+does not use (the Hessian-free optimizer of 2012, ``theano-hf``, takes
+``Rop(h, params, v)`` of an RNN's hidden states, which its output weights do
+not reach: Theano gave zero for them) and never for a disconnected output.
+Such a variable now adds nothing, and the outputs are checked.
 """
 
 from __future__ import annotations
@@ -302,6 +312,39 @@ def _gradients_in_the_graphs_precision() -> None:
         )(pushforward)
 
 
+def _pushforward_checks_outputs_not_inputs() -> None:
+    import functools
+    import warnings
+
+    from pytensor import gradient
+    from pytensor.graph.traversal import ancestors
+
+    current = getattr(gradient, "pushforward_through_pullback", None)
+    if current is None or getattr(current, "_seqgraph_outputs", False):
+        return
+
+    @functools.wraps(current)
+    def pushforward_through_pullback(
+        outputs, inputs, tangents, disconnected_outputs="raise", return_disconnected="zero"
+    ):
+        if disconnected_outputs != "ignore":
+            wrt = set(inputs)
+            for out in outputs:
+                if not any(var in wrt for var in ancestors([out])):
+                    message = (
+                        f"pushforward (Rop) was asked for the derivative of {out}, which "
+                        "depends on none of the variables in wrt"
+                    )
+                    if disconnected_outputs == "raise":
+                        raise gradient.DisconnectedInputError(message)
+                    warnings.warn(message, stacklevel=3)
+        # A variable of wrt that the outputs do not depend on adds nothing.
+        return current(outputs, inputs, tangents, "ignore", return_disconnected)
+
+    pushforward_through_pullback._seqgraph_outputs = True
+    gradient.pushforward_through_pullback = pushforward_through_pullback
+
+
 def _is_ofg(op_class) -> bool:
     from pytensor.compile.builders import OpFromGraph
 
@@ -330,4 +373,5 @@ def install() -> None:
     _static_shapes_without_inference()
     _register_constant_composite_folding()
     _gradients_in_the_graphs_precision()
+    _pushforward_checks_outputs_not_inputs()
     _installed = True

@@ -294,9 +294,12 @@ def _removed_apis(source):
     return problems
 
 
-def _is_int_expr(node) -> bool:
+def _is_int_expr(node, names=frozenset()) -> bool:
+    """Whether ``node`` is visibly an integer; ``names`` are variables known to hold one."""
     if isinstance(node, ast.Constant):
         return isinstance(node.value, int) and not isinstance(node.value, bool)
+    if isinstance(node, ast.Name):
+        return node.id in names
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         return node.func.id in ("len", "int")
     if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute):
@@ -304,8 +307,71 @@ def _is_int_expr(node) -> bool:
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.FloorDiv, ast.Mod)):
         return True
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
-        return _is_int_expr(node.left) and _is_int_expr(node.right)
+        return _is_int_expr(node.left, names) and _is_int_expr(node.right, names)
     return False
+
+
+_SCOPES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+
+
+def _scope_nodes(scope):
+    """The nodes of ``scope`` outside the functions, lambdas and classes nested in it."""
+    stack = list(ast.iter_child_nodes(scope))
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, _SCOPES):
+            # Its name (and its decorators and defaults) belong to this scope.
+            if not isinstance(node, ast.Lambda):
+                stack.extend(node.decorator_list)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                stack.extend(node.args.defaults + [d for d in node.args.kw_defaults if d])
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _range_loop_names(scope) -> frozenset[str]:
+    """Names that ``scope`` binds only as the variable of ``for name in range(...)`` loops.
+
+    Such a name holds an integer wherever the scope reads it (comprehensions
+    count as part of the scope).  A name the scope also binds in any other
+    way (an assignment, a parameter, another loop, ``global`` ...) is left out.
+    """
+
+    def over_range(loop):
+        it = loop.iter
+        return (
+            isinstance(loop.target, ast.Name)
+            and isinstance(it, ast.Call)
+            and isinstance(it.func, ast.Name)
+            and it.func.id in ("range", "xrange")
+        )
+
+    nodes = list(_scope_nodes(scope))
+    loops = {
+        n.target for n in nodes if isinstance(n, (ast.For, ast.comprehension)) and over_range(n)
+    }
+    others = set()
+    if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        arguments = scope.args
+        others.update(
+            a.arg
+            for a in arguments.posonlyargs
+            + arguments.args
+            + arguments.kwonlyargs
+            + [arguments.vararg, arguments.kwarg]
+            if a is not None
+        )
+    for node in nodes:
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and node not in loops:
+            others.add(node.id)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            others.update(node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            others.add(node.name)
+        elif isinstance(node, ast.alias):
+            others.add((node.asname or node.name).split(".")[0])
+    return frozenset(target.id for target in loops) - others
 
 
 def _is_float_expr(node) -> bool:
@@ -351,9 +417,16 @@ def _tensor_modules(tree) -> set[str]:
 
 
 def _is_tensor_expr(node, modules) -> bool:
-    """Whether ``node`` is built by the tensor module: ``T.f(...)``, ``T.f(...).g(...)`` ..."""
+    """Whether ``node`` is built by the tensor module: ``T.f(...)``, ``T.f(...).g(...)`` ...
+
+    Arithmetic with such an operand is one too (``c * T.log(h).sum()``).
+    """
     while isinstance(node, (ast.Call, ast.Attribute, ast.Subscript)):
         node = node.func if isinstance(node, ast.Call) else node.value
+    if isinstance(node, ast.BinOp):
+        return _is_tensor_expr(node.left, modules) or _is_tensor_expr(node.right, modules)
+    if isinstance(node, ast.UnaryOp):
+        return _is_tensor_expr(node.operand, modules)
     return isinstance(node, ast.Name) and node.id in modules
 
 
@@ -367,13 +440,20 @@ def _division(source):
     lines = source.splitlines()
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     modules = _tensor_modules(tree)
+    scope_ints = {}
     for node in ast.walk(tree):
         if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)):
             continue
+        scope = parents.get(node)
+        while not isinstance(scope, _SCOPES):
+            scope = parents.get(scope)
+        if scope not in scope_ints:
+            scope_ints[scope] = _range_loop_names(scope)
+        ints = scope_ints[scope]
         left, right = node.left, node.right
         if _is_tensor_expr(left, modules) or _is_tensor_expr(right, modules):
             continue
-        if (_is_int_expr(left) and _is_int_expr(right)) or _used_as_int(node, parents):
+        if (_is_int_expr(left, ints) and _is_int_expr(right, ints)) or _used_as_int(node, parents):
             # Locate the operator between the operands on the source line.
             if left.end_lineno == right.lineno == node.lineno:
                 line = lines[node.lineno - 1]

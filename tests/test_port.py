@@ -30,6 +30,11 @@ pytest.importorskip("fissix")
         ("s = '-' * (w / 2)\n", "s = '-' * (w // 2)\n", "integer division"),
         ("for i in xrange(n / 2): pass\n", "for i in range(n // 2): pass\n", "integer division"),
         ("h = xs[: n / 2]\n", "h = xs[: n // 2]\n", "integer division"),
+        (
+            "def cg(n):\n    for i in xrange(1, n):\n        k = max(10, i / 10)\n",
+            "def cg(n):\n    for i in range(1, n):\n        k = max(10, i // 10)\n",
+            "integer division",
+        ),
         ("import theano\n", "import seqgraph.theano as theano\n", "theano import"),
         (
             "import numpy, theano, cPickle\n",
@@ -221,6 +226,27 @@ def test_numpy_replacements_run_on_todays_numpy():
     assert scope["v"] == np.inf and isinstance(scope["v"], float)
     assert scope["d"] == np.dtype(int)
     assert scope["c"].dtype == np.float32 and scope["c"].tolist() == [1.0, 2.0]
+
+
+def test_division_by_loop_variables_and_tensor_arithmetic():
+    # A range loop's variable is an integer only where nothing else binds its name.
+    source = (
+        "import theano.tensor as T\n"
+        "def f(h, xs):\n"
+        "    for i in range(3):\n"
+        "        pass\n"
+        "    for i, x in xs:\n"
+        "        pass\n"
+        "    return i / 2\n"
+        "def g(h):\n"
+        "    c = T.scalar()\n"
+        "    return c * (-T.log(h + 1e-10)).sum() / h.shape[0]\n"
+    )
+    report = port_source(source)
+    assert report.source == source.replace("import theano.tensor", "import seqgraph.theano.tensor")
+    # i / 2 is reported; the tensor's division by an integer is the same in
+    # both Pythons and is not.
+    assert [line for line, _ in report.problems] == [7]
 
 
 def test_reports_what_it_cannot_convert():

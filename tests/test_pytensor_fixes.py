@@ -284,3 +284,49 @@ def test_second_order_gradients_of_a_scan_keep_its_dtype(floatx, dtype):
     for scan in [var.owner.op for var in ancestors(products) if var.owner is not None]:
         for inner in getattr(scan, "inner_outputs", []):
             assert not inner.type.dtype.startswith("float") or inner.type.dtype == dtype
+
+
+def test_rop_ignores_parameters_the_output_does_not_use():
+    # theano-hf's Gauss-Newton product takes Rop(h, params, v) of an RNN's
+    # hidden states, which its output weights do not reach: they add nothing,
+    # as in Theano.  An output that depends on no parameter is what raises.
+    rng = np.random.default_rng(0)
+    x = pt.dmatrix("x")
+    W_in = pytensor.shared(rng.normal(size=(3, 4)), name="W_in")
+    W = pytensor.shared(rng.normal(size=(4, 4)) * 0.5, name="W")
+    W_out = pytensor.shared(rng.normal(size=(4, 2)), name="W_out")
+    [h], _ = seqgraph.scan(
+        lambda x_t, h_tm1: pt.tanh(x_t @ W_in + h_tm1 @ W),
+        sequences=x,
+        outputs_info=pt.zeros(4, dtype="float64"),
+    )
+    params = [W_in, W, W_out]
+    vs = [pt.dmatrix(f"v{i}") for i in range(3)]
+    jv = pytensor.gradient.pushforward(h, params, vs)
+    jv_used = pytensor.gradient.pushforward(h, params[:2], vs[:2])
+    xs = rng.normal(size=(5, 3))
+    v_values = [rng.normal(size=p.get_value().shape) for p in params]
+    got, want = seqgraph.function([x, *vs], [jv, jv_used], backend="c", on_unused_input="ignore")(
+        xs, *v_values
+    )
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    # Finite differences along v.
+    step = pytensor.function([x], h)
+    eps = 1e-6
+    originals = [p.get_value() for p in params]
+    for p, value, v in zip(params, originals, v_values):
+        p.set_value(value + eps * v)
+    plus = step(xs)
+    for p, value, v in zip(params, originals, v_values):
+        p.set_value(value - eps * v)
+    minus = step(xs)
+    np.testing.assert_allclose(got, (plus - minus) / (2 * eps), rtol=1e-6, atol=1e-9)
+    # Theano's Rop takes the same parameters.
+    from seqgraph.theano import tensor as T
+
+    assert T.Rop(h, params, vs) is not None
+    unrelated = x.sum()
+    with pytest.raises(pytensor.gradient.DisconnectedInputError, match="none of the variables"):
+        pytensor.gradient.pushforward(unrelated, params, vs)
+    zero = pytensor.gradient.pushforward(unrelated, params, vs, disconnected_outputs="ignore")
+    assert np.all(pytensor.function([x], zero)(xs) == 0)
