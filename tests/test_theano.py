@@ -260,6 +260,28 @@ def test_get_value_gives_a_writable_numpy_array_as_theano_did(backend):
     assert type(pickle.loads(pickle.dumps(w)).get_value()) is np.ndarray
 
 
+def test_scan_takes_an_empty_dict_as_an_output_not_fed_back():
+    # theano-hf's RNN example: outputs_info=[h0, dict()].
+    theano = seqgraph.theano
+    T = theano.tensor
+    x = T.dmatrix("x")
+    h0 = theano.shared(np.zeros(3))
+    W = theano.shared(np.full((2, 3), 0.1))
+    (h, s), _ = theano.scan(
+        lambda x_t, h_tm1: [T.tanh(T.dot(x_t, W) + h_tm1), T.tanh(T.dot(x_t, W) + h_tm1).sum()],
+        sequences=x,
+        outputs_info=[h0, dict()],
+    )
+    xs = np.ones((4, 2))
+    want, state = [], np.zeros(3)
+    for row in xs:
+        state = np.tanh(row @ W.get_value() + state)
+        want.append(state.sum())
+    np.testing.assert_allclose(theano.function([x], s)(xs), want, rtol=1e-12)
+    with pytest.raises(seqgraph.ScanError, match="initial"):
+        theano.scan(lambda x_t, h_tm1: h_tm1 + x_t, sequences=x, outputs_info=[dict(taps=[-1])])
+
+
 def test_missing_theano_api_names_the_replacement():
     seqgraph.theano.install()
     try:

@@ -297,7 +297,13 @@ def scan(
     strict=False,
     return_list=False,
 ):
-    """``theano.scan``: ``(outputs, updates)`` with one output returned bare, as Theano did."""
+    """``theano.scan``: ``(outputs, updates)`` with one output returned bare, as Theano did.
+
+    As in Theano, an ``outputs_info`` entry that is a dict with neither an
+    ``initial`` state nor ``taps`` (``dict()``, as theano-hf's RNN example
+    writes it) is an output that is not fed back, as ``None`` is.
+    """
+    outputs_info = _theano_outputs_info(outputs_info)
     outputs, updates = seqgraph.scan(
         fn,
         sequences=sequences,
@@ -313,6 +319,17 @@ def scan(
     if len(outputs) == 1 and not return_list:
         return outputs[0], updates
     return outputs, updates
+
+
+def _theano_outputs_info(outputs_info):
+    def entry(info):
+        if isinstance(info, dict) and info.get("initial") is None and info.get("taps") is None:
+            return None
+        return info
+
+    if isinstance(outputs_info, (list, tuple)):
+        return [entry(info) for info in outputs_info]
+    return entry(outputs_info)
 
 
 def map(  # noqa: A001 - Theano's name
