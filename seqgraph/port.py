@@ -375,10 +375,13 @@ def _range_loop_names(scope) -> frozenset[str]:
 
 
 def _is_float_expr(node) -> bool:
+    """Whether ``node`` is visibly a float: a float literal, ``float(...)``, arithmetic with one."""
     if isinstance(node, ast.Constant):
         return isinstance(node.value, float)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         return node.func.id == "float"
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+        return _is_float_expr(node.left) or _is_float_expr(node.right)
     return False
 
 

@@ -247,6 +247,9 @@ def test_division_by_loop_variables_and_tensor_arithmetic():
     # i / 2 is reported; the tensor's division by an integer is the same in
     # both Pythons and is not.
     assert [line for line, _ in report.problems] == [7]
+    # Nor is a division whose operand is visibly a float.
+    source = "n_batches = int(np.ceil(1.0 * n_train / batch_size))\n"
+    assert not port_source(source).problems
 
 
 def test_reports_what_it_cannot_convert():
