@@ -355,6 +355,20 @@ def test_stack_takes_theano_s_older_form_too():
         T.stack(a, b, axis=1)
 
 
+def test_flatten_takes_theano_s_older_outdim():
+    # Theano 0.7 named the argument outdim (Newmu's tutorials: T.flatten(l3b, outdim=2)).
+    T = seqgraph.theano.tensor
+    x = T.dtensor4("x")
+    assert T.flatten(x, outdim=2).ndim == 2
+    assert T.flatten(x, 3).ndim == 3 and T.flatten(x).ndim == 1
+    value = np.arange(24.0).reshape(2, 3, 2, 2)
+    np.testing.assert_array_equal(
+        seqgraph.function([x], T.flatten(x, outdim=2))(value), value.reshape(2, 12)
+    )
+    with pytest.raises(TypeError, match="disagree"):
+        T.flatten(x, ndim=2, outdim=3)
+
+
 @pytest.mark.parametrize("backend", ["c", "jax"])
 def test_lenet_script_learns_as_in_theano(run_script, backend, monkeypatch):
     # The 2013 deeplearning.net style: nnet.conv.conv2d, downsample.max_pool_2d,

@@ -10,6 +10,7 @@ from pytensor.tensor import *  # noqa: F403
 from pytensor.tensor import abs as abs_  # noqa: F401
 from pytensor.tensor import as_tensor_variable as _as_tensor_variable
 from pytensor.tensor import extra_ops  # noqa: F401
+from pytensor.tensor import flatten as _flatten
 from pytensor.tensor import stack as _stack
 from pytensor.tensor import switch as _switch
 from pytensor.tensor import tile as _tile
@@ -139,6 +140,19 @@ def tile(x, reps, ndim=None):
             raise ValueError(f"tile: ndim={ndim} is less than the rank of x or the length of reps.")
         reps = [1] * (ndim - len(reps)) + reps
     return _tile(x, reps)
+
+
+def flatten(x, ndim=None, outdim=None):
+    """``x`` with its trailing axes joined into one, leaving ``ndim`` axes (default 1).
+
+    ``outdim`` is the argument's name in Theano 0.7 (``T.flatten(x, outdim=2)``
+    in the tutorials of its time); Theano 1.0 still took it.
+    """
+    if outdim is not None:
+        if ndim is not None and ndim != outdim:
+            raise TypeError(f"flatten: ndim={ndim} and outdim={outdim} disagree; give one.")
+        ndim = outdim
+    return _flatten(x, 1 if ndim is None else ndim)
 
 
 def switch(cond, ift, iff):
