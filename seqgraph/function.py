@@ -87,6 +87,33 @@ def _normalise_inputs(inputs) -> list[Variable]:
     return inputs
 
 
+def _normalise_givens(givens) -> list[tuple[Variable, Variable]]:
+    """``givens`` as ``(variable, replacement)`` pairs, each replacement a variable.
+
+    A replacement given as a value (``(is_training, numpy.int8(1))``) becomes
+    a shared variable holding it, as Theano and PyTensor make it.
+
+    Raises
+    ------
+    TypeError
+        If a pair's first item is not a symbolic variable.
+    """
+    pairs = []
+    for item in givens:
+        try:
+            old, new = item
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"givens must be a dict or a list of (variable, replacement) pairs; got {item!r}."
+            ) from None
+        if not isinstance(old, Variable):
+            raise TypeError(f"givens: {old!r} is not a symbolic variable to replace.")
+        if not isinstance(new, Variable):
+            new = pytensor.shared(new)
+        pairs.append((old, new))
+    return pairs
+
+
 def _check_no_missing_inputs(inputs, outputs, updates, givens) -> None:
     """Raise, before anything is compiled, when the graph needs a value nobody gives.
 
@@ -875,7 +902,9 @@ def function(
         example the ``updates`` returned by :func:`seqgraph.scan` or an
         optimizer).
     givens : dict or list of (Variable, Variable), optional
-        Substitutions made in the graph before compiling.  A shared random
+        Substitutions made in the graph before compiling; a replacement given
+        as a value (a NumPy array or scalar) becomes a shared variable that
+        holds it, as in Theano and PyTensor.  A shared random
         generator (``pytensor.shared(np.random.default_rng(seed))``) that
         feeds one random draw of the graph and that ``updates`` does not
         mention is advanced after each call, as Theano's ``RandomStreams``
@@ -929,6 +958,8 @@ def function(
     pairs = _normalise_updates(updates)
     if isinstance(givens, Mapping):
         givens = list(givens.items())
+    if givens is not None:
+        givens = _normalise_givens(givens)
     if not kwargs.get("no_default_updates"):
         outs = [outputs] if isinstance(outputs, Variable) else list(outputs or [])
         pairs += _random_generator_updates(outs, pairs, givens)

@@ -170,6 +170,19 @@ def test_givens_and_updates(backend):
     np.testing.assert_allclose(np.asarray(total.get_value()), [6.0, 8.0])
 
 
+def test_givens_take_values_as_in_theano(backend):
+    # TheanoLM: givens=[(is_training, numpy.int8(1)), ...]; the value becomes a
+    # shared variable, as Theano and PyTensor make it.
+    x = pt.vector("x", dtype="float64")
+    flag = pt.scalar("flag", dtype="int8")
+    f = seqgraph.function([x], x * flag, givens=[(flag, np.int8(3))], backend=backend)
+    np.testing.assert_allclose(f(np.ones(2)), [3.0, 3.0])
+    with pytest.raises(TypeError, match="not a symbolic variable"):
+        seqgraph.function([x], x, givens=[(np.int8(1), flag)], backend=backend)
+    with pytest.raises(TypeError, match="pairs"):
+        seqgraph.function([x], x, givens=[flag], backend=backend)
+
+
 @pytest.mark.skipif(not HAS_JAX, reason="jax is not installed")
 def test_jax_keeps_parameters_on_the_device_and_c_still_reads_them():
     import jax

@@ -195,6 +195,11 @@ def test_theano_api_surface():
     np.testing.assert_allclose(bce, -np.log(1 / (1 + np.exp(-vv))), rtol=1e-5)
     b = theano.shared(np.zeros((1, 3), theano.config.floatX), broadcastable=(True, False))
     assert b.type.shape == (1, None) and T.unbroadcast(b, 0).type.shape == (None, None)
+    # theano.gof's exceptions, as TheanoLM imports them; a missing input raises it.
+    with pytest.raises(theano.gof.MissingInputError):
+        theano.function([v], v + m)
+    assert issubclass(theano.gof.InconsistencyError, Exception)
+    assert theano.gof.MethodNotDefined and theano.gof.Container and theano.gof.generic
 
 
 @pytest.mark.parametrize("backend", ["c", "jax"])
@@ -258,6 +263,24 @@ def test_get_value_gives_a_writable_numpy_array_as_theano_did(backend):
     assert type(internal) is not np.ndarray or backend == "c"
     np.testing.assert_array_equal(np.asarray(internal), w.get_value())
     assert type(pickle.loads(pickle.dumps(w)).get_value()) is np.ndarray
+
+
+@pytest.mark.parametrize("backend", ["c", "jax"])
+def test_theano_function_outputs_can_be_written_into(backend):
+    # TheanoLM divides a score it got in place (lm_score /= log_scale); a JAX
+    # function's results are read-only views, copied for Theano code.
+    theano = seqgraph.theano
+    T = theano.tensor
+    x = T.dvector("x")
+    f = theano.function([x], [x.sum(), 2 * x], mode=backend.upper())
+    total, doubled = f(np.ones(3))
+    total /= 2
+    doubled += 1
+    assert float(total) == 1.5
+    np.testing.assert_array_equal(doubled, [3.0, 3.0, 3.0])
+    single = theano.function([x], T.exp(x), mode=backend.upper())(np.zeros(2))
+    single *= 2
+    np.testing.assert_array_equal(single, [2.0, 2.0])
 
 
 def test_scan_takes_an_empty_dict_as_an_output_not_fed_back():

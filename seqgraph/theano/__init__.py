@@ -28,6 +28,7 @@ import sys
 import weakref
 from collections import OrderedDict
 
+import numpy as np
 import pytensor
 from pytensor.compile.builders import OpFromGraph
 from pytensor.compile.ops import as_op
@@ -98,8 +99,20 @@ def Param(variable, default=None, name=None, **kwargs):  # noqa: N802 - Theano's
     return In(variable, name=name, value=default, **kwargs)
 
 
+def _writable(value):
+    """``value``, or a copy of it where it is a read-only NumPy array."""
+    if isinstance(value, np.ndarray) and not value.flags.writeable:
+        return value.copy()
+    return value
+
+
 class TheanoFunction:
-    """A compiled function that fills in ``In`` / ``Param`` defaults."""
+    """A compiled function that fills in ``In`` / ``Param`` defaults.
+
+    Its outputs are NumPy arrays the caller may write into, as Theano's were
+    (``score /= log(10)``, ``probs /= probs.sum()``): a JAX function returns
+    read-only views of its results, which are copied here.
+    """
 
     def __init__(self, fn, names, defaults, name=None):
         self.fn = fn
@@ -108,7 +121,10 @@ class TheanoFunction:
         self.name = name
 
     def __call__(self, *args, **kwargs):
-        return self.fn(*self.bind(*args, **kwargs))
+        result = self.fn(*self.bind(*args, **kwargs))
+        if isinstance(result, list):
+            return [_writable(r) for r in result]
+        return _writable(result)
 
     def bind(self, *args, **kwargs) -> list:
         """The value of every input for a call with these arguments, defaults filled in."""

@@ -1,6 +1,8 @@
 """``theano.gof``: the graph classes a Python Op uses (``Op``, ``Apply``, ``Variable``, ``Constant``).
 
-``theano.gof.graph`` walks graphs (:mod:`.graph`); ``theano.gof.opt``,
+Its exceptions (``MissingInputError``, ``InconsistencyError``,
+``MethodNotDefined``), ``Container``, the linkers, ``COp``, ``ParamsType`` and
+``Generic`` are PyTensor's classes of those names.  ``theano.gof.graph`` walks graphs (:mod:`.graph`); ``theano.gof.opt``,
 ``toolbox`` and ``optdb`` write and register rewrites (:mod:`.opt`), and
 their names are here too, as in Theano; ``Type`` and ``FunctionGraph`` are
 PyTensor's. The rest of Theano's graph machinery (linkers) is PyTensor's
@@ -8,8 +10,23 @@ PyTensor's. The rest of Theano's graph machinery (linkers) is PyTensor's
 """
 
 from pytensor.graph.basic import Apply, Constant, Variable
+from pytensor.graph.destroyhandler import DestroyHandler
+from pytensor.graph.features import NoOutputFromInplace
 from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.type import Type
+from pytensor.graph.utils import InconsistencyError, MethodNotDefined, MissingInputError
+from pytensor.link.basic import (
+    Container,
+    Linker,
+    LocalLinker,
+    PerformLinker,
+    WrapLinker,
+    WrapLinkerMany,
+)
+from pytensor.link.c.basic import CLinker, DualLinker, OpWiseCLinker
+from pytensor.link.c.op import COp, OpenMPOp
+from pytensor.link.c.params_type import Params, ParamsType
+from pytensor.link.c.type import CEnumType, EnumList, EnumType, Generic, generic
 
 from seqgraph.theano._op import Op
 from seqgraph.theano._removed import missing
@@ -39,6 +56,29 @@ from seqgraph.theano.gof.toolbox import (
 )
 
 __all__ = [
+    "CEnumType",
+    "CLinker",
+    "COp",
+    "Container",
+    "DestroyHandler",
+    "DualLinker",
+    "EnumList",
+    "EnumType",
+    "Generic",
+    "InconsistencyError",
+    "Linker",
+    "LocalLinker",
+    "MethodNotDefined",
+    "MissingInputError",
+    "NoOutputFromInplace",
+    "OpWiseCLinker",
+    "OpenMPOp",
+    "Params",
+    "ParamsType",
+    "PerformLinker",
+    "WrapLinker",
+    "WrapLinkerMany",
+    "generic",
     "DB",
     "Apply",
     "Bookkeeper",
