@@ -114,6 +114,30 @@ def _normalise_givens(givens) -> list[tuple[Variable, Variable]]:
     return pairs
 
 
+def _check_ops_have_code_for(backend, outputs, updates, givens) -> None:
+    """Raise, before anything is compiled, for an op with C code only off the C backend.
+
+    An op written with ``c_code`` and no ``perform`` (Theano's C ops, see
+    :mod:`seqgraph.theano._op`) runs on the C backend only: Numba and JAX
+    have no way to run it.
+    """
+    if backend == "c":
+        return
+    outs = [outputs] if not isinstance(outputs, (list, tuple)) else list(outputs)
+    roots = [getattr(o, "variable", o) for o in outs if o is not None]
+    roots += [new for _, new in updates] + [new for _, new in (givens or [])]
+    roots = [r for r in roots if isinstance(r, Variable)]
+    for var in ancestors(roots):
+        op = var.owner.op if var.owner is not None else None
+        if op is not None and getattr(type(op).perform, "_seqgraph_c_only", False):
+            raise NotImplementedError(
+                f"{type(op).__name__} has C code only (c_code, no perform), which the "
+                f"{backend} backend cannot run: compile this function with backend='c' "
+                "(mode='C' or THEANO_FLAGS=device=cpu under seqgraph.theano), or give "
+                "the op a perform."
+            )
+
+
 def _check_no_missing_inputs(inputs, outputs, updates, givens) -> None:
     """Raise, before anything is compiled, when the graph needs a value nobody gives.
 
@@ -966,4 +990,5 @@ def function(
     if not isinstance(host_outputs, bool):
         raise TypeError(f"host_outputs must be True or False; got {host_outputs!r}.")
     _check_no_missing_inputs(inputs, outputs, pairs, givens)
+    _check_ops_have_code_for(target.backend, outputs, pairs, givens)
     return Function(inputs, outputs, pairs, givens, target, host_outputs=host_outputs, **kwargs)

@@ -305,6 +305,71 @@ def test_scan_takes_an_empty_dict_as_an_output_not_fed_back():
         theano.scan(lambda x_t, h_tm1: h_tm1 + x_t, sequences=x, outputs_info=[dict(taps=[-1])])
 
 
+class AXPB(seqgraph.theano.gof.Op):
+    """An Op with C code, as Theano's "Extending Theano with a C Op" writes one.
+
+    (At module level: PyTensor's cache of compiled C modules pickles the op.)
+    """
+
+    __props__ = ("a", "b")
+
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+        super().__init__()
+
+    def make_node(self, x):
+        x = seqgraph.theano.tensor.as_tensor_variable(x)
+        return seqgraph.theano.Apply(self, [x], [x.type()])
+
+    def c_code_cache_version(self):
+        return (1,)
+
+    def c_code(self, node, name, inp, out, sub):
+        x, z = inp[0], out[0]
+        dtype = node.outputs[0].dtype
+        fail = sub["fail"]
+        a, b = self.a, self.b
+        return f"""
+        Py_XDECREF({z});
+        {z} = (PyArrayObject*)PyArray_NewCopy({x}, NPY_CORDER);
+        if (!{z}) {{ {fail}; }}
+        {{
+            npy_{dtype}* data = (npy_{dtype}*)PyArray_DATA({z});
+            for (npy_intp i = 0; i < PyArray_SIZE({z}); ++i)
+                data[i] = data[i] * {a} + {b};
+        }}
+        """
+
+
+class AXPBWithPerform(AXPB):
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = inputs[0] * self.a + self.b
+
+
+def test_an_op_with_c_code_compiles_on_the_c_backend():
+    theano = seqgraph.theano
+    T = theano.tensor
+    x = T.dmatrix("x")
+    op = AXPB(4, 5)
+    f = theano.function([x], op(x), mode="C")
+    value = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(f(value), 4 * value + 5)
+    # No perform: the other backends refuse it before compiling, naming the op.
+    with pytest.raises(NotImplementedError, match="AXPB has C code only"):
+        theano.function([x], op(x), mode="JAX")
+
+
+def test_an_op_with_c_code_and_perform_runs_on_jax_too():
+    pytest.importorskip("jax")
+    theano = seqgraph.theano
+    T = theano.tensor
+    x = T.dmatrix("x")
+    op = AXPBWithPerform(4, 5)
+    value = np.arange(6.0).reshape(2, 3)
+    for mode in ("C", "JAX"):
+        np.testing.assert_array_equal(theano.function([x], op(x), mode=mode)(value), 4 * value + 5)
+
+
 def test_missing_theano_api_names_the_replacement():
     seqgraph.theano.install()
     try:

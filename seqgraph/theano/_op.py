@@ -11,8 +11,9 @@ differences :class:`Op` bridges, so that the Theano code runs as written:
   ``grad`` / ``L_op`` / ``R_op`` are deprecated (a warning the script's user
   cannot act on): :class:`Op` answers both from Theano's methods.
 
-Such ops have Python code only: the C backend runs them (the default of
-``seqgraph.theano``), JAX cannot trace them.
+Such ops run on the C backend (the default of ``seqgraph.theano``): their
+C code where they write some (``c_code``, as Theano's Op could), their
+``perform`` otherwise; on JAX, ``perform`` runs on the host.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import inspect
 
 from pytensor.graph.op import Op as _PyTensorOp
+from pytensor.link.c.op import COp as _COp
 
 from seqgraph._compat import infer_shape_function
 
@@ -40,8 +42,42 @@ def _n_params(fn) -> int | None:
     return len(params)
 
 
-class Op(_PyTensorOp):
+class _TheanoOpType(type(_PyTensorOp)):
+    """The class of :class:`Op`: an Op that writes C code is made a PyTensor ``COp``.
+
+    Theano's ``Op`` could carry C code (``c_code``, ``c_support_code``,
+    ``c_code_cache_version`` ..., as Theano's "Extending Theano with a C Op"
+    tutorial writes them); PyTensor keeps C code to ``COp``.  A subclass that
+    defines ``c_code`` gets ``COp`` among its bases, so that the C backend
+    compiles it, and falls back to ``perform`` where it has one.
+    """
+
+    def __new__(mcls, name, bases, namespace, **kwargs):
+        if "c_code" in namespace and not any(issubclass(b, _COp) for b in bases):
+            bases = (*bases, _COp)
+            inherited = [getattr(b, "perform", None) for b in bases]
+            if "perform" not in namespace and all(
+                getattr(p, "__isabstractmethod__", True) for p in inherited if p is not None
+            ):
+                namespace["perform"] = _c_code_only
+        return super().__new__(mcls, name, bases, namespace, **kwargs)
+
+
+def _c_code_only(self, node, inputs, output_storage):
+    raise NotImplementedError(
+        f"{type(self).__name__} has C code only (c_code, no perform): it runs on the C "
+        "backend, not on this one."
+    )
+
+
+_c_code_only._seqgraph_c_only = True  # seqgraph.function refuses it off the C backend
+
+
+class Op(_PyTensorOp, metaclass=_TheanoOpType):
     """``theano.Op``: a PyTensor Op that also takes Theano's ``infer_shape(node, shapes)``.
+
+    An Op that defines ``c_code`` is a PyTensor ``COp`` too (see
+    :class:`_TheanoOpType`): the C backend compiles its C code.
 
     Examples
     --------

@@ -1,8 +1,9 @@
 """``theano.gof``: the graph classes a Python Op uses (``Op``, ``Apply``, ``Variable``, ``Constant``).
 
 Its exceptions (``MissingInputError``, ``InconsistencyError``,
-``MethodNotDefined``), ``Container``, the linkers, ``COp``, ``ParamsType`` and
-``Generic`` are PyTensor's classes of those names.  ``theano.gof.graph`` walks graphs (:mod:`.graph`); ``theano.gof.opt``,
+``MethodNotDefined``), ``Container``, the linkers, ``ParamsType`` and
+``Generic`` are PyTensor's classes of those names; ``COp``, Theano's Op whose C
+code is read from files, is PyTensor's ``ExternalCOp``.  ``theano.gof.graph`` walks graphs (:mod:`.graph`); ``theano.gof.opt``,
 ``toolbox`` and ``optdb`` write and register rewrites (:mod:`.opt`), and
 their names are here too, as in Theano; ``Type`` and ``FunctionGraph`` are
 PyTensor's. The rest of Theano's graph machinery (linkers) is PyTensor's
@@ -24,7 +25,8 @@ from pytensor.link.basic import (
     WrapLinkerMany,
 )
 from pytensor.link.c.basic import CLinker, DualLinker, OpWiseCLinker
-from pytensor.link.c.op import COp, OpenMPOp
+from pytensor.link.c.op import ExternalCOp as COp  # Theano's COp: C code from files
+from pytensor.link.c.op import OpenMPOp
 from pytensor.link.c.params_type import Params, ParamsType
 from pytensor.link.c.type import CEnumType, EnumList, EnumType, Generic, generic
 
