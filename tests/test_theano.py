@@ -195,6 +195,10 @@ def test_theano_api_surface():
     np.testing.assert_allclose(bce, -np.log(1 / (1 + np.exp(-vv))), rtol=1e-5)
     b = theano.shared(np.zeros((1, 3), theano.config.floatX), broadcastable=(True, False))
     assert b.type.shape == (1, None) and T.unbroadcast(b, 0).type.shape == (None, None)
+    # ``from theano import theano``, as the books of its time import it.
+    from seqgraph.theano import theano as package
+
+    assert package is theano
     # theano.gof's exceptions, as TheanoLM imports them; a missing input raises it.
     with pytest.raises(theano.gof.MissingInputError):
         theano.function([v], v + m)

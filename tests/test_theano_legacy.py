@@ -25,6 +25,15 @@ assert np.asscalar(np.array([4])) == 4 and np.product([2, 3]) == 6
 half = np.cast["float32"](0.5)
 assert half.dtype == np.float32 and half.shape == () and np.cast[np.int8]([1.7]).tolist() == [1]
 assert time.clock() >= 0
+# Sentences of different lengths, as NumPy before 1.24 took them: an object array.
+ragged = np.asarray([[0, 4, 7], [0, 2]])
+assert ragged.dtype == object and ragged.shape == (2,) and ragged[1] == [0, 2]
+assert np.array([[0, 4], [1, 2]]).dtype.kind == "i"  # rectangular: as before
+try:
+    np.asarray([[0, 4, 7], [0, 2]], dtype="int32")  # a dtype asked for: NumPy's error
+    raise AssertionError("ragged int32 array accepted")
+except ValueError:
+    pass
 from pkg_resources import parse_version  # setuptools 81 removed the module
 assert parse_version("1.10") > parse_version("1.9")
 print("ok")

@@ -631,6 +631,11 @@ class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 _finder = _AliasFinder()
 
+# Theano's package held its own name (its __init__ imported theano.* submodules),
+# so ``from theano import theano`` gave the package; books and scripts of its
+# time import it that way.
+theano = sys.modules[__name__]
+
 
 def install():
     """Make ``import theano`` (and ``theano.tensor`` ...) resolve to this package."""

@@ -5,7 +5,9 @@ Lasagne), use names that later Python and NumPy releases removed:
 ``collections.Iterable`` (Python 3.10), ``inspect.getargspec`` (3.11),
 ``time.clock`` (3.8), ``numpy.float`` and the other builtin aliases (NumPy
 1.24), ``numpy.float_``, ``numpy.NaN``, ``numpy.asscalar`` and ``numpy.cast``
-(NumPy 2.0);
+(NumPy 2.0); ``numpy.array`` / ``asarray`` of ragged nested sequences, which
+made an object array until NumPy 1.24 (sentences of different lengths as
+lists of word ids);
 and the module ``pkg_resources``, which setuptools 81 removed (Keras 1 imports
 its ``parse_version``). ``seqgraph port`` rewrites the names in a script's
 source; a library installed with pip is not ported, so ``seqgraph run``
@@ -147,6 +149,44 @@ class _Cast:
         return lambda a: np.asarray(a).astype(dtype)
 
 
+def _object_array_if_ragged(function):
+    """``numpy.array`` / ``numpy.asarray`` as before NumPy 1.24, for ragged nested sequences.
+
+    Until NumPy 1.24, ``np.asarray([[0, 4, 7], [0, 2]])`` (the word-id
+    sequences of sentences of different lengths, which RNN code of Theano's
+    time builds that way) gave a one-dimensional object array of the lists;
+    NumPy 1.24 raises a ``ValueError`` instead.  The wrapped function makes
+    the object array where NumPy refuses for that reason and no ``dtype`` was
+    given; everything else is NumPy's own call.
+    """
+
+    def wrapped(a, dtype=None, *args, **kwargs):
+        try:
+            return function(a, dtype, *args, **kwargs)
+        except ValueError as error:
+            if dtype is not None or "inhomogeneous" not in str(error):
+                raise
+            return function(a, object, *args, **kwargs)
+
+    wrapped.__name__ = function.__name__
+    wrapped.__qualname__ = function.__qualname__
+    wrapped.__doc__ = function.__doc__
+    wrapped._seqgraph_ragged = function
+    return wrapped
+
+
+def _ragged_arrays(done):
+    for name in ("array", "asarray"):
+        current = getattr(np, name)
+        if getattr(current, "_seqgraph_ragged", None) is not None:
+            continue
+        try:
+            np.asarray([[0, 1], [0]])
+        except ValueError:
+            setattr(np, name, _object_array_if_ragged(current))
+            done.append(f"numpy.{name} (ragged sequences)")
+
+
 def _put(module, name, value, done):
     if name not in vars(module):
         try:
@@ -174,6 +214,7 @@ def install_legacy_names():
         _put(np, name, value, done)
     _put(np, "asscalar", _asscalar, done)
     _put(np, "cast", _Cast(), done)
+    _ragged_arrays(done)
     if "pkg_resources" not in sys.modules and importlib.util.find_spec("pkg_resources") is None:
         sys.modules["pkg_resources"] = _pkg_resources()
         done.append("pkg_resources")
