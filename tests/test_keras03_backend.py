@@ -8,24 +8,17 @@ the tests are skipped where there is none, or no ``six``.
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.seqgraph_run import seqgraph_run
+from tests.seqgraph_run import keras_folder, needs_keras, run_keras_script
 
-ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).parent / "theano_scripts" / "keras03_rnns.py"
-KERAS03 = Path(os.environ.get("SEQGRAPH_KERAS03") or ROOT / ".keras03")
+KERAS03 = keras_folder("SEQGRAPH_KERAS03", ".keras03")
 
-pytestmark = pytest.mark.skipif(
-    not (KERAS03 / "keras" / "__init__.py").is_file() or importlib.util.find_spec("six") is None,
-    reason=f"needs Keras 0.3.3 in {KERAS03} (pip install --no-deps --target .keras03 "
-    "keras==0.3.3) and six",
-)
+pytestmark = needs_keras(KERAS03, "0.3.3", ".keras03")
 
 # Theano 1.0.5 (Python 3.7, NumPy 1.19.5) ran the same script, float32: each
 # model's loss per epoch and the first four numbers of its predictions.
@@ -45,13 +38,7 @@ NAMES = list(THEANO_LOSSES)
 
 
 def _run(tmp_path, **env):
-    out = tmp_path / "keras03.npz"
-    path = os.pathsep.join([str(KERAS03), *filter(None, [os.environ.get("PYTHONPATH")])])
-    env = dict(KERAS_BACKEND="theano", PYTHONPATH=path, **env)
-    done = seqgraph_run(SCRIPT, out, *NAMES, env=env)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "Using Theano backend" in done.stderr
-    got = np.load(out)
+    got = run_keras_script(KERAS03, SCRIPT, tmp_path / "keras03.npz", *NAMES, **env)
     for name in NAMES:
         np.testing.assert_allclose(
             got[name + "_loss"], THEANO_LOSSES[name], rtol=2e-6, atol=1e-6, err_msg=name

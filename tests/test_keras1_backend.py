@@ -9,24 +9,17 @@ one dependency that seqgraph does not bring).
 
 from __future__ import annotations
 
-import importlib.util
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.seqgraph_run import seqgraph_run
+from tests.seqgraph_run import keras_folder, needs_keras, run_keras_script
 
-ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(__file__).parent / "theano_scripts" / "keras1_rnns.py"
-KERAS1 = Path(os.environ.get("SEQGRAPH_KERAS1") or ROOT / ".keras1")
+KERAS1 = keras_folder("SEQGRAPH_KERAS1", ".keras1")
 
-pytestmark = pytest.mark.skipif(
-    not (KERAS1 / "keras" / "__init__.py").is_file() or importlib.util.find_spec("six") is None,
-    reason=f"needs Keras 1.2.2 in {KERAS1} (pip install --no-deps --target .keras1 "
-    "keras==1.2.2) and six",
-)
+pytestmark = needs_keras(KERAS1, "1.2.2", ".keras1")
 
 # Theano 1.0.5 (Python 3.7, NumPy 1.19.5) ran the same script, float32: each
 # model's loss per epoch (per window for the stateful model) and the first four
@@ -59,13 +52,7 @@ THEANO_PREDICTIONS = {
 
 
 def _run(tmp_path, names, **env):
-    out = tmp_path / "keras1.npz"
-    path = os.pathsep.join([str(KERAS1), *filter(None, [os.environ.get("PYTHONPATH")])])
-    env = dict(KERAS_BACKEND="theano", PYTHONPATH=path, **env)
-    done = seqgraph_run(SCRIPT, out, "float32", *names, env=env)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "Using Theano backend" in done.stderr
-    return np.load(out)
+    return run_keras_script(KERAS1, SCRIPT, tmp_path / "keras1.npz", "float32", *names, **env)
 
 
 def _check(got, names):
