@@ -1069,6 +1069,32 @@ def install_fixes() -> None:
         plain = jax_funcify_RandomVariable(op, node=node, **kwargs)
         return plain if node is None else _philox_uniform(op, node, plain)
 
+    from pytensor.graph.basic import Constant
+    from pytensor.tensor.basic import ARange
+
+    plain_arange = jax_funcify.dispatch(ARange)
+
+    @jax_funcify.register(ARange)
+    def _arange_bounds_in_its_dtype(op, node=None, **kwargs):
+        # PyTensor 3.0 passed its constant bounds in their own dtype: int8 for
+        # arange(n)'s 0 and 1, and jnp.arange then overflowed computing n - 0
+        # for n > 127 (NumPy 2 keeps int8). PyTensor 3.3 casts them, as here.
+        plain = plain_arange(op, node=node, **kwargs)  # refuses non-constant bounds
+        if node is None:
+            return plain
+        import jax.numpy as jnp
+
+        bounds = [
+            np.asarray(arg.value, op.dtype) if isinstance(arg, Constant) else None
+            for arg in node.inputs
+        ]
+
+        def arange(*args):
+            start, stop, step = (b if b is not None else a for a, b in zip(args, bounds))
+            return jnp.arange(start, stop, step, dtype=op.dtype)
+
+        return arange
+
     from pytensor.tensor.math import Dot
 
     @jax_funcify.register(Dot)

@@ -345,6 +345,27 @@ def _pushforward_checks_outputs_not_inputs() -> None:
     gradient.pushforward_through_pullback = pushforward_through_pullback
 
 
+def _scan_gradients_through_draws() -> None:
+    """Differentiate loops whose step draws random numbers (see ``seqgraph._scan_draws``)."""
+    import functools
+
+    from pytensor.scan.op import Scan
+
+    from seqgraph import _scan_draws
+
+    name = "pullback" if "pullback" in vars(Scan) else "L_op"
+    current = vars(Scan)[name]
+    if getattr(current, "_seqgraph_draws", False):
+        return
+
+    @functools.wraps(current)
+    def wrapped(self, inputs, outputs, output_grads):
+        return _scan_draws.pullback(current, self, inputs, outputs, output_grads)
+
+    wrapped._seqgraph_draws = True
+    setattr(Scan, name, wrapped)
+
+
 def _is_ofg(op_class) -> bool:
     from pytensor.compile.builders import OpFromGraph
 
@@ -374,4 +395,5 @@ def install() -> None:
     _register_constant_composite_folding()
     _gradients_in_the_graphs_precision()
     _pushforward_checks_outputs_not_inputs()
+    _scan_gradients_through_draws()
     _installed = True

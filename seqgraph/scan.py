@@ -29,6 +29,8 @@ from pytensor.graph.basic import Constant, Variable
 from pytensor.scan.basic import get_updates_and_outputs
 from pytensor.scan.utils import until
 
+from seqgraph._scan_draws import store_draws
+
 __all__ = ["ScanError", "scan"]
 
 # PyTensor is moving scan to return outputs only; ask for the updates explicitly
@@ -350,4 +352,6 @@ def scan(
             return_list=True,
             **_RETURN_UPDATES,
         )
+    # Keep each step's random draws, so that the loop can be differentiated.
+    outputs, updates = store_draws(list(outputs), updates)
     return list(outputs), updates

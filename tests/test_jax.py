@@ -588,3 +588,15 @@ def test_a_python_op_whose_shapes_depend_on_its_values_is_refused_on_jax():
         fn(np.array([-1.0, 2.0]))
     with pytest.raises(NotImplementedError, match="failed on zeros of shapes"):
         seqgraph.function([x], _NeedsPositives()(x), backend="jax")(np.array([1.0, 2.0]))
+
+
+def test_arange_longer_than_int8_bounds():
+    # PyTensor types arange(n)'s bounds 0 and 1 as int8; PyTensor 3.0's JAX
+    # dispatch passed them so, and jnp.arange overflowed computing n - 0 for
+    # n > 127 under NumPy 2 (arctic-captions' 196 attention locations).
+    x = pt.vector("x")
+    f = seqgraph.function([x], [pt.arange(x.shape[0]), pt.arange(3, x.shape[0], 2)], backend="jax")
+    full, odd = f(np.zeros(200, dtype=x.dtype))
+    np.testing.assert_array_equal(full, np.arange(200))
+    np.testing.assert_array_equal(odd, np.arange(3, 200, 2))
+    assert full.dtype == np.int64

@@ -287,6 +287,34 @@ def test_theano_function_outputs_can_be_written_into(backend):
     np.testing.assert_array_equal(single, [2.0, 2.0])
 
 
+def test_a_draw_made_before_the_loop_is_drawn_again_at_each_step_as_in_theano(c_or_jax):
+    # Theano's scan applied the default update of every shared variable its
+    # step reached: a draw made outside the step and read in it (a closure)
+    # was drawn anew at each step, the first step's value being the one drawn
+    # outside. arctic-captions' stochastic attention reads its sampling switch
+    # that way. Theano 1.0.5 on this graph: five different increments per
+    # call, the first equal to m.
+    theano = seqgraph.theano
+    T = theano.tensor
+    srng = theano.sandbox.rng_mrg.MRG_RandomStreams(1)
+    m = srng.uniform((1,), dtype="float64").sum()
+    x0 = T.dscalar("x0")
+    out, updates = theano.scan(lambda h: h + m, outputs_info=[x0], n_steps=5)
+    assert len(updates) == 1
+    f = seqgraph.function([x0], [out, m], updates=updates, backend=c_or_jax)
+    first, m_first = f(0.0)
+    steps = np.diff(np.r_[0.0, first])
+    assert steps[0] == pytest.approx(m_first, abs=1e-12)
+    assert len(np.unique(np.round(steps, 12))) == 5
+    second, m_second = f(0.0)
+    assert m_second != m_first and not np.allclose(second, first)
+    # The native seqgraph.scan keeps PyTensor's rule: the same draw in each step.
+    [same], _ = seqgraph.scan(lambda h: h + m, outputs_info=[x0], n_steps=5)
+    g = seqgraph.function([x0], [same, m], backend=c_or_jax)
+    values, m_value = g(0.0)
+    np.testing.assert_allclose(np.diff(np.r_[0.0, values]), m_value, rtol=1e-12)
+
+
 def test_scan_takes_an_empty_dict_as_an_output_not_fed_back():
     # theano-hf's RNN example: outputs_info=[h0, dict()].
     theano = seqgraph.theano

@@ -38,7 +38,9 @@ from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.null_type import NullType
 from pytensor.graph.traversal import graph_inputs
 from pytensor.printing import pp, pprint
+from pytensor.scan.basic import get_updates_and_outputs
 from pytensor.scan.checkpoints import scan_checkpoints
+from pytensor.scan.utils import until
 from pytensor.tensor.basic import get_scalar_constant_value
 from pytensor.tensor.type import TensorType
 
@@ -321,7 +323,7 @@ def scan(
     """
     outputs_info = _theano_outputs_info(outputs_info)
     outputs, updates = seqgraph.scan(
-        fn,
+        _with_default_updates_each_step(fn),
         sequences=sequences,
         outputs_info=outputs_info,
         non_sequences=non_sequences,
@@ -335,6 +337,32 @@ def scan(
     if len(outputs) == 1 and not return_list:
         return outputs[0], updates
     return outputs, updates
+
+
+def _with_default_updates_each_step(fn):
+    """``fn`` whose step also applies its shared variables' default updates, as in Theano.
+
+    Theano's scan applied the ``default_update`` of every shared variable the
+    step's graph reached, at every step, also of one made outside the step: a
+    random draw made before the loop and read in the step (a closure, not a
+    non-sequence) was drawn again at each step, the loop carrying the random
+    state. PyTensor's scan applies only the default updates of variables made
+    in the step, so such a draw stayed the same in every step.
+    """
+
+    def step(*args):
+        condition, outputs, updates = get_updates_and_outputs(fn(*args))
+        updates = OrderedDict(updates)
+        reached = list(outputs) + list(updates.values())
+        for var in graph_inputs(reached):
+            default = getattr(var, "default_update", None)
+            if isinstance(var, SharedVariable) and default is not None and var not in updates:
+                updates[var] = default
+        if condition is not None:
+            return outputs, updates, until(condition)
+        return outputs, updates
+
+    return step
 
 
 def _theano_outputs_info(outputs_info):
