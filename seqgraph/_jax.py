@@ -1069,6 +1069,27 @@ def install_fixes() -> None:
         plain = jax_funcify_RandomVariable(op, node=node, **kwargs)
         return plain if node is None else _philox_uniform(op, node, plain)
 
+    from pytensor.tensor.math import ProdWithoutZeros
+
+    if ProdWithoutZeros not in jax_funcify.registry:
+        # The gradient of prod(x) divides by a product without the zeros;
+        # PyTensor 3.0 had no JAX code for it (3.3 has).
+
+        @jax_funcify.register(ProdWithoutZeros)
+        def _prod_without_zeros(op, node=None, **kwargs):
+            import jax.numpy as jnp
+
+            axis = op.axis
+            dtype = node.outputs[0].dtype if node is not None else op.dtype
+
+            def prod_without_zeros(x):
+                kept = x != 0
+                product = jnp.prod(jnp.where(kept, x, 1), axis=axis, dtype=op.acc_dtype)
+                # As the C code: a slice of zeros only gives 0.
+                return jnp.where(jnp.any(kept, axis=axis), product, 0).astype(dtype)
+
+            return prod_without_zeros
+
     from pytensor.graph.basic import Constant
     from pytensor.tensor.basic import ARange
 
@@ -1709,71 +1730,85 @@ def _rebuild(inputs, outputs, replace):
     recomputes static output shapes from the new input types.
     """
     from pytensor.graph.traversal import io_toposort
+    from pytensor.scan.op import Scan
 
     memo = dict(replace)
     for node in io_toposort(list(inputs), list(outputs)):
         new_inputs = [memo.get(i, i) for i in node.inputs]
         if all(a is b for a, b in zip(new_inputs, node.inputs)):
             continue
-        new_node = node.op.make_node(*new_inputs)
+        op = node.op
+        if isinstance(op, Scan):
+            # A nested loop takes its new, more static inputs only with inner
+            # variables of the same broadcast pattern: specialise it too.
+            op = _static_shape_scan(op, new_inputs) or op
+        new_node = op.make_node(*new_inputs)
         for old, new in zip(node.outputs, new_node.outputs):
             memo[old] = new
     return [memo.get(o, o) for o in outputs]
 
 
-def _make_static_shape_rewriter():
-    from pytensor.graph.rewriting.basic import node_rewriter
+def _static_shape_scan(op, outer_inputs):
+    """``op`` with its inner inputs as static as ``outer_inputs`` make them, or None."""
     from pytensor.scan.op import Scan
     from pytensor.tensor.type import TensorType
 
+    info = op.info
+    n_sliced = info.n_seqs + sum(
+        len(taps)
+        for taps in (*info.mit_mot_in_slices, *info.mit_sot_in_slices, *info.sit_sot_in_slices)
+    )
+    n_states = n_sliced - info.n_seqs
+    outer_of = op.get_oinp_iinp_iout_oout_mappings()["outer_inp_from_inner_inp"]
+    if hasattr(op.fgraph, "unfreeze"):  # PyTensor >= 3.1 keeps inner graphs frozen
+        thawed = op.fgraph.unfreeze()
+        inner_inputs, inner_outputs = list(thawed.inputs), list(thawed.outputs)
+    else:
+        inner_inputs, inner_outputs = list(op.inner_inputs), list(op.inner_outputs)
+    replace = {}
+    new_inputs = []
+    for idx, inner in enumerate(inner_inputs):
+        outer = outer_inputs[outer_of[idx]]
+        new_inputs.append(inner)
+        if not isinstance(inner.type, TensorType) or not isinstance(outer.type, TensorType):
+            continue
+        shape = outer.type.shape[1:] if idx < n_sliced else outer.type.shape
+        if len(shape) != inner.ndim:
+            continue
+        is_state = info.n_seqs <= idx < info.n_seqs + n_states
+        merged = tuple(
+            old if old is not None or new is None or (is_state and new == 1) else new
+            for old, new in zip(inner.type.shape, shape)
+        )
+        if merged == inner.type.shape:
+            continue
+        new = inner.type.clone(shape=merged)(name=inner.name)
+        replace[inner] = new
+        new_inputs[-1] = new
+    if not replace:
+        return None
+    new_outputs = _rebuild(inner_inputs, inner_outputs, replace)
+    return Scan(
+        new_inputs,
+        new_outputs,
+        info,
+        mode=op.mode,
+        profile=op.profile,
+        truncate_gradient=op.truncate_gradient,
+        name=op.name,
+        allow_gc=op.allow_gc,
+    )
+
+
+def _make_static_shape_rewriter():
+    from pytensor.graph.rewriting.basic import node_rewriter
+    from pytensor.scan.op import Scan
+
     @node_rewriter([Scan])
     def static_scan_shapes(fgraph, node):
-        op = node.op
-        info = op.info
-        n_sliced = info.n_seqs + sum(
-            len(taps)
-            for taps in (*info.mit_mot_in_slices, *info.mit_sot_in_slices, *info.sit_sot_in_slices)
-        )
-        n_states = n_sliced - info.n_seqs
-        outer_of = op.get_oinp_iinp_iout_oout_mappings()["outer_inp_from_inner_inp"]
-        if hasattr(op.fgraph, "unfreeze"):  # PyTensor >= 3.1 keeps inner graphs frozen
-            thawed = op.fgraph.unfreeze()
-            inner_inputs, inner_outputs = list(thawed.inputs), list(thawed.outputs)
-        else:
-            inner_inputs, inner_outputs = list(op.inner_inputs), list(op.inner_outputs)
-        replace = {}
-        new_inputs = []
-        for idx, inner in enumerate(inner_inputs):
-            outer = node.inputs[outer_of[idx]]
-            new_inputs.append(inner)
-            if not isinstance(inner.type, TensorType) or not isinstance(outer.type, TensorType):
-                continue
-            shape = outer.type.shape[1:] if idx < n_sliced else outer.type.shape
-            if len(shape) != inner.ndim:
-                continue
-            is_state = info.n_seqs <= idx < info.n_seqs + n_states
-            merged = tuple(
-                old if old is not None or new is None or (is_state and new == 1) else new
-                for old, new in zip(inner.type.shape, shape)
-            )
-            if merged == inner.type.shape:
-                continue
-            new = inner.type.clone(shape=merged)(name=inner.name)
-            replace[inner] = new
-            new_inputs[-1] = new
-        if not replace:
+        new_op = _static_shape_scan(node.op, node.inputs)
+        if new_op is None:
             return None
-        new_outputs = _rebuild(inner_inputs, inner_outputs, replace)
-        new_op = Scan(
-            new_inputs,
-            new_outputs,
-            info,
-            mode=op.mode,
-            profile=op.profile,
-            truncate_gradient=op.truncate_gradient,
-            name=op.name,
-            allow_gc=op.allow_gc,
-        )
         new_node = new_op.make_node(*node.inputs)
         return dict(zip(node.outputs, new_node.outputs))
 

@@ -419,18 +419,75 @@ def _tensor_modules(tree) -> set[str]:
     return names
 
 
-def _is_tensor_expr(node, modules) -> bool:
+def _is_tensor_expr(node, modules, names=frozenset()) -> bool:
     """Whether ``node`` is built by the tensor module: ``T.f(...)``, ``T.f(...).g(...)`` ...
 
-    Arithmetic with such an operand is one too (``c * T.log(h).sum()``).
+    Arithmetic with such an operand is one too (``c * T.log(h).sum()``), and
+    so is a use of ``names``, variables known to hold tensors.
     """
     while isinstance(node, (ast.Call, ast.Attribute, ast.Subscript)):
         node = node.func if isinstance(node, ast.Call) else node.value
     if isinstance(node, ast.BinOp):
-        return _is_tensor_expr(node.left, modules) or _is_tensor_expr(node.right, modules)
+        return _is_tensor_expr(node.left, modules, names) or _is_tensor_expr(
+            node.right, modules, names
+        )
     if isinstance(node, ast.UnaryOp):
-        return _is_tensor_expr(node.operand, modules)
-    return isinstance(node, ast.Name) and node.id in modules
+        return _is_tensor_expr(node.operand, modules, names)
+    return isinstance(node, ast.Name) and (node.id in modules or node.id in names)
+
+
+def _tensor_names(scope, modules) -> frozenset[str]:
+    """Names that ``scope`` binds only by assigning tensor expressions to them.
+
+    ``e = T.exp(x - x.max()) * m`` makes ``e`` a tensor, and so ``e / e.sum()``
+    a tensor division. A name bound in any other way too (a parameter, a loop
+    variable, an unpacking, ``global`` ...) is left out; ``e += ...`` counts as
+    ``e = e + ...``.
+    """
+    nodes = list(_scope_nodes(scope))
+    values, targets = {}, set()
+    for node in nodes:
+        if isinstance(node, ast.Assign) and all(isinstance(t, ast.Name) for t in node.targets):
+            for target in node.targets:
+                values.setdefault(target.id, []).append(node.value)
+                targets.add(target)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            name = node.target.id
+            read = ast.Name(id=name, ctx=ast.Load())
+            values.setdefault(name, []).append(ast.BinOp(left=read, op=node.op, right=node.value))
+            targets.add(node.target)
+    others = set()
+    if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        arguments = scope.args
+        others.update(
+            a.arg
+            for a in arguments.posonlyargs
+            + arguments.args
+            + arguments.kwonlyargs
+            + [arguments.vararg, arguments.kwarg]
+            if a is not None
+        )
+    for node in nodes:
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            if node not in targets:
+                others.add(node.id)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            others.update(node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            others.add(node.name)
+        elif isinstance(node, ast.alias):
+            others.add((node.asname or node.name).split(".")[0])
+    # The largest set consistent with itself: a name stays while every value
+    # assigned to it is a tensor expression given the names that stay.
+    names = set(values) - others - set(modules)
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(names):
+            if not all(_is_tensor_expr(value, modules, names) for value in values[name]):
+                names.discard(name)
+                changed = True
+    return frozenset(names)
 
 
 def _division(source):
@@ -443,7 +500,7 @@ def _division(source):
     lines = source.splitlines()
     parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     modules = _tensor_modules(tree)
-    scope_ints = {}
+    scope_ints, scope_tensors = {}, {}
     for node in ast.walk(tree):
         if not (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div)):
             continue
@@ -452,9 +509,10 @@ def _division(source):
             scope = parents.get(scope)
         if scope not in scope_ints:
             scope_ints[scope] = _range_loop_names(scope)
-        ints = scope_ints[scope]
+            scope_tensors[scope] = _tensor_names(scope, modules) if modules else frozenset()
+        ints, tensors = scope_ints[scope], scope_tensors[scope]
         left, right = node.left, node.right
-        if _is_tensor_expr(left, modules) or _is_tensor_expr(right, modules):
+        if _is_tensor_expr(left, modules, tensors) or _is_tensor_expr(right, modules, tensors):
             continue
         if (_is_int_expr(left, ints) and _is_int_expr(right, ints)) or _used_as_int(node, parents):
             # Locate the operator between the operands on the source line.

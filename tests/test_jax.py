@@ -600,3 +600,56 @@ def test_arange_longer_than_int8_bounds():
     np.testing.assert_array_equal(full, np.arange(200))
     np.testing.assert_array_equal(odd, np.arange(3, 200, 2))
     assert full.dtype == np.int64
+
+
+def test_the_gradient_of_a_product_as_on_the_c_backend():
+    # grad(prod(x)) divides by a product without the zeros (ProdWithoutZeros),
+    # for which PyTensor 3.0 had no JAX code (tree_rnn's test models).
+    from pytensor.tensor.math import ProdWithoutZeros
+
+    x = pt.matrix("x")
+    y = pt.prod(x, axis=0).sum() + pt.prod(x[1:2] * x[3:4])
+    outputs = [y, pytensor.grad(y, x), ProdWithoutZeros(axis=(1,))(x)]
+    xv = np.array(
+        [[1.0, 2.0, 0.0], [3.0, 0.5, 4.0], [0.0, 0.0, 0.0], [2.0, 1.5, 2.0]], dtype=x.dtype
+    )
+    on_c = seqgraph.function([x], outputs, backend="c")(xv)
+    on_jax = seqgraph.function([x], outputs, backend="jax")(xv)
+    for want, got in zip(on_c, on_jax):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+    np.testing.assert_array_equal(on_jax[2], [2.0, 6.0, 0.0, 6.0])  # zeros alone give 0
+
+
+def test_a_loop_in_a_loop_given_an_input_with_an_axis_of_one():
+    # The JAX backend makes a loop's inner variables as static as the call's
+    # inputs. A nested loop whose non-sequence got a static axis of length 1
+    # (tree_rnn's (1, 2) tree of one internal node) was refused by Scan
+    # (another broadcast pattern than its own variable's), the rewrite failed,
+    # and the program later failed on a slice with a traced bound.
+    M = pt.matrix("M")
+    w = pytensor.shared(np.arange(1.0, 4.0).astype(M.dtype), name="w")
+
+    def step(t, acc, M):
+        def inner(k, s, M):
+            return s + M[0, k] * w[k]
+
+        [run], _ = seqgraph.scan(
+            inner,
+            sequences=pt.arange(M.shape[1]),
+            outputs_info=pt.zeros((), dtype=M.dtype),
+            non_sequences=[M],
+        )
+        return acc + run[-1] * t
+
+    [out], _ = seqgraph.scan(
+        step,
+        sequences=pt.arange(3).astype(M.dtype),
+        outputs_info=pt.zeros((), dtype=M.dtype),
+        non_sequences=[M],
+    )
+    g = pytensor.grad(out[-1], w)
+    mv = np.array([[1.0, 2.0, 3.0]], dtype=M.dtype)
+    with pytensor.config.change_flags(on_opt_error="raise"):
+        got = seqgraph.function([M], [out, g], backend="jax")(mv)
+    np.testing.assert_allclose(got[0], [0.0, 14.0, 42.0])
+    np.testing.assert_allclose(got[1], [3.0, 6.0, 9.0])  # 3 * M[0]

@@ -252,6 +252,35 @@ def test_division_by_loop_variables_and_tensor_arithmetic():
     assert not port_source(source).problems
 
 
+def test_division_of_variables_assigned_tensor_expressions():
+    # tree_rnn's tree_gru.py: e_inp holds a tensor in every assignment, so
+    # e_inp / e_inp.sum() divides tensors (Theano refused `/` between integer
+    # tensors, so this is true division under both Pythons).
+    source = (
+        "from theano import tensor as T\n"
+        "def softmax(inp, exists, add_one=False):\n"
+        "    inp = inp * exists.dimshuffle(0, 'x')\n"
+        "    e_inp = T.exp(inp - inp.max(axis=0, keepdims=True))\n"
+        "    e_inp *= exists.dimshuffle(0, 'x')\n"
+        "    if add_one:\n"
+        "        return e_inp / (1 + e_inp.sum(axis=0, keepdims=True))\n"
+        "    return e_inp / e_inp.sum(axis=0, keepdims=True)\n"
+        "def f(a, xs):\n"
+        "    s = T.sum(a)\n"
+        "    n = len(xs)\n"
+        "    for k in xs:\n"
+        "        s = k\n"
+        "    return s / 2, n / 2, inp / 2\n"
+    )
+    report = port_source(source)
+    # Nothing in softmax is reported. In f, s is also a loop variable, n an
+    # integer of unknown use, and inp softmax's parameter, not f's: all three
+    # reported.
+    assert [line for line, _ in report.problems] == [14, 14, 14]
+    messages = " ".join(message for _, message in report.problems)
+    assert all(f"'{name} / 2'" in messages for name in ("s", "n", "inp"))
+
+
 def test_reports_what_it_cannot_convert():
     old = (
         "import theano.tensor as T\n"
