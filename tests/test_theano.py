@@ -315,6 +315,60 @@ def test_a_draw_made_before_the_loop_is_drawn_again_at_each_step_as_in_theano(c_
     np.testing.assert_allclose(np.diff(np.r_[0.0, values]), m_value, rtol=1e-12)
 
 
+def test_eval_compiles_as_theano_function_does():
+    # Theano's x.eval() compiled theano.function(inputs, x); PyTensor's
+    # compiles with its default mode, Numba, which failed on a scan graph that
+    # Lasagne 0.1's tests evaluate (a typing error in its shape code).
+    theano = seqgraph.theano
+    T = theano.tensor
+    x = T.matrix("x")
+    s, _ = theano.scan(lambda a, acc: acc + a, sequences=x, outputs_info=T.zeros((3,), x.dtype))
+    xv = np.ones((2, 3), dtype=x.dtype)
+    np.testing.assert_array_equal(s.eval({x: xv}), [[1, 1, 1], [2, 2, 2]])
+    [(key, fn)] = [(k, f) for k, f in s._fn_cache.items() if k[0] == "seqgraph.theano"]
+    assert isinstance(fn, theano.TheanoFunction)
+    assert fn.fn.backend == theano.function([x], s).fn.backend  # C unless THEANO_FLAGS say
+    s.eval({x: 2 * xv})  # the compiled function is kept
+    assert s._fn_cache[key] is fn
+    assert "_fn_cache" not in s.__getstate__()
+    # Keyword arguments keep PyTensor's eval.
+    assert float((x.sum() * 2).eval({x: xv}, mode="FAST_COMPILE")) == 12.0
+
+
+def test_scan_module_scan_utils_and_scan_op():
+    # Lasagne 0.1's tests compare graphs with scan_utils.equal_computations.
+    from seqgraph.theano.scan_module.scan_op import Scan
+    from seqgraph.theano.scan_module.scan_utils import clone, equal_computations
+
+    T = seqgraph.theano.tensor
+    x = T.vector("x")
+    y = x * 2
+    assert equal_computations([y], [x * 2]) and not equal_computations([y], [x * 3])
+    z = clone(y, replace={x: x + 1})
+    np.testing.assert_allclose(z.eval({x: np.array([1.0, 2.0], x.dtype)}), [4.0, 6.0])
+    out, _ = seqgraph.theano.scan(lambda a: a * 2, sequences=x)
+    assert isinstance(out.owner.op, Scan)
+
+
+def test_variable_with_theanos_defaults_and_is_same_graph():
+    # Lasagne 0.1's tests: theano.Variable("myvariable") (a type and nothing
+    # else) and gof.graph.is_same_graph. Theano 1.0.5 gives the same answers.
+    theano = seqgraph.theano
+    T = theano.tensor
+    from seqgraph.theano.gof.graph import is_same_graph
+
+    v = theano.Variable("myvariable")
+    assert v.owner is None and v.type == "myvariable"
+    x, y = T.vector("x"), T.vector("y")
+    for var in (v, x, theano.shared(np.zeros(2)), T.constant(1.0)):
+        assert isinstance(var, theano.Variable) and isinstance(var, theano.gof.Variable)
+    assert issubclass(T.TensorVariable, theano.Variable)
+    assert not isinstance(1.0, theano.Variable) and not issubclass(int, theano.Variable)
+    assert is_same_graph(x + 1, x + 1) and not is_same_graph(x + 1, y + 1)
+    assert is_same_graph(x + 1, y + 1, givens={x: y})
+    assert not is_same_graph(x * (y * x), (x * y) * x)
+
+
 def test_scan_takes_an_empty_dict_as_an_output_not_fed_back():
     # theano-hf's RNN example: outputs_info=[h0, dict()].
     theano = seqgraph.theano
@@ -510,16 +564,20 @@ def test_lenet_script_learns_as_in_theano(run_script, backend, monkeypatch):
 def test_replacements_named_for_missing_theano_apis_exist():
     import importlib
 
-    from seqgraph.theano._removed import REMOVED
+    from seqgraph.theano._removed import REMOVED, missing
 
-    named = [hint.split()[0] for hint in REMOVED.values() if hint and hint.startswith("pytensor.")]
-    assert named
-    for path in named:
-        module, _, attr = path.rpartition(".")
-        try:
-            importlib.import_module(path)
-        except ImportError:
-            assert hasattr(importlib.import_module(module), attr), path
+    for full, hint in REMOVED.items():
+        module, _, name = full.rpartition(".")
+        message = str(missing(module, name))
+        assert full in message
+        assert (hint or "no replacement") in message
+        if hint and hint.startswith("pytensor."):  # a replacement named by its path exists
+            path = hint.split()[0]
+            parent, _, attr = path.rpartition(".")
+            try:
+                importlib.import_module(path)
+            except ImportError:
+                assert hasattr(importlib.import_module(parent), attr), path
 
 
 def test_printing_and_gradient_helpers(capsys):

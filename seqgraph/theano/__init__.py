@@ -33,7 +33,7 @@ import pytensor
 from pytensor.compile.builders import OpFromGraph
 from pytensor.compile.ops import as_op
 from pytensor.compile.sharedvalue import SharedVariable
-from pytensor.graph.basic import Apply, Constant, Variable
+from pytensor.graph.basic import Apply, Constant
 from pytensor.graph.fg import FunctionGraph
 from pytensor.graph.null_type import NullType
 from pytensor.graph.traversal import graph_inputs
@@ -46,6 +46,7 @@ from pytensor.tensor.type import TensorType
 
 import seqgraph
 from seqgraph.theano._config import Config
+from seqgraph.theano._eval import use_theano_eval
 from seqgraph.theano._flags import backend_for, read_flags
 from seqgraph.theano._indexing import use_theano_newaxis
 from seqgraph.theano._legacy import install_legacy_names
@@ -53,6 +54,7 @@ from seqgraph.theano._op import Op
 from seqgraph.theano._removed import TheanoImportError, missing
 from seqgraph.theano._shared import as_theano_shared
 from seqgraph.theano._truth import use_theano_truth
+from seqgraph.theano._variable import Variable
 from seqgraph.theano.updates import OrderedUpdates
 
 __version__ = "1.0.5+seqgraph"
@@ -63,6 +65,7 @@ if "floatX" in _FLAGS:
 _BACKEND, _DEVICE = backend_for(_FLAGS)
 use_theano_truth()
 use_theano_newaxis()
+use_theano_eval()
 
 
 config = Config(_FLAGS)

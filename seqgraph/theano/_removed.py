@@ -11,7 +11,6 @@ REMOVED = {
     "theano.compile.debugmode": None,
     "theano.compile.nanguardmode": None,
     "theano.misc.pkl_utils": "seqgraph's Module.save / Module.load (.npz, no pickle)",
-    "theano.scan_module.scan_utils": "pytensor.scan.utils",
 }
 
 

@@ -10,7 +10,7 @@ PyTensor's. The rest of Theano's graph machinery (linkers) is PyTensor's
 ``pytensor.graph``, under new names.
 """
 
-from pytensor.graph.basic import Apply, Constant, Variable
+from pytensor.graph.basic import Apply, Constant
 from pytensor.graph.destroyhandler import DestroyHandler
 from pytensor.graph.features import NoOutputFromInplace
 from pytensor.graph.fg import FunctionGraph
@@ -32,6 +32,7 @@ from pytensor.link.c.type import CEnumType, EnumList, EnumType, Generic, generic
 
 from seqgraph.theano._op import Op
 from seqgraph.theano._removed import missing
+from seqgraph.theano._variable import Variable
 from seqgraph.theano.gof import graph, opt, optdb, toolbox
 from seqgraph.theano.gof.opt import (
     EquilibriumOptimizer,
