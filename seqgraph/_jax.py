@@ -1750,7 +1750,6 @@ def _rebuild(inputs, outputs, replace):
 
 def _static_shape_scan(op, outer_inputs):
     """``op`` with its inner inputs as static as ``outer_inputs`` make them, or None."""
-    from pytensor.scan.op import Scan
     from pytensor.tensor.type import TensorType
 
     info = op.info
@@ -1787,17 +1786,9 @@ def _static_shape_scan(op, outer_inputs):
         new_inputs[-1] = new
     if not replace:
         return None
-    new_outputs = _rebuild(inner_inputs, inner_outputs, replace)
-    return Scan(
-        new_inputs,
-        new_outputs,
-        info,
-        mode=op.mode,
-        profile=op.profile,
-        truncate_gradient=op.truncate_gradient,
-        name=op.name,
-        allow_gc=op.allow_gc,
-    )
+    from seqgraph._scan_draws import scan_like
+
+    return scan_like(op, new_inputs, _rebuild(inner_inputs, inner_outputs, replace), info)
 
 
 def _make_static_shape_rewriter():

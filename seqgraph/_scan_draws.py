@@ -39,7 +39,7 @@ from pytensor.scan.op import Scan
 from pytensor.tensor.random.op import RNGConsumerOp
 from pytensor.tensor.random.type import RandomType
 
-__all__ = ["pullback", "store_draws"]
+__all__ = ["pullback", "scan_like", "store_draws"]
 
 
 def _is_generator(var) -> bool:
@@ -106,6 +106,21 @@ def _mutable_inner(op):
     return list(op.inner_inputs), list(op.inner_outputs), lambda var: var
 
 
+def scan_like(op, inner_inputs, inner_outputs, info):
+    """A ``Scan`` op with ``op``'s settings (mode, name, truncation ...) and a new inner graph."""
+    return Scan(
+        inner_inputs,
+        inner_outputs,
+        info,
+        mode=op.mode,
+        truncate_gradient=op.truncate_gradient,
+        name=op.name,
+        profile=op.profile,
+        allow_gc=op.allow_gc,
+        strict=op.strict,
+    )
+
+
 def _supported(op) -> bool:
     return isinstance(op, Scan) and not op.info.as_while and bool(_draws(op))
 
@@ -139,17 +154,7 @@ def _with_draws_stored(node: Apply) -> tuple[Apply, list[int]]:
         inner_outputs[:n_nitsot_end] + missing + inner_outputs[n_nitsot_end:], replace={}
     )
     new_info = dataclasses.replace(info, n_nit_sot=info.n_nit_sot + len(missing))
-    new_op = Scan(
-        inner_inputs,
-        new_inner,
-        new_info,
-        mode=op.mode,
-        truncate_gradient=op.truncate_gradient,
-        name=op.name,
-        profile=op.profile,
-        allow_gc=op.allow_gc,
-        strict=op.strict,
-    )
+    new_op = scan_like(op, inner_inputs, new_inner, new_info)
     outer = list(node.inputs)
     n_nitsot_inputs_end = (
         1
@@ -254,17 +259,7 @@ def _replay(op, draws: list[Variable]):
         n_untraced_sit_sot=info.n_untraced_sit_sot - len(generators),
         n_non_seqs=info.n_non_seqs - len(generator_non_seqs),
     )
-    return Scan(
-        new_in,
-        new_out,
-        new_info,
-        mode=op.mode,
-        truncate_gradient=op.truncate_gradient,
-        name=op.name,
-        profile=op.profile,
-        allow_gc=op.allow_gc,
-        strict=op.strict,
-    )
+    return scan_like(op, new_in, new_out, new_info)
 
 
 def pullback(original, op, inputs, outputs, output_grads):

@@ -351,6 +351,15 @@ def _range_loop_names(scope) -> frozenset[str]:
     loops = {
         n.target for n in nodes if isinstance(n, (ast.For, ast.comprehension)) and over_range(n)
     }
+    return frozenset(target.id for target in loops) - _bound_otherwise(scope, nodes, loops)
+
+
+def _bound_otherwise(scope, nodes, kept) -> set[str]:
+    """Names ``scope`` binds other than by the ``kept`` name nodes.
+
+    Its parameters, other assignment targets, ``global`` / ``nonlocal``
+    names, the functions and classes it defines, and the names it imports.
+    """
     others = set()
     if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
         arguments = scope.args
@@ -363,7 +372,7 @@ def _range_loop_names(scope) -> frozenset[str]:
             if a is not None
         )
     for node in nodes:
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and node not in loops:
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and node not in kept:
             others.add(node.id)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             others.update(node.names)
@@ -371,7 +380,7 @@ def _range_loop_names(scope) -> frozenset[str]:
             others.add(node.name)
         elif isinstance(node, ast.alias):
             others.add((node.asname or node.name).split(".")[0])
-    return frozenset(target.id for target in loops) - others
+    return others
 
 
 def _is_float_expr(node) -> bool:
@@ -456,27 +465,7 @@ def _tensor_names(scope, modules) -> frozenset[str]:
             read = ast.Name(id=name, ctx=ast.Load())
             values.setdefault(name, []).append(ast.BinOp(left=read, op=node.op, right=node.value))
             targets.add(node.target)
-    others = set()
-    if isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-        arguments = scope.args
-        others.update(
-            a.arg
-            for a in arguments.posonlyargs
-            + arguments.args
-            + arguments.kwonlyargs
-            + [arguments.vararg, arguments.kwarg]
-            if a is not None
-        )
-    for node in nodes:
-        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            if node not in targets:
-                others.add(node.id)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            others.update(node.names)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            others.add(node.name)
-        elif isinstance(node, ast.alias):
-            others.add((node.asname or node.name).split(".")[0])
+    others = _bound_otherwise(scope, nodes, targets)
     # The largest set consistent with itself: a name stays while every value
     # assigned to it is a tensor expression given the names that stay.
     names = set(values) - others - set(modules)
