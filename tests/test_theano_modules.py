@@ -49,6 +49,28 @@ def test_modules_old_scripts_import(theano):
         importlib.import_module("theano.gpuarray")
 
 
+def test_sparse_names_theano_exported(theano):
+    import scipy.sparse as sp  # noqa: PLC0415
+
+    S = importlib.import_module("theano.sparse")
+    x = S.csr_matrix("x", dtype="float64")
+    # theanets: isinstance(outputs, (TT.TensorVariable, SS.SparseVariable))
+    assert isinstance(x, S.SparseVariable) and not isinstance(T.matrix(), S.SparseVariable)
+    assert isinstance(S.constant(sp.eye(2, format="csr")), S.SparseConstant)
+    assert S.enable_sparse
+    y = T.matrix("y", dtype="float64")
+    product = S.mul_s_d(x, y)
+    assert isinstance(product.owner.op, S.MulSD)
+    assert isinstance(S.mul_s_s(x, x).owner.op, S.MulSS)
+    assert isinstance(S.mul_s_v(x, T.vector(dtype="float64")).owner.op, S.MulSV)
+    f = theano.function([x, y], [S.dense_from_sparse(product), S.dense_from_sparse(S.sgn(x))])
+    a = sp.csr_matrix(np.array([[0.0, -2.0], [3.0, 0.0]]))
+    b = np.array([[1.0, 2.0], [3.0, 4.0]])
+    prod, sign = f(a, b)
+    np.testing.assert_array_equal(prod, a.toarray() * b)
+    np.testing.assert_array_equal(sign, np.sign(a.toarray()))
+
+
 def test_importing_a_submodule_keeps_the_function_of_its_name(theano):
     import theano.tensor.shape  # noqa: F401, PLC0415
     import theano.tensor.var  # noqa: F401, PLC0415
