@@ -25,9 +25,7 @@ sgn = _math.sign
 # PyTensor 3.3 MultiplySparseSparse ...
 MulSS = getattr(_math, "SparseSparseMultiply", None) or _math.MultiplySparseSparse
 MulSD = getattr(_math, "SparseDenseMultiply", None) or _math.MultiplySparseDense
-MulSV = (
-    getattr(_math, "SparseDenseVectorMultiply", None) or _math.MultiplySparseDenseVector
-)
+MulSV = getattr(_math, "SparseDenseVectorMultiply", None) or _math.MultiplySparseDenseVector
 
 # Theano's flag: whether SciPy, which its sparse types need, could be imported.
 enable_sparse = True
