@@ -65,6 +65,14 @@ does not use (the Hessian-free optimizer of 2012, ``theano-hf``, takes
 ``Rop(h, params, v)`` of an RNN's hidden states, which its output weights do
 not reach: Theano gave zero for them) and never for a disconnected output.
 Such a variable now adds nothing, and the outputs are checked.
+
+**The shape of a Gemm in tensors.**  ``Gemm.infer_shape`` gave its output's
+shape as ``pytensor.scalar.maximum`` of its inputs' dimensions: scalar-typed
+variables where every other op gives 0-d tensors.  A shape that met another
+op's, as in an ``ifelse`` choosing between a shared matrix and a product
+updated by ``Gemm`` (neupy's quasi-Newton BFGS update), failed to build
+("Input types TensorType and ScalarType do not match"), and PyTensor warned
+that it could not infer the shape.  The maxima are now tensors.
 """
 
 from __future__ import annotations
@@ -366,6 +374,23 @@ def _scan_gradients_through_draws() -> None:
     setattr(Scan, name, wrapped)
 
 
+def _gemm_shape(self, node, input_shapes):
+    from pytensor.tensor import maximum
+
+    z_shape, _, x_shape, y_shape, _ = input_shapes
+    return [(maximum(z_shape[0], x_shape[0]), maximum(z_shape[1], y_shape[1]))]
+
+
+def _gemm_shape_in_tensors() -> None:
+    from pytensor.tensor.blas import Gemm
+
+    from seqgraph._compat import infer_shape_function
+
+    if not getattr(Gemm.infer_shape, "_seqgraph_tensors", False):
+        Gemm.infer_shape = infer_shape_function(_gemm_shape)
+        Gemm.infer_shape._seqgraph_tensors = True
+
+
 def _is_ofg(op_class) -> bool:
     from pytensor.compile.builders import OpFromGraph
 
@@ -396,4 +421,5 @@ def install() -> None:
     _gradients_in_the_graphs_precision()
     _pushforward_checks_outputs_not_inputs()
     _scan_gradients_through_draws()
+    _gemm_shape_in_tensors()
     _installed = True

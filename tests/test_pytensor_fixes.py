@@ -330,3 +330,26 @@ def test_rop_ignores_parameters_the_output_does_not_use():
         pytensor.gradient.pushforward(unrelated, params, vs)
     zero = pytensor.gradient.pushforward(unrelated, params, vs, disconnected_outputs="ignore")
     assert np.all(pytensor.function([x], zero)(xs) == 0)
+
+
+def test_gemm_shape_is_in_tensors_and_meets_other_shapes():
+    """neupy's BFGS update: ifelse(first epoch, H, a Gemm-updated H)."""
+    import warnings
+
+    from pytensor.tensor.blas import gemm_no_inplace
+
+    from seqgraph._compat import ifelse
+
+    h, z, x, y = (pt.dmatrix(name) for name in "hzxy")
+    c = pt.iscalar("c")
+    product = gemm_no_inplace(z, np.float64(0.5), x, y, np.float64(1.0))
+    chosen = ifelse(pt.eq(c, 1), h, product)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # PyTensor warned it could not infer the shape
+        fgraph = FunctionGraph([c, h, z, x, y], [chosen], features=[ShapeFeature()])
+        rows, cols = fgraph.shape_feature.shape_tuple(fgraph.outputs[0])
+        gemm_rows, _ = fgraph.shape_feature.shape_tuple(fgraph.outputs[0].owner.inputs[2])
+    assert isinstance(gemm_rows.type, pt.TensorType) and gemm_rows.type.ndim == 0
+    f = pytensor.function(fgraph.inputs, [rows, cols], mode="FAST_COMPILE")
+    args = [np.ones((3, 4)), np.ones((3, 4)), np.ones((3, 2)), np.ones((2, 4))]
+    assert [int(v) for v in f(0, *args)] == [3, 4]

@@ -350,6 +350,84 @@ def test_scan_module_scan_utils_and_scan_op():
     assert isinstance(out.owner.op, Scan)
 
 
+def test_scan_module_names_and_until_from_scan_utils():
+    # neupy's Wolfe line search ends its loops with scan_utils.until.
+    import seqgraph.theano.scan_module as scan_module
+    from seqgraph.theano.scan_module.scan_utils import until
+
+    T = seqgraph.theano.tensor
+    assert until is scan_module.until
+    for name in ("scan", "map", "reduce", "foldl", "foldr", "scan_checkpoints"):
+        assert getattr(scan_module, name) is getattr(seqgraph.theano, name), name
+    limit = T.scalar("limit")
+    doubled, _ = seqgraph.theano.scan(
+        lambda a: (a * 2, until(a * 2 > limit)), outputs_info=np.float32(1), n_steps=20
+    )
+    f = seqgraph.theano.function([limit], doubled)
+    np.testing.assert_array_equal(f(np.float32(10)), [2, 4, 8, 16])
+
+
+def test_typed_list_imports_as_theano_s():
+    seqgraph.theano.install()
+    try:
+        import pytensor.typed_list  # noqa: PLC0415
+        import theano.typed_list  # noqa: PLC0415  (neupy's Hessian imports it)
+
+        assert theano.typed_list is pytensor.typed_list
+        assert theano.typed_list.TypedListType is pytensor.typed_list.TypedListType
+    finally:
+        seqgraph.theano.uninstall()
+
+
+def test_hessian_through_two_stacked_loops_equals_finite_differences():
+    """neupy's Hessian method: Theano 1.0.5 got this wrong (not even symmetric)."""
+    T = seqgraph.theano.tensor
+    rng = np.random.default_rng(0)
+    x = T.dmatrix("x")
+    w1, u1 = (seqgraph.theano.shared(rng.normal(size=s) * 0.5) for s in ((2, 3), (3, 3)))
+    w2, u2 = (seqgraph.theano.shared(rng.normal(size=s) * 0.5) for s in ((3, 2), (2, 2)))
+    params = [w1, u1, w2, u2]
+
+    def layer(inputs, w, u, size):
+        return seqgraph.theano.scan(
+            lambda xt, h: T.tanh(T.dot(xt, w) + T.dot(h, u)),
+            sequences=inputs,
+            outputs_info=T.zeros((size,), "float64"),
+        )[0]
+
+    cost = (layer(layer(x, w1, u1, 3), w2, u2, 2)[-1] ** 2).sum()
+    full = T.concatenate([g.flatten() for g in T.grad(cost, params)])
+    rows, _ = seqgraph.theano.scan(
+        lambda i, full, *ps: T.concatenate([g.flatten() for g in T.grad(full[i], ps)]),
+        sequences=T.arange(full.shape[0]),
+        non_sequences=[full, *params],
+    )
+    hessian = seqgraph.theano.function([x], rows)
+    gradient = seqgraph.theano.function([x], full)
+    xs = rng.normal(size=(5, 2))
+    got = hessian(xs)
+    flat = np.concatenate([p.get_value().ravel() for p in params])
+
+    def gradient_at(values):
+        start = 0
+        for p in params:
+            size = p.get_value().size
+            p.set_value(values[start : start + size].reshape(p.get_value().shape))
+            start += size
+        return gradient(xs)
+
+    eps = 1e-6
+    numeric = np.stack(
+        [
+            (gradient_at(flat + eps * e) - gradient_at(flat - eps * e)) / (2 * eps)
+            for e in np.eye(flat.size)
+        ],
+        axis=1,
+    )
+    np.testing.assert_allclose(got, numeric, atol=1e-7)
+    np.testing.assert_allclose(got, got.T, atol=1e-12)
+
+
 def test_variable_with_theanos_defaults_and_is_same_graph():
     # Lasagne 0.1's tests: theano.Variable("myvariable") (a type and nothing
     # else) and gof.graph.is_same_graph. Theano 1.0.5 gives the same answers.

@@ -10,6 +10,7 @@ from seqgraph.theano._legacy import (
     VersionConflict,
     _getargspec,
     _pkg_resources,
+    _umath_tests,
 )
 from tests.seqgraph_run import seqgraph_run
 
@@ -34,6 +35,9 @@ try:
     raise AssertionError("ragged int32 array accepted")
 except ValueError:
     pass
+from numpy.core.umath_tests import inner1d, matrix_multiply  # NumPy 2.0 removed it (neupy)
+assert inner1d(np.ones((2, 3)), np.full((2, 3), 2.0)).tolist() == [6.0, 6.0]
+assert matrix_multiply(np.eye(2), np.ones((2, 2))).tolist() == [[1.0, 1.0], [1.0, 1.0]]
 from pkg_resources import parse_version  # setuptools 81 removed the module
 assert parse_version("1.10") > parse_version("1.9")
 print("ok")
@@ -93,3 +97,23 @@ def test_pkg_resources_stand_in_answers_from_the_installed_packages():
     assert "_legacy.py" in pkg.resource_listdir("seqgraph", "theano")
     [script] = pkg.iter_entry_points("console_scripts", "seqgraph")
     assert script.load() is __import__("seqgraph.cli").cli.main
+
+
+def test_umath_tests_stand_in_where_numpy_has_no_private_copy(monkeypatch):
+    import importlib  # noqa: PLC0415
+
+    import numpy as np  # noqa: PLC0415
+
+    real = importlib.import_module
+
+    def without_private(name, *args):
+        if name == "numpy._core._umath_tests":
+            raise ImportError(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", without_private)
+    module = _umath_tests()
+    a, b, w = np.arange(6.0).reshape(2, 3), np.ones((2, 3)), np.full((2, 3), 2.0)
+    np.testing.assert_array_equal(module.inner1d(a, b), [3.0, 12.0])
+    np.testing.assert_array_equal(module.innerwt(a, b, w), [6.0, 24.0])
+    np.testing.assert_array_equal(module.matrix_multiply(a[:, :2], np.eye(2)), a[:, :2])

@@ -567,6 +567,7 @@ _PYTENSOR_MODULES = {
         else "pytensor.compile.debug.profiling"
     ),
     "theano.scalar": "pytensor.scalar",
+    "theano.typed_list": "pytensor.typed_list",
 }
 
 

@@ -5,7 +5,8 @@ Lasagne), use names that later Python and NumPy releases removed:
 ``collections.Iterable`` (Python 3.10), ``inspect.getargspec`` (3.11),
 ``time.clock`` (3.8), ``numpy.float`` and the other builtin aliases (NumPy
 1.24), ``numpy.float_``, ``numpy.NaN``, ``numpy.asscalar`` and ``numpy.cast``
-(NumPy 2.0); ``numpy.array`` / ``asarray`` of ragged nested sequences, which
+(NumPy 2.0), the module ``numpy.core.umath_tests`` (NumPy 2.0; neupy imports
+its ``inner1d``); ``numpy.array`` / ``asarray`` of ragged nested sequences, which
 made an object array until NumPy 1.24 (sentences of different lengths as
 lists of word ids);
 and the module ``pkg_resources``, which setuptools 81 removed (Keras 1 imports
@@ -187,6 +188,25 @@ def _ragged_arrays(done):
             done.append(f"numpy.{name} (ragged sequences)")
 
 
+def _umath_tests():
+    """NumPy 1's ``numpy.core.umath_tests``: its generalized ufuncs ``inner1d`` ...
+
+    NumPy 2 keeps the module, private, as ``numpy._core._umath_tests``; where
+    that is gone, the three that code used are written with ``einsum`` and
+    ``matmul``.
+    """
+    try:
+        return importlib.import_module("numpy._core._umath_tests")
+    except ImportError:
+        module = types.ModuleType("numpy.core.umath_tests", "NumPy 1's umath_tests, in part.")
+        module.__dict__.update(
+            inner1d=lambda a, b: np.einsum("...i,...i->...", a, b),
+            innerwt=lambda a, b, w: np.einsum("...i,...i,...i->...", a, b, w),
+            matrix_multiply=np.matmul,
+        )
+        return module
+
+
 def _put(module, name, value, done):
     if name not in vars(module):
         try:
@@ -215,6 +235,9 @@ def install_legacy_names():
     _put(np, "asscalar", _asscalar, done)
     _put(np, "cast", _Cast(), done)
     _ragged_arrays(done)
+    if importlib.util.find_spec("numpy.core.umath_tests") is None:
+        sys.modules["numpy.core.umath_tests"] = _umath_tests()
+        done.append("numpy.core.umath_tests")
     if "pkg_resources" not in sys.modules and importlib.util.find_spec("pkg_resources") is None:
         sys.modules["pkg_resources"] = _pkg_resources()
         done.append("pkg_resources")

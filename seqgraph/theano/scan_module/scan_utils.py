@@ -2,14 +2,21 @@
 
 ``equal_computations`` (Lasagne's tests compare graphs with it), ``clone``
 (Theano's name for ``clone_replace``), ``get_updates_and_outputs``,
-``safe_new``, ``expand_empty``, ``reconstruct_graph`` and
-``forced_replace``, all PyTensor's.
+``safe_new``, ``expand_empty``, ``reconstruct_graph``,
+``forced_replace`` and ``until`` (neupy's line search ends its loops with
+``scan_utils.until``), all PyTensor's.
 """
 
 from pytensor.graph.basic import equal_computations
 from pytensor.graph.replace import clone_replace
 from pytensor.scan.basic import get_updates_and_outputs
-from pytensor.scan.utils import expand_empty, forced_replace, reconstruct_graph, safe_new
+from pytensor.scan.utils import (
+    expand_empty,
+    forced_replace,
+    reconstruct_graph,
+    safe_new,
+    until,
+)
 
 
 def clone(output, replace=None, strict=True, share_inputs=True):
@@ -27,4 +34,5 @@ __all__ = [
     "get_updates_and_outputs",
     "reconstruct_graph",
     "safe_new",
+    "until",
 ]
