@@ -1159,7 +1159,10 @@ def install_fixes() -> None:
 
     @jax_funcify.register(Scan)
     def _scan_knowing_its_kind(op, node=None, **kwargs):
-        scan = plain_funcify_scan(op, node=node, **kwargs)
+        if op.info.as_while:
+            return _while_scan(op, node, scan_dispatch, **kwargs)
+        with funcifying(op.fgraph):  # a loop in its step sees who reads its outputs
+            scan = plain_funcify_scan(op, node=node, **kwargs)
         gradient = is_backward_scan(op)
         # (Both ways: whether scans overwrite is known when they are traced.)
         back_to_front = {False: ((), (), ()), True: ((), (), ())}
@@ -1789,6 +1792,181 @@ def _static_shape_scan(op, outer_inputs):
     from seqgraph._scan_draws import scan_like
 
     return scan_like(op, new_inputs, _rebuild(inner_inputs, inner_outputs, replace), info)
+
+
+_STOPS_EARLY = (
+    "A scan that stops early (its step returns until(...)) has no JAX code in PyTensor, "
+    "and seqgraph's gives only its outputs' last values: compile this function with "
+    "backend='c' or 'numba' (mode='C' or THEANO_FLAGS=device=cpu under seqgraph.theano), "
+    "or give the loop a fixed number of steps."
+)
+
+
+def _read_last_only(clients) -> bool:
+    """Whether ``clients`` (of a scan output) are all ``out[-1]``."""
+    from pytensor.graph.basic import Constant
+    from pytensor.tensor.subtensor import Subtensor
+
+    if not clients:
+        return False
+    for client, _ in clients:
+        if isinstance(client, str) or not isinstance(client.op, Subtensor):
+            return False
+        if len(client.op.idx_list) != 1 or isinstance(client.op.idx_list[0], slice):
+            return False
+        index = client.inputs[1] if len(client.inputs) == 2 else None
+        if not isinstance(index, Constant) or int(index.data) != -1:
+            return False
+    return True
+
+
+def _while_scan(op, node, scan_dispatch, **kwargs):
+    """JAX code for a scan that stops early (its step returns ``until(...)``).
+
+    PyTensor has none (3.0 and 3.3). The loop is a ``lax.while_loop`` over
+    the step count, which stops after the step whose condition holds, as
+    PyTensor's scan does. Its results are those whose shape does not depend
+    on when it stopped: the final values of untraced states; the last values
+    of a traced output where the buffer PyTensor gave it holds no more than
+    its initial values and one step (``out[-2:]`` of a state with one tap);
+    and the last value alone of one only ``out[-1]`` reads (PyTensor turns
+    such states into untraced ones at the top level but not in a loop's
+    step, where neupy's line search nests its loops). A whole trace, whose
+    length is the number of steps taken, is refused where something reads
+    it (a JAX program has static shapes); one nothing reads is left empty.
+    """
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+    from pytensor.link.jax.dispatch.basic import jax_funcify
+
+    info = op.info
+    if info.n_mit_mot:
+        raise NotImplementedError(_STOPS_EARLY)
+    if hasattr(scan_dispatch, "get_mode"):  # PyTensor 3.0 rewrites the step here
+        from pytensor.compile.mode import JAX
+
+        mode = scan_dispatch.get_mode(op.mode)
+        mode.including("jax").excluding("numba", *JAX._optimizer.exclude).optimizer(op.fgraph)
+    # Which traced outputs (mit-sot, sit-sot, nit-sot) something reads, and
+    # which only `out[-1]` reads (a loop in a loop's step keeps its states
+    # whole: PyTensor makes them untraced at the top level only).
+    n_traced = info.n_mit_sot + info.n_sit_sot + info.n_nit_sot
+    if node is None:
+        read = [True] * n_traced
+        last_only = [False] * n_traced
+    else:
+        read = [bool(_clients.get(out, True)) for out in node.outputs[:n_traced]]
+        last_only = [_read_last_only(_clients.get(out)) for out in node.outputs[:n_traced]]
+    with funcifying(op.fgraph):
+        step = jax_funcify(op.fgraph, **kwargs)
+    mit_taps = [np.asarray(taps) for taps in info.mit_sot_in_slices]
+    first = [-min(taps) for taps in info.mit_sot_in_slices] + [1] * info.n_sit_sot
+
+    def refuse(kept, held):
+        raise NotImplementedError(
+            f"{_STOPS_EARLY} On JAX only the last values of such a loop's outputs "
+            f"can be kept (out[-1]); one of its outputs keeps {kept} values where its "
+            f"initial values and one step are {held}."
+        )
+
+    def loop(*outer):
+        outer = list(outer)
+        n_steps = outer[0]
+        seqs = op.outer_seqs(outer)
+        traced = op.outer_mitsot(outer) + op.outer_sitsot(outer)
+        sizes = [buffer.shape[0] for buffer in traced]
+        nit_sizes = []
+        for size, used in zip(op.outer_nitsot(outer), read[len(traced) :], strict=True):
+            try:
+                nit_sizes.append(int(size))
+            except (TypeError, jax.errors.ConcretizationTypeError):
+                if used:
+                    refuse("a number of", "1")
+                nit_sizes.append(0)
+        # What nobody reads is kept as zeros of no length; where only out[-1]
+        # is read, the last value alone.
+        sizes = [1 if last else size for size, last in zip(sizes, last_only, strict=False)]
+        kept = [used and size <= held + 1 for size, held, used in zip(sizes, first, read)]
+        for size, held, used in zip(sizes, first, read, strict=False):
+            if used and size > held + 1:
+                refuse(size, held + 1)
+        nit_read = read[len(traced) :]
+        nit_last = last_only[len(traced) :]
+        for size, used, last in zip(nit_sizes, nit_read, nit_last, strict=True):
+            if used and size > 1 and not last:
+                refuse(size, 1)
+        nit_sizes = [min(size, 1) for size in nit_sizes]
+        mit_states = [buffer[:held] for buffer, held in zip(op.outer_mitsot(outer), first)]
+        sit_states = [buffer[0] for buffer in op.outer_sitsot(outer)]
+        # The last `size` values of (initial values, outputs so far): one placeholder
+        # in front where the buffer holds one step more than the initial values.
+        windows = [
+            buffer[:0]
+            if not keep
+            else buffer[:held][held - size :]
+            if size <= held
+            else jnp.concatenate([buffer[:1], buffer[:held]], axis=0)
+            for buffer, size, held, keep in zip(traced, sizes, first, kept, strict=True)
+        ]
+        untraced = op.outer_untraced_sit_sot(outer)
+        non_seqs = op.outer_non_seqs(outer)
+
+        def args_of(i, mit_states, sit_states, untraced):
+            here = [lax.dynamic_index_in_dim(seq, i, keepdims=False) for seq in seqs]
+            taps = [state[taps] for state, taps in zip(mit_states, mit_taps, strict=True)]
+            flat = [value for group in taps for value in group]
+            return (*here, *flat, *sit_states, *untraced, *non_seqs)
+
+        shapes = jax.eval_shape(
+            lambda *a: op.inner_nitsot_outs(list(step(*a))),
+            *args_of(0, mit_states, sit_states, untraced),
+        )
+        nit_windows = [
+            jnp.zeros((size, *shape.shape), shape.dtype)
+            for size, shape in zip(nit_sizes, shapes, strict=True)
+        ]
+
+        def keep_going(carry):
+            i, stop = carry[:2]
+            return jnp.logical_and(i < n_steps, jnp.logical_not(stop))
+
+        def body(carry):
+            i, _, mit_states, sit_states, untraced, windows, nit_windows = carry
+            outs = list(step(*args_of(i, mit_states, sit_states, untraced)))
+            stop = jnp.asarray(outs[-1]).astype(bool).reshape(())
+            outs = outs[:-1]
+            new_mit = op.inner_mitsot_outs(outs)
+            new_sit = op.inner_sitsot_outs(outs)
+            mit_states = [
+                jnp.concatenate([state[1:], value[None]], axis=0)
+                for state, value in zip(mit_states, new_mit, strict=True)
+            ]
+            windows = [
+                jnp.concatenate([window[1:], value[None]], axis=0) if keep else window
+                for window, value, keep in zip(windows, new_mit + new_sit, kept, strict=True)
+            ]
+            nit_windows = [
+                jnp.concatenate([window[1:], value[None]], axis=0) if len(window) else window
+                for window, value in zip(nit_windows, op.inner_nitsot_outs(outs), strict=True)
+            ]
+            new_untraced = op.inner_untraced_sit_sot_outs(outs)
+            return i + 1, stop, mit_states, list(new_sit), list(new_untraced), windows, nit_windows
+
+        carry = (
+            jnp.asarray(0, dtype="int64" if jax.config.jax_enable_x64 else "int32"),
+            jnp.asarray(False),
+            mit_states,
+            sit_states,
+            list(untraced),
+            windows,
+            nit_windows,
+        )
+        *_, untraced, windows, nit_windows = lax.while_loop(keep_going, body, carry)
+        results = [*windows, *nit_windows, *untraced]
+        return results[0] if len(results) == 1 else results
+
+    return loop
 
 
 def _make_static_shape_rewriter():

@@ -114,22 +114,12 @@ def _normalise_givens(givens) -> list[tuple[Variable, Variable]]:
     return pairs
 
 
-def _stops_early(op) -> bool:
-    """Whether ``op`` is a scan with an ``until`` condition, or holds one in its steps."""
-    from pytensor.scan.op import Scan
-
-    if not isinstance(op, Scan):
-        return False
-    return op.info.as_while or any(_stops_early(node.op) for node in op.fgraph.apply_nodes)
-
-
 def _check_ops_have_code_for(backend, outputs, updates, givens) -> None:
-    """Raise, before anything is compiled, for an op the backend cannot run.
+    """Raise, before anything is compiled, for an op with C code only off the C backend.
 
     An op written with ``c_code`` and no ``perform`` (Theano's C ops, see
     :mod:`seqgraph.theano._op`) runs on the C backend only: Numba and JAX
-    have no way to run it. A scan that stops early (``until``) has no JAX
-    code in PyTensor (3.0 and 3.3 alike).
+    have no way to run it.
     """
     if backend == "c":
         return
@@ -145,13 +135,6 @@ def _check_ops_have_code_for(backend, outputs, updates, givens) -> None:
                 f"{backend} backend cannot run: compile this function with backend='c' "
                 "(mode='C' or THEANO_FLAGS=device=cpu under seqgraph.theano), or give "
                 "the op a perform."
-            )
-        if backend == "jax" and op is not None and _stops_early(op):
-            raise NotImplementedError(
-                "A scan that stops early (its step returns until(...)) has no JAX code in "
-                "PyTensor: compile this function with backend='c' or 'numba' (mode='C' or "
-                "THEANO_FLAGS=device=cpu under seqgraph.theano), or give the loop a fixed "
-                "number of steps."
             )
 
 

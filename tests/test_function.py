@@ -137,33 +137,6 @@ def test_a_variable_nobody_gives_is_named_before_anything_compiles(backend, monk
         seqgraph.function([x], x, updates=[(w, w + y)], backend=backend)
 
 
-def test_a_scan_that_stops_early_is_refused_on_jax_before_anything_compiles(monkeypatch):
-    from pytensor.scan.utils import until
-
-    pytest.importorskip("jax")
-    limit = pt.scalar("limit")
-
-    def doubling(n):
-        return pytensor.scan(
-            lambda a: (a * 2, until(a * 2 > limit)),
-            outputs_info=np.asarray(1.0, dtype=limit.dtype),
-            n_steps=n,
-            return_updates=False,
-        )[-1]
-
-    # As neupy's line search: a loop that stops early inside a loop.
-    nested = pytensor.scan(
-        lambda i: doubling(5) + i, sequences=pt.arange(3.0), return_updates=False
-    )
-    # C and Numba run it; JAX has no code for it.
-    f = seqgraph.function([limit], doubling(20), backend="c")
-    assert float(f(np.asarray(10.0, dtype=limit.dtype))) == 16.0
-    monkeypatch.setattr(pytensor, "function", lambda *a, **k: pytest.fail("compiled"))
-    for out in (doubling(20), nested):
-        with pytest.raises(NotImplementedError, match=r"stops early .*backend='c'"):
-            seqgraph.function([limit], out, backend="jax")
-
-
 def test_a_variable_replaced_through_givens_is_not_missing():
     x, y, z = pt.vector("x"), pt.vector("y"), pt.vector("z")
     hidden = y * 2  # replaced as a whole: y, below it, needs no value

@@ -653,3 +653,97 @@ def test_a_loop_in_a_loop_given_an_input_with_an_axis_of_one():
         got = seqgraph.function([M], [out, g], backend="jax")(mv)
     np.testing.assert_allclose(got[0], [0.0, 14.0, 42.0])
     np.testing.assert_allclose(got[1], [3.0, 6.0, 9.0])  # 3 * M[0]
+
+
+def _until_loops():
+    """Loops that stop early (``until``), as neupy's Wolfe line search nests them."""
+    from pytensor.scan.utils import until
+
+    limit = pt.scalar("limit")
+    seq = pt.vector("seq")
+
+    def doubling(n, start=1.0):
+        return pytensor.scan(
+            lambda a: (a * 2, until(a * 2 > limit)),
+            outputs_info=pt.as_tensor_variable(np.asarray(start, dtype=limit.dtype)),
+            n_steps=n,
+            return_updates=False,
+        )
+
+    # Two states, one read in full inside the step (`b`), with the sequence.
+    def running(x, a, b):
+        return [a + x, b * 0.5 + a], until(a + x > limit)
+
+    a, b = pytensor.scan(
+        running,
+        sequences=seq,
+        outputs_info=[pt.zeros((), limit.dtype), pt.ones((), limit.dtype)],
+        return_updates=False,
+    )
+    # Fibonacci (two taps) and a value computed each step (nit-sot).
+    fib, squares = pytensor.scan(
+        lambda f2, f1: ([f1 + f2, (f1 + f2) ** 2], until(f1 + f2 > limit)),
+        outputs_info=[
+            {"initial": pt.as_tensor_variable(np.ones(2, limit.dtype)), "taps": [-2, -1]},
+            None,
+        ],
+        n_steps=30,
+        return_updates=False,
+    )
+
+    # A loop that stops early in the step of one that stops early, all of
+    # whose states the inner step keeps (neupy: `outs[-1][-1]`).
+    def outer(x, total):
+        inner = doubling(10, 1.0)
+        return total + inner[-1] * x, until(total > 5 * limit)
+
+    nested = pytensor.scan(
+        outer, sequences=seq, outputs_info=pt.zeros((), limit.dtype), return_updates=False
+    )
+    for_loop = pytensor.scan(
+        lambda i: doubling(5)[-1] + i, sequences=pt.arange(3.0), return_updates=False
+    )
+    cases = {
+        "last": doubling(20)[-1],
+        "last two": doubling(20)[-2:],
+        "states and a sequence": [a[-1], b[-1]],
+        "two taps and a computed value": [fib[-1], squares[-1]],
+        "nested": nested[-1],
+        "in a loop": for_loop,
+    }
+    return [limit, seq], cases
+
+
+@pytest.mark.parametrize("case", range(6))
+def test_a_loop_that_stops_early_gives_the_c_backend_s_values(case):
+    from pytensor.graph import graph_inputs
+
+    (limit, seq), cases = _until_loops()
+    name, out = list(cases.items())[case]
+    outs = out if isinstance(out, list) else [out]
+    inputs = [v for v in (limit, seq) if v in set(graph_inputs(outs))]
+    on_c = seqgraph.function(inputs, outs, backend="c")
+    on_jax = seqgraph.function(inputs, outs, backend="jax")
+    values = {seq: np.asarray([0.5, 2.0, 3.0, 0.25, 4.0, 1.0], seq.dtype)}
+    for bound in (3.0, 10.0, 1e9):  # stops at once, later, never
+        values[limit] = np.asarray(bound, limit.dtype)
+        args = [values[v] for v in inputs]
+        for want, got in zip(on_c(*args), on_jax(*args), strict=True):
+            np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6, err_msg=name)
+
+
+def test_a_loop_that_stops_early_refuses_to_give_all_its_steps_on_jax():
+    inputs, _ = _until_loops()
+    from pytensor.scan.utils import until
+
+    steps = pytensor.scan(
+        lambda a: (a * 2, until(a * 2 > inputs[0])),
+        outputs_info=np.asarray(1.0, inputs[0].dtype),
+        n_steps=20,
+        return_updates=False,
+    )
+    f = seqgraph.function(inputs[:1], steps, backend="jax")
+    with pytest.raises(NotImplementedError, match=r"stops early .*backend='c'.* keeps 21 values"):
+        f(np.asarray(10.0, inputs[0].dtype))
+    c = seqgraph.function(inputs[:1], steps, backend="c")
+    np.testing.assert_array_equal(c(np.asarray(10.0, inputs[0].dtype)), [2, 4, 8, 16])
