@@ -439,7 +439,9 @@ class Function:
 
     def _compile(self, inputs, outputs, updates, givens):
         start = time.perf_counter()
-        mode = get_mode(self.backend)
+        # A mode of the caller's own (Theano's MonitorMode, under seqgraph.theano).
+        kwargs = {k: v for k, v in self._kwargs.items() if k != "mode"}
+        mode = self._kwargs.get("mode") or get_mode(self.backend)
         roots = list(outputs) + [new for _, new in updates or []]
         if _has_truncated_scan(roots):
             # PyTensor's scan_pushout_add moves the gradient accumulation of a
@@ -461,7 +463,7 @@ class Function:
                 updates=updates,
                 givens=givens,
                 mode=mode,
-                **self._kwargs,
+                **kwargs,
             )
         self.compile_time += time.perf_counter() - start
         return fn

@@ -495,3 +495,24 @@ def test_rebroadcast_sets_and_clears_broadcast_flags(theano):
         T.Rebroadcast((3, True))(row)
     with pytest.raises(TypeError, match="pair"):
         T.Rebroadcast(0)
+
+
+def test_monitor_mode_calls_theano_s_callbacks_and_detect_nan_finds_nans(theano, capsys):
+    # Theano's recipe for finding NaNs (deepy builds it at import).
+    from theano.compile.monitormode import detect_nan  # noqa: PLC0415
+
+    before, after = [], []
+    x = T.vector("x")
+    watched = theano.compile.MonitorMode(
+        pre_func=lambda i, node, fn: before.append(i),
+        post_func=lambda i, node, fn: after.append((i, fn.outputs[0][0].copy())),
+    )
+    f = theano.function([x], T.log(x) * 2, mode=watched)
+    np.testing.assert_allclose(f(np.ones(3, x.dtype)), np.zeros(3))
+    assert before and before == [i for i, _ in after]  # (i, node, fn), around each node
+    np.testing.assert_allclose(after[-1][1], np.zeros(3))
+    g = theano.function([x], T.log(x) * 2, mode=theano.compile.MonitorMode(post_func=detect_nan))
+    g(np.asarray([-1.0, 1.0], x.dtype))
+    assert "NaN detected" in capsys.readouterr().out
+    g(np.asarray([2.0, 1.0], x.dtype))
+    assert "NaN detected" not in capsys.readouterr().out

@@ -291,6 +291,10 @@ def function(
     if no_default_updates:
         kwargs["no_default_updates"] = no_default_updates
     backend, device = _mode_backend(mode)
+    if isinstance(mode, pytensor.compile.MonitorMode):
+        # Theano's recipe for finding NaNs: a function run by PyTensor's own
+        # linker, calling the monitor's functions around each node.
+        backend, device, kwargs["mode"] = "c", "cpu", mode
     fn = seqgraph.function(
         variables,
         _output_variables(outputs),

@@ -11,8 +11,9 @@ except ImportError:  # PyTensor 3.0
 
 from seqgraph.theano import In, Mode, Out, Param, function, shared
 from seqgraph.theano._removed import missing
-from seqgraph.theano.compile import mode, ops, sharedvalue
+from seqgraph.theano.compile import mode, monitormode, ops, sharedvalue
 from seqgraph.theano.compile.mode import get_default_mode, get_mode, optdb
+from seqgraph.theano.compile.monitormode import MonitorMode
 from seqgraph.theano.compile.ops import (
     DeepCopyOp,
     FromFunctionOp,
@@ -32,6 +33,8 @@ from seqgraph.theano.compile.ops import (
 )
 
 __all__ = [
+    "MonitorMode",
+    "monitormode",
     "DeepCopyOp",
     "FromFunctionOp",
     "In",
