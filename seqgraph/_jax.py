@@ -1896,11 +1896,12 @@ def _while_scan(op, node, scan_dispatch, **kwargs):
         for size, used, last in zip(nit_sizes, nit_read, nit_last, strict=True):
             if used and size > 1 and not last:
                 refuse(size, 1)
-        nit_sizes = [min(size, 1) for size in nit_sizes]
+        nit_sizes = [min(size, 1) if used else 0 for size, used in zip(nit_sizes, nit_read)]
         mit_states = [buffer[:held] for buffer, held in zip(op.outer_mitsot(outer), first)]
         sit_states = [buffer[0] for buffer in op.outer_sitsot(outer)]
-        # The last `size` values of (initial values, outputs so far): one placeholder
-        # in front where the buffer holds one step more than the initial values.
+        # The last `size` values of (initial values, outputs so far), with the
+        # buffer's first row in front where it holds one step more than the
+        # initial values (the first step shifts it out).
         windows = [
             buffer[:0]
             if not keep
